@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/surge-commerce/surge/internal/broker"
+	"github.com/surge-commerce/surge/internal/cache"
+	"github.com/surge-commerce/surge/internal/catalog"
+	"github.com/surge-commerce/surge/internal/config"
+	"github.com/surge-commerce/surge/internal/demo"
+	"github.com/surge-commerce/surge/internal/httpapi"
+	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/shop"
+	"github.com/surge-commerce/surge/internal/store"
+)
+
+// runServe wires every module to its backends and serves until ctx ends,
+// then drains: /readyz fails, in-flight requests finish (bounded), the
+// background work stops, and the backends close.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config.Register(fs, getenv)
+	cfg.RegisterServe(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+
+	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	brk, err := broker.Start(ctx, broker.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir, Name: "surge"})
+	if err != nil {
+		return err
+	}
+	defer brk.Close()
+	redisState := checkRedis(ctx, cfg.RedisURL)
+
+	now := time.Now
+	admin := platform.NewAdmin(st, cfg.AdminKey, now)
+	newAdminKey, err := admin.EnsureKey(ctx)
+	if err != nil {
+		return err
+	}
+	shops := shop.NewService(st, now, cfg.CacheTTL)
+	cat := catalog.NewService(st, now, cache.Options{
+		MaxEntries: 100_000, TTL: cfg.CacheTTL, MaxStale: cfg.CacheMaxStale, LoadTimeout: cfg.RequestTimeout, Now: now,
+	})
+
+	reg := newRegistry(st, cat)
+	api := httpapi.NewServer(httpapi.Config{
+		Logger: log, Admin: admin, Shops: shops, Catalog: cat, Registry: reg,
+		Checks: map[string]httpapi.Check{
+			"store":  st.Ping,
+			"broker": brk.Ping,
+		},
+		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout,
+		CacheMaxAge: cfg.CacheTTL, AccessLog: cfg.AccessLog,
+	})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+
+	fmt.Fprintf(stdout, "surge %s listening on http://%s\n", version, ln.Addr())
+	fmt.Fprintf(stdout, "  store:  %s\n", describeStore(st, cfg))
+	fmt.Fprintf(stdout, "  broker: %s\n", describeBroker(brk, cfg))
+	fmt.Fprintf(stdout, "  redis:  %s\n", redisState)
+	if newAdminKey != "" {
+		fmt.Fprintf(stdout, "  platform admin key (shown once, store it now): %s\n", newAdminKey)
+	}
+	if cfg.Demo {
+		key, err := demo.Seed(ctx, shops, cat)
+		if err != nil {
+			return err
+		}
+		if key != "" {
+			fmt.Fprintf(stdout, "  demo shop: http://%s/v1/shops/%s/products (shop key, shown once: %s)\n", ln.Addr(), demo.Slug, key)
+		} else {
+			fmt.Fprintf(stdout, "  demo shop: http://%s/v1/shops/%s/products\n", ln.Addr(), demo.Slug)
+		}
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down: draining", "drain_delay", cfg.DrainDelay.String(), "timeout", cfg.ShutdownTimeout.String())
+	api.Drain()
+	if cfg.DrainDelay > 0 {
+		// Load balancers need a moment to see /readyz fail before the
+		// listener goes away; otherwise they send requests into a closed port.
+		time.Sleep(cfg.DrainDelay)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("in-flight requests did not finish in time", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func newRegistry(st *store.Store, cat *catalog.Service) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for name, db := range st.Pools() {
+		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
+	}
+	for name, c := range cat.Caches() {
+		for i, result := range []string{"hit", "miss", "stale"} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name:        "surge_cache_requests_total",
+				Help:        "Cache lookups by cache and result (hit, miss, stale served on error).",
+				ConstLabels: prometheus.Labels{"cache": name, "result": result},
+			}, func() float64 {
+				h, m, s := c.Stats()
+				return float64([]uint64{h, m, s}[i])
+			}))
+		}
+	}
+	return reg
+}
+
+func describeStore(st *store.Store, cfg *config.Config) string {
+	if st.Engine() == store.SQLite {
+		return "sqlite (" + filepath.Join(cfg.DataDir, "surge.db") + ", WAL, synchronous=FULL)"
+	}
+	return "postgres (SURGE_DATABASE_URL)"
+}
+
+func describeBroker(b *broker.Broker, cfg *config.Config) string {
+	if b.Embedded() {
+		return "nats embedded (" + b.URL() + ", JetStream in " + filepath.Join(cfg.DataDir, "jetstream") + ")"
+	}
+	return "nats " + b.URL()
+}
+
+// checkRedis reports whether Redis answers. Redis only speeds things up and
+// shares limits, so a failure here is reported, never fatal.
+func checkRedis(ctx context.Context, url string) string {
+	if url == "" {
+		return "off (in-process cache and limits)"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return "misconfigured: " + err.Error()
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx).Err(); err != nil {
+		return "unreachable (" + err.Error() + "); running without it"
+	}
+	return "on (" + opts.Addr + ")"
+}

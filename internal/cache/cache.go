@@ -1,0 +1,134 @@
+// Package cache is Surge's read-through cache: an in-process L1 (otter) with
+// one loader per key (singleflight), jittered TTLs, negative caching of
+// not-found results and stale-if-error.
+//
+// It caches values, never decides what they mean: callers pass the loader.
+// It must never hold an entry past its maximum staleness.
+package cache
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+)
+
+// Options configure a Cache.
+type Options struct {
+	MaxEntries int
+	// TTL is how long an entry is served without asking the loader.
+	TTL time.Duration
+	// MaxStale is how long past its TTL an entry may still be served when
+	// the loader fails with errcode.Unavailable (stale-if-error).
+	MaxStale time.Duration
+	// LoadTimeout bounds one load; loads are shared by concurrent callers,
+	// so they must not depend on any single caller's deadline.
+	LoadTimeout time.Duration
+	Now         func() time.Time
+}
+
+type entry[V any] struct {
+	value      V
+	err        error // a cached not_found
+	loadedAt   time.Time
+	freshUntil time.Time
+}
+
+// Cache is a typed read-through cache keyed by string.
+type Cache[V any] struct {
+	opts  Options
+	l1    *otter.Cache[string, entry[V]]
+	group singleflight.Group
+
+	hits, misses, stale atomic.Uint64
+}
+
+// New returns a Cache.
+func New[V any](opts Options) *Cache[V] {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.LoadTimeout == 0 {
+		opts.LoadTimeout = 5 * time.Second
+	}
+	return &Cache[V]{
+		opts: opts,
+		l1: otter.Must(&otter.Options[string, entry[V]]{
+			MaximumSize:      opts.MaxEntries,
+			ExpiryCalculator: otter.ExpiryWriting[string, entry[V]](opts.TTL + opts.MaxStale),
+		}),
+	}
+}
+
+// Result tells how a value was obtained.
+type Result struct {
+	// Stale is true when the value is past its TTL and was served because
+	// the loader failed.
+	Stale bool
+	// Age is how long ago the value was loaded.
+	Age time.Duration
+}
+
+// Get returns the value for key, calling load at most once at a time per
+// key when the cached value is missing or expired.
+func (c *Cache[V]) Get(ctx context.Context, key string, load func(context.Context) (V, error)) (V, Result, error) {
+	now := c.opts.Now()
+	old, found := c.l1.GetIfPresent(key)
+	if found && now.Before(old.freshUntil) {
+		c.hits.Add(1)
+		return old.value, Result{Age: now.Sub(old.loadedAt)}, old.err
+	}
+	c.misses.Add(1)
+	ch := c.group.DoChan(key, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LoadTimeout)
+		defer cancel()
+		v, err := load(lctx)
+		at := c.opts.Now()
+		switch {
+		case err == nil:
+			c.l1.Set(key, entry[V]{value: v, loadedAt: at, freshUntil: at.Add(c.jitter())})
+		case errcode.Is(err, errcode.NotFound):
+			c.l1.Set(key, entry[V]{err: err, loadedAt: at, freshUntil: at.Add(c.jitter())})
+		}
+		return v, err
+	})
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		var zero V
+		return zero, Result{}, errcode.Wrap(errcode.Unavailable, ctx.Err(), "cache load did not finish in time")
+	}
+	if res.Err == nil {
+		return res.Val.(V), Result{}, nil
+	}
+	if found && old.err == nil && errcode.Is(res.Err, errcode.Unavailable) && now.Before(old.freshUntil.Add(c.opts.MaxStale)) {
+		c.stale.Add(1)
+		return old.value, Result{Stale: true, Age: now.Sub(old.loadedAt)}, nil
+	}
+	var zero V
+	return zero, Result{}, res.Err
+}
+
+// Invalidate drops key, so the next Get loads it afresh.
+func (c *Cache[V]) Invalidate(key string) { c.l1.Invalidate(key) }
+
+// Stats returns counts of hits, misses and stale answers since start.
+func (c *Cache[V]) Stats() (hits, misses, stale uint64) {
+	return c.hits.Load(), c.misses.Load(), c.stale.Load()
+}
+
+// jitter spreads expiries over TTL±10% so keys loaded together do not all
+// expire in the same instant.
+func (c *Cache[V]) jitter() time.Duration {
+	spread := int64(c.opts.TTL) / 5
+	if spread <= 0 {
+		return c.opts.TTL
+	}
+	return c.opts.TTL - time.Duration(spread/2) + time.Duration(rand.Int64N(spread))
+}

@@ -1,0 +1,119 @@
+// Package config reads Surge's settings from flags and SURGE_* environment
+// variables, flags winning, so every subcommand that touches the same
+// backends (serve, migrate, audit, ...) is configured the same way.
+//
+// It must never open a connection: it only describes what to connect to.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the backends and the API need.
+type Config struct {
+	Addr            string
+	DataDir         string
+	DatabaseURL     string
+	NATSURL         string
+	RedisURL        string
+	AdminKey        string
+	Demo            bool
+	DBMaxConns      int
+	MaxBodyBytes    int64
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
+	DrainDelay      time.Duration
+	CacheTTL        time.Duration
+	CacheMaxStale   time.Duration
+	AccessLog       bool
+	LogLevel        string
+
+	envErrs []string
+}
+
+// Register defines the shared flags on fs with defaults taken from the
+// environment, so an explicit flag overrides the variable.
+func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
+	c := &Config{}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.DataDir, "data", env("SURGE_DATA", "./surge-data"), "directory for the embedded SQLite and NATS files (env SURGE_DATA)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("SURGE_DATABASE_URL", ""), "PostgreSQL URL; empty uses embedded SQLite (env SURGE_DATABASE_URL)")
+	fs.StringVar(&c.NATSURL, "nats-url", env("SURGE_NATS_URL", ""), "external NATS URL; empty runs an embedded server (env SURGE_NATS_URL)")
+	fs.StringVar(&c.RedisURL, "redis-url", env("SURGE_REDIS_URL", ""), "Redis URL for the shared cache and limits; empty disables (env SURGE_REDIS_URL)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.envInt(getenv, "SURGE_DB_MAX_CONNS", 16), "SQL connection pool size (env SURGE_DB_MAX_CONNS)")
+	fs.StringVar(&c.LogLevel, "log-level", env("SURGE_LOG_LEVEL", "info"), "debug, info, warn or error (env SURGE_LOG_LEVEL)")
+	// The admin key is read from the environment only: a flag would show it
+	// to every user of ps.
+	c.AdminKey = getenv("SURGE_ADMIN_KEY")
+	return c
+}
+
+// RegisterServe adds the flags only `surge serve` needs.
+func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("SURGE_ADDR", "127.0.0.1:8080"), "HTTP listen address (env SURGE_ADDR)")
+	fs.BoolVar(&c.Demo, "demo", getenv("SURGE_DEMO") == "true", "seed a demo shop with a dozen products (env SURGE_DEMO=true)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(c.envInt(getenv, "SURGE_MAX_BODY_BYTES", 1<<20)), "largest accepted request body (env SURGE_MAX_BODY_BYTES)")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.envDuration(getenv, "SURGE_REQUEST_TIMEOUT", 5*time.Second), "deadline of every request (env SURGE_REQUEST_TIMEOUT)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration(getenv, "SURGE_SHUTDOWN_TIMEOUT", 15*time.Second), "how long in-flight requests may drain on SIGTERM (env SURGE_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", c.envDuration(getenv, "SURGE_DRAIN_DELAY", 0), "how long /readyz fails before the listener closes, so load balancers notice (env SURGE_DRAIN_DELAY)")
+	fs.DurationVar(&c.CacheTTL, "cache-ttl", c.envDuration(getenv, "SURGE_CACHE_TTL", 5*time.Second), "how long catalog reads are served from cache (env SURGE_CACHE_TTL)")
+	fs.DurationVar(&c.CacheMaxStale, "cache-max-stale", c.envDuration(getenv, "SURGE_CACHE_MAX_STALE", 5*time.Minute), "how long past its TTL a cached read may be served while the database fails (env SURGE_CACHE_MAX_STALE)")
+	fs.BoolVar(&c.AccessLog, "access-log", getenv("SURGE_ACCESS_LOG") != "false", "log every request (env SURGE_ACCESS_LOG=false disables)")
+}
+
+func (c *Config) envInt(getenv func(string) string, name string, def int) int {
+	raw := getenv(name)
+	if raw == "" {
+		return def
+	}
+	v, err := strconv.Atoi(raw)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Sprintf("%s=%q is not an integer", name, raw))
+		return def
+	}
+	return v
+}
+
+func (c *Config) envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	raw := getenv(name)
+	if raw == "" {
+		return def
+	}
+	v, err := time.ParseDuration(raw)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Sprintf("%s=%q is not a duration such as 5s", name, raw))
+		return def
+	}
+	return v
+}
+
+// Validate reports settings that cannot work.
+func (c *Config) Validate() error {
+	if len(c.envErrs) > 0 {
+		return fmt.Errorf("bad environment: %s", strings.Join(c.envErrs, "; "))
+	}
+	switch {
+	case c.DBMaxConns < 1:
+		return fmt.Errorf("--db-max-conns must be at least 1")
+	case c.MaxBodyBytes < 1024 && c.Addr != "":
+		return fmt.Errorf("--max-body-bytes must be at least 1024")
+	case c.RequestTimeout <= 0 && c.Addr != "":
+		return fmt.Errorf("--request-timeout must be positive")
+	}
+	return nil
+}

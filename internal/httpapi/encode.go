@@ -1,0 +1,89 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+)
+
+func jsonEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
+}
+
+// encode writes v as a JSON response with the given status.
+func encode(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = jsonEncoder(w).Encode(v) // the client went away; nothing to do
+}
+
+// decode reads a JSON request body into v, which must be a pointer to a
+// struct. Errors: invalid (malformed JSON has Type "malformed_json", and
+// maps to 400), too_large.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return errcode.Typed(errcode.Invalid, "unsupported_media_type", "the body must be application/json")
+		}
+	}
+	return decodeJSON(r.Body, v)
+}
+
+// decodeJSON is decode without the HTTP request, so fuzz targets reach it.
+func decodeJSON(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			return malformed("the body must hold exactly one JSON value")
+		}
+		return nil
+	}
+	var tooBig *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var v1 errcode.Validation
+	switch {
+	case errors.As(err, &tooBig):
+		return errcode.New(errcode.TooLarge, "the body exceeds %d bytes", tooBig.Limit)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return malformed("the body must be a JSON object")
+		}
+		v1.Add(field, "must be of type "+jsonType(typeErr.Type.Kind().String()))
+		return v1.Err()
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		v1.Add(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known field")
+		return v1.Err()
+	case errors.Is(err, io.EOF):
+		return malformed("the body is empty")
+	}
+	return malformed("the body is not valid JSON: " + err.Error())
+}
+
+func malformed(msg string) error {
+	return errcode.Typed(errcode.Invalid, "malformed_json", "%s", msg)
+}
+
+func jsonType(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "integer"
+	case strings.HasPrefix(kind, "float"):
+		return "number"
+	case kind == "map", kind == "struct", kind == "ptr":
+		return "object"
+	case kind == "slice":
+		return "array"
+	}
+	return kind
+}

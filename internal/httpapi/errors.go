@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+)
+
+// statusOf maps an error code to its HTTP status. This is the only place
+// that does so.
+func statusOf(code, typ string) int {
+	switch typ {
+	case "malformed_json":
+		return http.StatusBadRequest
+	case "unsupported_media_type":
+		return http.StatusUnsupportedMediaType
+	}
+	switch code {
+	case errcode.Invalid:
+		return http.StatusUnprocessableEntity
+	case errcode.NotFound:
+		return http.StatusNotFound
+	case errcode.Conflict:
+		return http.StatusConflict
+	case errcode.Unauthorized:
+		return http.StatusUnauthorized
+	case errcode.Forbidden:
+		return http.StatusForbidden
+	case errcode.Unavailable:
+		return http.StatusServiceUnavailable
+	case errcode.RateLimited:
+		return http.StatusTooManyRequests
+	case errcode.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+// Problem is an RFC 9457 problem details object.
+type Problem struct {
+	Type      string               `json:"type"`
+	Title     string               `json:"title"`
+	Status    int                  `json:"status"`
+	Detail    string               `json:"detail,omitempty"`
+	Instance  string               `json:"instance,omitempty"`
+	RequestID string               `json:"request_id,omitempty"`
+	Errors    []errcode.FieldError `json:"errors,omitempty"`
+}
+
+// ProblemTypeBase prefixes every problem type. The rest of the URI (the
+// error's subtype, or its code) is stable: clients may branch on it.
+const ProblemTypeBase = "https://surge.dev/problems/"
+
+var titles = map[string]string{
+	errcode.Invalid:      "Invalid request",
+	errcode.NotFound:     "Not found",
+	errcode.Conflict:     "Conflict",
+	errcode.Unauthorized: "Unauthorized",
+	errcode.Forbidden:    "Forbidden",
+	errcode.Unavailable:  "Service unavailable",
+	errcode.RateLimited:  "Too many requests",
+	errcode.TooLarge:     "Request too large",
+	errcode.Internal:     "Internal error",
+}
+
+// problem writes err as problem+json. Internal errors are logged with their
+// cause and shown to the client without it.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	code := errcode.Code(err)
+	if errors.Is(err, context.DeadlineExceeded) && code == errcode.Internal {
+		code = errcode.Unavailable
+	}
+	p := Problem{
+		Title:     titles[code],
+		Instance:  r.URL.Path,
+		RequestID: requestID(r.Context()),
+	}
+	typ := code
+	var e *errcode.Error
+	if errors.As(err, &e) {
+		p.Detail, p.Errors = e.Message, e.Fields
+		if e.Type != "" {
+			typ = e.Type
+		}
+	}
+	p.Status = statusOf(code, typ)
+	p.Type = ProblemTypeBase + strings.ReplaceAll(typ, "_", "-")
+	switch code {
+	case errcode.Internal:
+		p.Detail = "the server failed; the request id identifies it in the logs"
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "err", err)
+	case errcode.Unavailable:
+		w.Header().Set("Retry-After", "1")
+		s.log.WarnContext(r.Context(), "dependency unavailable", "request_id", p.RequestID, "err", err)
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	if err := jsonEncoder(w).Encode(p); err != nil {
+		slog.Debug("write problem", "err", err)
+	}
+}

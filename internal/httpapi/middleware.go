@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+)
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// validRequestID accepts a caller's id only if it is short and plain, so it
+// can go into logs and headers unescaped.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// statusRecorder remembers the status and size of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// gateway wraps every request: request id, panic recovery, access log, body
+// cap and deadline. Route metrics are added per route by instrument.
+func (s *Server) gateway(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey, id), s.requestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.maxBodyBytes)
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(ctx, "panic", "request_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					s.problem(rec, r, errcode.New(errcode.Internal, "panic"))
+				}
+			}
+			if s.accessLog {
+				s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+					slog.String("request_id", id),
+					slog.String("method", r.Method),
+					slog.String("path", r.URL.Path),
+					slog.Int("status", rec.status),
+					slog.Int("bytes", rec.bytes),
+					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+					slog.String("remote", r.RemoteAddr))
+			}
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// instrument records RED metrics for one route; the label is the route
+// pattern, never the raw path, so cardinality stays bounded.
+func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
+	method, route, found := strings.Cut(pattern, " ")
+	if !found {
+		method, route = "ANY", pattern
+	}
+	duration := s.metrics.duration.WithLabelValues(method, route)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		s.metrics.inFlight.Inc()
+		rec, ok := w.(*statusRecorder)
+		if !ok {
+			rec = &statusRecorder{ResponseWriter: w}
+		}
+		defer func() {
+			s.metrics.inFlight.Dec()
+			duration.Observe(time.Since(start).Seconds())
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			s.metrics.requests.WithLabelValues(method, route, statusClass(status)).Inc()
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// statusClass labels by exact code: operators need 429 apart from 503, and
+// a handler only ever answers a handful of codes.
+func statusClass(code int) string { return strconv.Itoa(code) }
+
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}

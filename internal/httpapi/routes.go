@@ -1,0 +1,31 @@
+package httpapi
+
+import "net/http"
+
+// routes is the whole API surface in one place.
+func (s *Server) routes() {
+	// Operations.
+	s.handle("GET /healthz", s.healthz())
+	s.handle("GET /readyz", s.readyz())
+	s.handle("GET /metrics", s.metricsHandler())
+	s.handle("GET /openapi.json", s.openapi())
+
+	// Platform admin (admin key).
+	s.handle("POST /v1/admin/shops", s.createShop())
+	s.handle("POST /v1/admin/shops/{shop}/keys", s.rotateKeyAsAdmin())
+
+	// Shop admin (shop key).
+	s.handle("POST /v1/shops/{shop}/admin/keys", s.rotateKey())
+	s.handle("PUT /v1/shops/{shop}/admin/products/{sku}", s.putProduct())
+	s.handle("GET /v1/shops/{shop}/admin/products/{sku}", s.getAdminProduct())
+	s.handle("DELETE /v1/shops/{shop}/admin/products/{sku}", s.deleteProduct())
+
+	// Public catalog.
+	s.handle("GET /v1/shops/{shop}/products/{sku}", s.getProduct())
+	s.handle("GET /v1/shops/{shop}/products", s.listProducts())
+	s.handle("GET /v1/shops/{shop}/search", s.searchProducts())
+
+	s.mux.Handle("/", s.instrument("unmatched", s.notFound()))
+}
+
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}

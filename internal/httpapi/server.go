@@ -1,0 +1,92 @@
+// Package httpapi is Surge's HTTP interface: routes, handlers, the gateway
+// middleware (request ids, logs, limits, deadlines, metrics) and the
+// mapping of error codes to RFC 9457 problem responses.
+//
+// Handlers decode, call a module's service and encode; they hold no
+// business rules and never touch SQL.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/surge-commerce/surge/internal/catalog"
+	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/shop"
+)
+
+// Check reports whether one dependency is reachable.
+type Check func(ctx context.Context) error
+
+// Config holds every dependency and setting of the HTTP API.
+type Config struct {
+	Logger  *slog.Logger
+	Admin   *platform.Admin
+	Shops   *shop.Service
+	Catalog *catalog.Service
+	// Checks are the dependencies /readyz requires, by name.
+	Checks map[string]Check
+	// Registry receives the HTTP metrics and serves /metrics.
+	Registry *prometheus.Registry
+
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
+	// CacheMaxAge is the max-age of public catalog responses.
+	CacheMaxAge time.Duration
+	AccessLog   bool
+}
+
+// Server is the HTTP API. It is an http.Handler.
+type Server struct {
+	log            *slog.Logger
+	admin          *platform.Admin
+	shops          *shop.Service
+	catalog        *catalog.Service
+	checks         map[string]Check
+	registry       *prometheus.Registry
+	maxBodyBytes   int64
+	requestTimeout time.Duration
+	cacheControl   string
+	accessLog      bool
+	metrics        *httpMetrics
+	draining       atomic.Bool
+	handler        http.Handler
+	mux            *http.ServeMux
+}
+
+// NewServer returns the API with every route registered.
+func NewServer(cfg Config) *Server {
+	s := &Server{
+		log:            cfg.Logger,
+		admin:          cfg.Admin,
+		shops:          cfg.Shops,
+		catalog:        cfg.Catalog,
+		checks:         cfg.Checks,
+		registry:       cfg.Registry,
+		maxBodyBytes:   cfg.MaxBodyBytes,
+		requestTimeout: cfg.RequestTimeout,
+		cacheControl:   cacheControl(cfg.CacheMaxAge),
+		accessLog:      cfg.AccessLog,
+		metrics:        newHTTPMetrics(cfg.Registry),
+		mux:            http.NewServeMux(),
+	}
+	s.routes()
+	s.handler = s.gateway(s.mux)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Drain makes /readyz fail so load balancers stop sending new requests
+// while in-flight ones finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, s.instrument(pattern, h))
+}

@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/shop"
+)
+
+// authAdmin checks the platform admin key. Errors: unauthorized.
+func (s *Server) authAdmin(r *http.Request) error {
+	ok, err := s.admin.Authenticate(r.Context(), bearer(r))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errcode.New(errcode.Unauthorized, "the platform admin key is missing or wrong")
+	}
+	return nil
+}
+
+// authShop resolves the {shop} of the path and checks the shop key.
+// Errors: not_found, unauthorized, forbidden.
+func (s *Server) authShop(r *http.Request) (shop.Shop, error) {
+	return s.shops.Authenticate(r.Context(), r.PathValue("shop"), bearer(r))
+}
+
+type createShopRequest struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+type shopResponse struct {
+	Slug   string `json:"slug"`
+	Name   string `json:"name"`
+	APIKey string `json:"api_key,omitempty"`
+}
+
+func (s *Server) createShop() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.authAdmin(r); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		var req createShopRequest
+		if err := decode(r, &req); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		sh, key, err := s.shops.Create(r.Context(), req.Slug, req.Name)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/v1/shops/"+sh.Slug+"/products")
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusCreated, shopResponse{Slug: sh.Slug, Name: sh.Name, APIKey: key})
+	})
+}
+
+type rotateKeyRequest struct {
+	// GraceSeconds is how long older keys keep working; default 0.
+	GraceSeconds int64 `json:"grace_seconds"`
+}
+
+type rotateKeyResponse struct {
+	APIKey          string    `json:"api_key"`
+	OldKeysExpireAt time.Time `json:"old_keys_expire_at"`
+}
+
+func (s *Server) rotateKey() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.authShop(r); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		s.rotate(w, r)
+	})
+}
+
+// rotateKeyAsAdmin lets the platform admin recover a shop whose key is lost.
+func (s *Server) rotateKeyAsAdmin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.authAdmin(r); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		s.rotate(w, r)
+	})
+}
+
+func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
+	var req rotateKeyRequest
+	if r.ContentLength != 0 {
+		if err := decode(r, &req); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+	}
+	grace := time.Duration(req.GraceSeconds) * time.Second
+	if req.GraceSeconds > int64(shop.MaxGrace/time.Second) {
+		grace = -1 // out of range; the service rejects it with a field error
+	}
+	key, expireAt, err := s.shops.RotateKey(r.Context(), r.PathValue("shop"), grace)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	encode(w, http.StatusCreated, rotateKeyResponse{APIKey: key, OldKeysExpireAt: expireAt.UTC()})
+}

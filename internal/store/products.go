@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/surge-commerce/surge/internal/catalog"
+	"github.com/surge-commerce/surge/internal/errcode"
+)
+
+var _ catalog.Store = (*Store)(nil)
+
+const productColumns = `p.shop_id, p.sku, p.title, p.description, p.price, p.currency, p.attributes,
+	p.images, p.purchase_limit, p.version, p.created_at, p.updated_at, i.received`
+
+const productFrom = ` FROM products p JOIN inventory i ON i.shop_id = p.shop_id AND i.sku = p.sku `
+
+// PutProduct implements catalog.Store.
+func (s *Store) PutProduct(ctx context.Context, p catalog.Product, now time.Time) (catalog.Product, bool, error) {
+	attrs, _ := json.Marshal(nonNilMap(p.Attributes))
+	images, _ := json.Marshal(nonNilSlice(p.Images))
+	created := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var deleted sql.NullInt64
+		err := tx.QueryRowContext(ctx, s.q("SELECT deleted_at FROM products WHERE shop_id = ? AND sku = ?"+s.forUpdate()),
+			p.ShopID, p.SKU).Scan(&deleted)
+		switch {
+		case err == sql.ErrNoRows:
+			created = true
+		case err != nil:
+			return err
+		default:
+			created = deleted.Valid
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO products (shop_id, sku, title, description, price, currency,
+				attributes, images, purchase_limit, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+			ON CONFLICT (shop_id, sku) DO UPDATE SET title = excluded.title, description = excluded.description,
+				price = excluded.price, currency = excluded.currency, attributes = excluded.attributes,
+				images = excluded.images, purchase_limit = excluded.purchase_limit,
+				version = products.version + 1, updated_at = excluded.updated_at, deleted_at = NULL`),
+			p.ShopID, p.SKU, p.Title, p.Description, p.Price, p.Currency, string(attrs), string(images),
+			p.PurchaseLimit, micros(now), micros(now))
+		if err != nil {
+			return err
+		}
+		return s.setReceived(ctx, tx, p.ShopID, p.SKU, p.Stock)
+	})
+	if err != nil {
+		return catalog.Product{}, false, err
+	}
+	saved, err := s.product(ctx, s.write, p.ShopID, p.SKU)
+	return saved, created, err
+}
+
+// setReceived sets the units received, moving the difference into (or out
+// of) available. The condition in the WHERE clause, not a prior read, keeps
+// available from going negative.
+func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku string, received int64) error {
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO inventory (shop_id, sku, received, available) VALUES (?, ?, ?, ?)
+		ON CONFLICT (shop_id, sku) DO UPDATE SET received = excluded.received,
+			available = inventory.available + (excluded.received - inventory.received)
+		WHERE inventory.available + (excluded.received - inventory.received) >= 0`),
+		shopID, sku, received, received)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errcode.Typed(errcode.Conflict, "stock_below_committed",
+			"stock %d is less than the units of %q already reserved or sold", received, sku)
+	}
+	return nil
+}
+
+// DeleteProduct implements catalog.Store.
+func (s *Store) DeleteProduct(ctx context.Context, shopID int64, sku string, now time.Time) error {
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE products SET deleted_at = ?, version = version + 1, updated_at = ?
+		WHERE shop_id = ? AND sku = ? AND deleted_at IS NULL`), micros(now), micros(now), shopID, sku)
+	if err != nil {
+		return classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
+	}
+	return nil
+}
+
+// Product implements catalog.Store.
+func (s *Store) Product(ctx context.Context, shopID int64, sku string) (catalog.Product, error) {
+	return s.product(ctx, s.read, shopID, sku)
+}
+
+func (s *Store) product(ctx context.Context, db *sql.DB, shopID int64, sku string) (catalog.Product, error) {
+	row := db.QueryRowContext(ctx, s.q("SELECT "+productColumns+productFrom+
+		"WHERE p.shop_id = ? AND p.sku = ? AND p.deleted_at IS NULL"), shopID, sku)
+	p, err := scanProduct(row)
+	if err == sql.ErrNoRows {
+		return catalog.Product{}, errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
+	}
+	return p, classify(err)
+}
+
+// Products implements catalog.Store.
+func (s *Store) Products(ctx context.Context, shopID int64, after string, limit int) ([]catalog.Product, error) {
+	return s.queryProducts(ctx, "SELECT "+productColumns+productFrom+
+		"WHERE p.shop_id = ? AND p.sku > ? AND p.deleted_at IS NULL ORDER BY p.sku LIMIT ?", shopID, after, limit)
+}
+
+// SearchProducts implements catalog.Store.
+func (s *Store) SearchProducts(ctx context.Context, shopID int64, q string, limit int) ([]catalog.Product, error) {
+	// Both engines see the same words, ANDed, so a query means the same
+	// thing on either; no user text ever reaches a query syntax.
+	words := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	if len(words) == 0 {
+		return nil, nil
+	}
+	if s.engine == Postgres {
+		plain := strings.Join(words, " ")
+		return s.queryProducts(ctx, "SELECT "+productColumns+productFrom+
+			`WHERE p.shop_id = ? AND p.deleted_at IS NULL AND p.search @@ plainto_tsquery('simple', ?)
+			ORDER BY ts_rank(p.search, plainto_tsquery('simple', ?)) DESC, p.sku LIMIT ?`, shopID, plain, plain, limit)
+	}
+	for i, w := range words {
+		words[i] = `"` + w + `"`
+	}
+	return s.queryProducts(ctx, "SELECT "+productColumns+productFrom+
+		`JOIN products_fts ON products_fts.rowid = p.product_id
+		WHERE products_fts MATCH ? AND p.shop_id = ? AND p.deleted_at IS NULL
+		ORDER BY bm25(products_fts, 2.0, 1.0), p.sku LIMIT ?`, strings.Join(words, " "), shopID, limit)
+}
+
+func (s *Store) forUpdate() string {
+	if s.engine == Postgres {
+		return " FOR UPDATE"
+	}
+	return "" // SQLite write transactions already hold the database lock
+}
+
+func (s *Store) queryProducts(ctx context.Context, query string, args ...any) ([]catalog.Product, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []catalog.Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, p)
+	}
+	return out, classify(rows.Err())
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanProduct(row scanner) (catalog.Product, error) {
+	var p catalog.Product
+	var attrs, images string
+	var created, updated int64
+	err := row.Scan(&p.ShopID, &p.SKU, &p.Title, &p.Description, &p.Price, &p.Currency, &attrs, &images,
+		&p.PurchaseLimit, &p.Version, &created, &updated, &p.Stock)
+	if err != nil {
+		return p, err
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if err := json.Unmarshal([]byte(attrs), &p.Attributes); err != nil {
+		return p, err
+	}
+	return p, json.Unmarshal([]byte(images), &p.Images)
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func nonNilSlice(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/shop"
+)
+
+var (
+	_ platform.Store = (*Store)(nil)
+	_ shop.Store     = (*Store)(nil)
+)
+
+// AdminKeyCount implements platform.Store.
+func (s *Store) AdminKeyCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM admin_keys").Scan(&n)
+	return n, classify(err)
+}
+
+// AddAdminKey implements platform.Store.
+func (s *Store) AddAdminKey(ctx context.Context, hash string, now time.Time) error {
+	_, err := s.write.ExecContext(ctx, s.q("INSERT INTO admin_keys (key_hash, created_at) VALUES (?, ?)"), hash, micros(now))
+	return classify(err)
+}
+
+// AdminKeyExists implements platform.Store.
+func (s *Store) AdminKeyExists(ctx context.Context, hash string) (bool, error) {
+	var one int
+	err := s.read.QueryRowContext(ctx, s.q("SELECT 1 FROM admin_keys WHERE key_hash = ?"), hash).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, classify(err)
+}
+
+// CreateShop implements shop.Store.
+func (s *Store) CreateShop(ctx context.Context, slug, name, keyHash string, now time.Time) (shop.Shop, error) {
+	sh := shop.Shop{Slug: slug, Name: name, CreatedAt: fromMicros(micros(now))}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.q("INSERT INTO shops (slug, name, created_at) VALUES (?, ?, ?) RETURNING shop_id"),
+			slug, name, micros(now)).Scan(&sh.ID)
+		if errcode.Is(classify(err), errcode.Conflict) {
+			return errcode.Typed(errcode.Conflict, "shop_exists", "a shop with slug %q already exists", slug)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q("INSERT INTO shop_keys (key_hash, shop_id, created_at) VALUES (?, ?, ?)"),
+			keyHash, sh.ID, micros(now))
+		return err
+	})
+	return sh, err
+}
+
+// ShopBySlug implements shop.Store.
+func (s *Store) ShopBySlug(ctx context.Context, slug string) (shop.Shop, error) {
+	sh := shop.Shop{Slug: slug}
+	var created int64
+	err := s.read.QueryRowContext(ctx, s.q("SELECT shop_id, name, created_at FROM shops WHERE slug = ?"), slug).
+		Scan(&sh.ID, &sh.Name, &created)
+	if err == sql.ErrNoRows {
+		return shop.Shop{}, errcode.Typed(errcode.NotFound, "shop_not_found", "no shop %q", slug)
+	}
+	sh.CreatedAt = fromMicros(created)
+	return sh, classify(err)
+}
+
+// ShopIDByKey implements shop.Store.
+func (s *Store) ShopIDByKey(ctx context.Context, keyHash string, now time.Time) (int64, error) {
+	var id int64
+	err := s.read.QueryRowContext(ctx,
+		s.q("SELECT shop_id FROM shop_keys WHERE key_hash = ? AND (expires_at IS NULL OR expires_at > ?)"),
+		keyHash, micros(now)).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, errcode.New(errcode.Unauthorized, "unknown or expired API key")
+	}
+	return id, classify(err)
+}
+
+// RotateShopKey implements shop.Store.
+func (s *Store) RotateShopKey(ctx context.Context, shopID int64, keyHash string, now, oldExpireAt time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE shop_keys SET expires_at = ?
+			WHERE shop_id = ? AND (expires_at IS NULL OR expires_at > ?)`),
+			micros(oldExpireAt), shopID, micros(oldExpireAt))
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q("INSERT INTO shop_keys (key_hash, shop_id, created_at) VALUES (?, ?, ?)"),
+			keyHash, shopID, micros(now))
+		return err
+	})
+}

@@ -1,0 +1,198 @@
+// Package store is Surge's SQL persistence, written once for both engines:
+// SQLite (embedded default) and PostgreSQL. Every query lives here exactly
+// once; what truly differs between the engines (placeholders, full-text
+// search, error codes) sits behind a small dialect seam in this package.
+//
+// Each use case's atomic write is one method running one transaction;
+// transactions never leak out of this package. It must never contain
+// business rules beyond the conditional updates that keep invariants.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/surge-commerce/surge/internal/store/postgres"
+	"github.com/surge-commerce/surge/internal/store/sqlite"
+)
+
+// Engine names.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Config selects and sizes the engine.
+type Config struct {
+	// DatabaseURL selects PostgreSQL when set (postgres:// or postgresql://).
+	DatabaseURL string
+	// DataDir holds the SQLite file when DatabaseURL is empty.
+	DataDir string
+	// MaxConns bounds the pool (the read pool on SQLite).
+	MaxConns int
+}
+
+// Store is the SQL store. It is safe for concurrent use.
+type Store struct {
+	engine string
+	write  *sql.DB
+	read   *sql.DB // the same pool as write on PostgreSQL
+	// rebound caches queries rewritten from ? to $n placeholders.
+	rebound sync.Map
+}
+
+// Open connects to the configured engine. It does not migrate; call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 16
+	}
+	if IsPostgresURL(cfg.DatabaseURL) {
+		db, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.MaxConns)
+		if err != nil {
+			return nil, err
+		}
+		return &Store{engine: Postgres, write: db, read: db}, nil
+	}
+	if cfg.DatabaseURL != "" {
+		return nil, fmt.Errorf("store: SURGE_DATABASE_URL must start with postgres:// or postgresql://")
+	}
+	w, r, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "surge.db"), cfg.MaxConns)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{engine: SQLite, write: w, read: r}, nil
+}
+
+// IsPostgresURL reports whether url names a PostgreSQL database.
+func IsPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// Engine returns SQLite or Postgres.
+func (s *Store) Engine() string { return s.engine }
+
+// Pools returns the connection pools by role, for metrics.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.engine == Postgres {
+		return map[string]*sql.DB{"primary": s.write}
+	}
+	return map[string]*sql.DB{"write": s.write, "read": s.read}
+}
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	if s.read != s.write {
+		s.read.Close()
+	}
+	return s.write.Close()
+}
+
+// Ping checks that the primary answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return classify(s.write.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+}
+
+func (s *Store) migrations() (*goose.Provider, error) {
+	if s.engine == Postgres {
+		// A session lock keeps replicas starting together from migrating twice.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		sub, _ := fs.Sub(postgres.Migrations, "migrations")
+		return goose.NewProvider(goose.DialectPostgres, s.write, sub, goose.WithSessionLocker(locker))
+	}
+	sub, _ := fs.Sub(sqlite.Migrations, "migrations")
+	return goose.NewProvider(goose.DialectSQLite3, s.write, sub)
+}
+
+// Migrate applies every pending migration and returns the versions applied.
+func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
+	p, err := s.migrations()
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	var applied []int64
+	for _, r := range results {
+		applied = append(applied, r.Source.Version)
+	}
+	return applied, nil
+}
+
+// MigrationState is one migration and whether it is applied.
+type MigrationState struct {
+	Version   int64
+	Name      string
+	AppliedAt time.Time // zero when pending
+}
+
+// MigrationStatus lists every known migration.
+func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
+	p, err := s.migrations()
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migration status: %w", err)
+	}
+	out := make([]MigrationState, 0, len(st))
+	for _, m := range st {
+		out = append(out, MigrationState{Version: m.Source.Version, Name: filepath.Base(m.Source.Path), AppliedAt: m.AppliedAt})
+	}
+	return out, nil
+}
+
+// q returns query with placeholders in the engine's style. Queries are
+// written with ? once; PostgreSQL wants $1, $2, ...
+func (s *Store) q(query string) string {
+	if s.engine != Postgres {
+		return query
+	}
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	s.rebound.Store(query, b.String())
+	return b.String()
+}
+
+// tx runs fn in one write transaction, committing when fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return classify(err)
+	}
+	return classify(tx.Commit())
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
