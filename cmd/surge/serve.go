@@ -17,11 +17,17 @@ import (
 
 	"github.com/surge-commerce/surge/internal/broker"
 	"github.com/surge-commerce/surge/internal/cache"
+	"github.com/surge-commerce/surge/internal/cart"
 	"github.com/surge-commerce/surge/internal/catalog"
+	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/config"
+	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/demo"
 	"github.com/surge-commerce/surge/internal/httpapi"
+	"github.com/surge-commerce/surge/internal/inventory"
+	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/pspclient"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
 )
@@ -66,14 +72,37 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	pay, webhookSecret, stopPSP, err := startPayments(ctx, cfg, "http://"+ln.Addr().String()+"/v1/payments/webhook", log)
+	if err != nil {
+		return err
+	}
+	defer stopPSP()
+	tokens, err := newTokens(ctx, st, cfg, now)
+	if err != nil {
+		return err
+	}
+
 	shops := shop.NewService(st, now, cfg.CacheTTL)
 	cat := catalog.NewService(st, now, cache.Options{
 		MaxEntries: 100_000, TTL: cfg.CacheTTL, MaxStale: cfg.CacheMaxStale, LoadTimeout: cfg.RequestTimeout, Now: now,
 	})
+	carts := cart.NewService(st, cat, now)
+	payments := pspPayments{pay}
+	checkoutSvc := checkout.NewService(st, carts, payments, checkout.Config{
+		ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL,
+	}, now, log)
 
-	reg := newRegistry(st, cat)
+	reg := newRegistry(st, cat, pay)
 	api := httpapi.NewServer(httpapi.Config{
-		Logger: log, Admin: admin, Shops: shops, Catalog: cat, Registry: reg,
+		Logger: log, Admin: admin, Shops: shops, Catalog: cat,
+		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
+		Orders: order.NewService(st, payments, now), Inventory: inventory.NewService(st),
+		WebhookSecret: webhookSecret, Registry: reg,
 		Checks: map[string]httpapi.Check{
 			"store":  st.Ping,
 			"broker": brk.Ping,
@@ -90,15 +119,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-
 	fmt.Fprintf(stdout, "surge %s listening on http://%s\n", version, ln.Addr())
 	fmt.Fprintf(stdout, "  store:  %s\n", describeStore(st, cfg))
 	fmt.Fprintf(stdout, "  broker: %s\n", describeBroker(brk, cfg))
 	fmt.Fprintf(stdout, "  redis:  %s\n", redisState)
+	fmt.Fprintf(stdout, "  payments: %s\n", describePayments(cfg))
+	fmt.Fprintf(stdout, "  roles:  %s\n", cfg.Roles)
 	if newAdminKey != "" {
 		fmt.Fprintf(stdout, "  platform admin key (shown once, store it now): %s\n", newAdminKey)
 	}
@@ -112,6 +138,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		} else {
 			fmt.Fprintf(stdout, "  demo shop: http://%s/v1/shops/%s/products\n", ln.Addr(), demo.Slug)
 		}
+	}
+
+	if cfg.HasRole("sweeper") {
+		rec := checkout.NewReconciler(checkoutSvc, cfg.ReconcileInterval)
+		if err := rec.Start(ctx); err != nil {
+			return err
+		}
+		defer rec.Stop()
 	}
 
 	serveErr := make(chan error, 1)
@@ -146,8 +180,13 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-func newRegistry(st *store.Store, cat *catalog.Service) *prometheus.Registry {
+func newRegistry(st *store.Store, cat *catalog.Service, pay *pspclient.Client) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "surge_breaker_state",
+		Help:        "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+		ConstLabels: prometheus.Labels{"dependency": "payments"},
+	}, func() float64 { return breakerValue(pay.BreakerState()) }))
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for name, db := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
@@ -165,6 +204,41 @@ func newRegistry(st *store.Store, cat *catalog.Service) *prometheus.Registry {
 		}
 	}
 	return reg
+}
+
+func breakerValue(state string) float64 {
+	switch state {
+	case "open":
+		return 2
+	case "half-open":
+		return 1
+	}
+	return 0
+}
+
+func describePayments(cfg *config.Config) string {
+	if cfg.PSPURL != "" {
+		return cfg.PSPURL
+	}
+	return "simulator in-process (" + filepath.Join(cfg.DataDir, "psp") + ")"
+}
+
+// newTokens builds the customer token signer from configured secrets, or
+// from secrets kept in the database (created on first start).
+func newTokens(ctx context.Context, st *store.Store, cfg *config.Config, now func() time.Time) (*customer.Tokens, error) {
+	pairs, err := config.ParseTokenSecrets(cfg.TokenSecrets)
+	if err != nil {
+		return nil, err
+	}
+	var configured []customer.Secret
+	for _, p := range pairs {
+		configured = append(configured, customer.Secret{KID: p[0], Secret: []byte(p[1])})
+	}
+	secrets, err := customer.LoadSecrets(ctx, st, configured, now())
+	if err != nil {
+		return nil, err
+	}
+	return customer.NewTokens(secrets, cfg.TokenTTL, now), nil
 }
 
 func describeStore(st *store.Store, cfg *config.Config) string {

@@ -31,6 +31,17 @@ type Config struct {
 	CacheMaxStale   time.Duration
 	AccessLog       bool
 	LogLevel        string
+	// PSPURL is the payment provider; empty runs the simulator in-process.
+	PSPURL           string
+	PSPWebhookSecret string
+	// TokenSecrets are "kid:secret" pairs for customer tokens, the first
+	// signing; empty uses secrets generated and kept in the database.
+	TokenSecrets      string
+	TokenTTL          time.Duration
+	ReservationTTL    time.Duration
+	IdempotencyTTL    time.Duration
+	ReconcileInterval time.Duration
+	Roles             string
 
 	envErrs []string
 }
@@ -73,6 +84,14 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.DrainDelay, "drain-delay", c.envDuration(getenv, "SURGE_DRAIN_DELAY", 0), "how long /readyz fails before the listener closes, so load balancers notice (env SURGE_DRAIN_DELAY)")
 	fs.DurationVar(&c.CacheTTL, "cache-ttl", c.envDuration(getenv, "SURGE_CACHE_TTL", 5*time.Second), "how long catalog reads are served from cache (env SURGE_CACHE_TTL)")
 	fs.DurationVar(&c.CacheMaxStale, "cache-max-stale", c.envDuration(getenv, "SURGE_CACHE_MAX_STALE", 5*time.Minute), "how long past its TTL a cached read may be served while the database fails (env SURGE_CACHE_MAX_STALE)")
+	fs.StringVar(&c.Roles, "roles", env("SURGE_ROLES", "api,sweeper"), "comma-separated roles to run: api, sweeper (env SURGE_ROLES)")
+	fs.StringVar(&c.PSPURL, "psp-url", env("SURGE_PSP_URL", ""), "payment provider URL; empty runs the simulator in-process (env SURGE_PSP_URL)")
+	c.PSPWebhookSecret = getenv("SURGE_PSP_WEBHOOK_SECRET")
+	c.TokenSecrets = getenv("SURGE_TOKEN_SECRETS")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", c.envDuration(getenv, "SURGE_TOKEN_TTL", 24*time.Hour), "lifetime of customer tokens (env SURGE_TOKEN_TTL)")
+	fs.DurationVar(&c.ReservationTTL, "reservation-ttl", c.envDuration(getenv, "SURGE_RESERVATION_TTL", 15*time.Minute), "how long unpaid stock stays reserved (env SURGE_RESERVATION_TTL)")
+	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.envDuration(getenv, "SURGE_IDEMPOTENCY_TTL", 24*time.Hour), "how long Idempotency-Keys are remembered (env SURGE_IDEMPOTENCY_TTL)")
+	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.envDuration(getenv, "SURGE_RECONCILE_INTERVAL", time.Second), "how often the sweeper finishes pending payments and expired reservations (env SURGE_RECONCILE_INTERVAL)")
 	fs.BoolVar(&c.AccessLog, "access-log", getenv("SURGE_ACCESS_LOG") != "false", "log every request (env SURGE_ACCESS_LOG=false disables)")
 }
 
@@ -107,6 +126,11 @@ func (c *Config) Validate() error {
 	if len(c.envErrs) > 0 {
 		return fmt.Errorf("bad environment: %s", strings.Join(c.envErrs, "; "))
 	}
+	for _, r := range strings.Split(c.Roles, ",") {
+		if r = strings.TrimSpace(r); r != "" && r != "api" && r != "sweeper" {
+			return fmt.Errorf("--roles: unknown role %q (known: api, sweeper)", r)
+		}
+	}
 	switch {
 	case c.DBMaxConns < 1:
 		return fmt.Errorf("--db-max-conns must be at least 1")
@@ -116,4 +140,31 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--request-timeout must be positive")
 	}
 	return nil
+}
+
+// HasRole reports whether role is among the roles to run.
+func (c *Config) HasRole(role string) bool {
+	for _, r := range strings.Split(c.Roles, ",") {
+		if strings.TrimSpace(r) == role {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTokenSecrets parses "kid:secret,kid2:secret2".
+func ParseTokenSecrets(raw string) ([][2]string, error) {
+	var out [][2]string
+	for _, pair := range strings.Split(raw, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		kid, secret, ok := strings.Cut(pair, ":")
+		if !ok || kid == "" || len(secret) < 32 {
+			return nil, fmt.Errorf("SURGE_TOKEN_SECRETS: each entry must be kid:secret with a secret of at least 32 characters")
+		}
+		out = append(out, [2]string{kid, secret})
+	}
+	return out, nil
 }

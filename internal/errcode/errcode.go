@@ -38,7 +38,10 @@ type Error struct {
 	Type    string
 	Message string
 	Fields  []FieldError
-	Err     error
+	// Extra holds machine-readable details a client may act on, such as
+	// the SKU that is out of stock or the purchase limit that was hit.
+	Extra map[string]any
+	Err   error
 }
 
 // Error implements error.
@@ -66,6 +69,15 @@ func Wrap(code string, err error, format string, args ...any) *Error {
 // branch on (for example errcode.Typed(errcode.Conflict, "out_of_stock", ...)).
 func Typed(code, typ, format string, args ...any) *Error {
 	return &Error{Code: code, Type: typ, Message: fmt.Sprintf(format, args...)}
+}
+
+// With adds a machine-readable detail and returns e.
+func (e *Error) With(key string, value any) *Error {
+	if e.Extra == nil {
+		e.Extra = map[string]any{}
+	}
+	e.Extra[key] = value
+	return e
 }
 
 // Code returns the code of err, Internal for an error without one and ""

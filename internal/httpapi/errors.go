@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,7 +15,7 @@ import (
 // that does so.
 func statusOf(code, typ string) int {
 	switch typ {
-	case "malformed_json":
+	case "malformed_json", "idempotency_key_missing":
 		return http.StatusBadRequest
 	case "unsupported_media_type":
 		return http.StatusUnsupportedMediaType
@@ -49,6 +50,25 @@ type Problem struct {
 	Instance  string               `json:"instance,omitempty"`
 	RequestID string               `json:"request_id,omitempty"`
 	Errors    []errcode.FieldError `json:"errors,omitempty"`
+	// Extra members (RFC 9457 §3.2), e.g. the SKU that is out of stock.
+	Extra map[string]any `json:"-"`
+}
+
+// MarshalJSON adds the extension members beside the standard ones.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extra) == 0 {
+		return b, err
+	}
+	m := map[string]any{}
+	for k, v := range p.Extra {
+		m[k] = v
+	}
+	if err := json.Unmarshal(b, &m); err != nil { // standard members win over extras
+		return nil, err
+	}
+	return json.Marshal(m)
 }
 
 // ProblemTypeBase prefixes every problem type. The rest of the URI (the
@@ -82,7 +102,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	typ := code
 	var e *errcode.Error
 	if errors.As(err, &e) {
-		p.Detail, p.Errors = e.Message, e.Fields
+		p.Detail, p.Errors, p.Extra = e.Message, e.Fields, e.Extra
 		if e.Type != "" {
 			typ = e.Type
 		}

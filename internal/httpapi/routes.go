@@ -19,11 +19,29 @@ func (s *Server) routes() {
 	s.handle("PUT /v1/shops/{shop}/admin/products/{sku}", s.putProduct())
 	s.handle("GET /v1/shops/{shop}/admin/products/{sku}", s.getAdminProduct())
 	s.handle("DELETE /v1/shops/{shop}/admin/products/{sku}", s.deleteProduct())
+	s.handle("GET /v1/shops/{shop}/admin/inventory/{sku}", s.getInventory())
+	s.handle("POST /v1/shops/{shop}/admin/inventory/{sku}/restock", s.restock())
+	s.handle("GET /v1/shops/{shop}/admin/orders", s.listOrders())
+	s.handle("GET /v1/shops/{shop}/admin/orders/{order}", s.getAdminOrder())
+	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/refund", s.orderAction("refund"))
+	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/fulfil", s.orderAction("fulfil"))
 
 	// Public catalog.
 	s.handle("GET /v1/shops/{shop}/products/{sku}", s.getProduct())
 	s.handle("GET /v1/shops/{shop}/products", s.listProducts())
 	s.handle("GET /v1/shops/{shop}/search", s.searchProducts())
+
+	// Customers (customer token, except registration).
+	s.handle("POST /v1/shops/{shop}/customers", s.createCustomer())
+	s.handle("POST /v1/shops/{shop}/carts", s.createCart())
+	s.handle("GET /v1/shops/{shop}/carts/{cart}", s.getCart())
+	s.handle("PUT /v1/shops/{shop}/carts/{cart}/lines/{sku}", s.setCartLine())
+	s.handle("DELETE /v1/shops/{shop}/carts/{cart}/lines/{sku}", s.setCartLine())
+	s.handle("POST /v1/shops/{shop}/checkout", s.checkout())
+	s.handle("GET /v1/shops/{shop}/orders/{order}", s.getOrder())
+
+	// Payment provider (signed webhooks).
+	s.handle("POST /v1/payments/webhook", s.paymentWebhook())
 
 	s.mux.Handle("/", s.instrument("unmatched", s.notFound()))
 }

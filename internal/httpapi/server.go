@@ -15,7 +15,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/surge-commerce/surge/internal/cart"
 	"github.com/surge-commerce/surge/internal/catalog"
+	"github.com/surge-commerce/surge/internal/checkout"
+	"github.com/surge-commerce/surge/internal/customer"
+	"github.com/surge-commerce/surge/internal/inventory"
+	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
 	"github.com/surge-commerce/surge/internal/shop"
 )
@@ -27,8 +32,15 @@ type Check func(ctx context.Context) error
 type Config struct {
 	Logger  *slog.Logger
 	Admin   *platform.Admin
-	Shops   *shop.Service
-	Catalog *catalog.Service
+	Shops     *shop.Service
+	Catalog   *catalog.Service
+	Customers *customer.Service
+	Carts     *cart.Service
+	Checkout  *checkout.Service
+	Orders    *order.Service
+	Inventory *inventory.Service
+	// WebhookSecret verifies the payment provider's webhooks.
+	WebhookSecret string
 	// Checks are the dependencies /readyz requires, by name.
 	Checks map[string]Check
 	// Registry receives the HTTP metrics and serves /metrics.
@@ -47,6 +59,12 @@ type Server struct {
 	admin          *platform.Admin
 	shops          *shop.Service
 	catalog        *catalog.Service
+	customers      *customer.Service
+	carts          *cart.Service
+	checkoutSvc    *checkout.Service
+	orders         *order.Service
+	inventory      *inventory.Service
+	webhookSecret  string
 	checks         map[string]Check
 	registry       *prometheus.Registry
 	maxBodyBytes   int64
@@ -66,6 +84,12 @@ func NewServer(cfg Config) *Server {
 		admin:          cfg.Admin,
 		shops:          cfg.Shops,
 		catalog:        cfg.Catalog,
+		customers:      cfg.Customers,
+		carts:          cfg.Carts,
+		checkoutSvc:    cfg.Checkout,
+		orders:         cfg.Orders,
+		inventory:      cfg.Inventory,
+		webhookSecret:  cfg.WebhookSecret,
 		checks:         cfg.Checks,
 		registry:       cfg.Registry,
 		maxBodyBytes:   cfg.MaxBodyBytes,

@@ -1,0 +1,231 @@
+// Package checkout turns a customer's items into a paid order without ever
+// overselling or charging twice (DESIGN §3, §4):
+//
+//  1. one transaction claims the Idempotency-Key, reserves stock with
+//     conditional decrements, inserts the order as pending_payment, writes
+//     the order.created outbox event and stores the response;
+//  2. the provider is charged with the order id as its idempotency key;
+//  3. one transaction records the outcome (paid or cancelled);
+//  4. an unknown outcome leaves the order pending until the reconciler asks
+//     the provider — never a blind second charge.
+//
+// It must never import a driver or a transport.
+package checkout
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/surge-commerce/surge/internal/cart"
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/order"
+)
+
+// Placement is everything the store needs to place an order atomically.
+type Placement struct {
+	ShopID      int64
+	CustomerID  string
+	Key         string
+	Fingerprint string
+	OrderID     string
+	Items       []Item // merged and sorted by SKU
+	Now         time.Time
+	// ReservationExpiry is when unpaid stock goes back on sale.
+	ReservationExpiry time.Time
+	// LockUntil is how long concurrent retries get 409 while this attempt
+	// runs; after it (a crash mid-charge), they get the stored response.
+	LockUntil time.Time
+	KeyExpiry time.Time
+}
+
+// Store is what checkout needs from persistence. Every method is one
+// transaction.
+type Store interface {
+	// PlaceOrder claims the key, reserves stock, inserts the order, the
+	// order.created event and the response rendered by respond. When the
+	// key was used before it returns the stored response instead and
+	// changes nothing. Errors: invalid (unknown SKU; key reused with another
+	// request: Type idempotency_key_reused), conflict (out_of_stock,
+	// purchase_limit, request_in_progress).
+	PlaceOrder(ctx context.Context, p Placement, respond func(order.Order) Response) (order.Order, *Response, error)
+	// CompletePayment moves a pending order to paid, its reservations to
+	// sold, writes order.paid and the final response. Errors: not_found,
+	// conflict (order_not_pending, with the order's current status).
+	CompletePayment(ctx context.Context, orderID, paymentRef string, now time.Time, respond func(order.Order) Response) (order.Order, error)
+	// CancelOrder moves a pending order to cancelled and releases its stock
+	// and purchase counts, writing order.cancelled. Errors: not_found,
+	// conflict (order_not_pending).
+	CancelOrder(ctx context.Context, orderID, reason string, now time.Time, respond func(order.Order) Response) (order.Order, error)
+	// FinishKey ends the in-progress lock of an idempotency key, so retries
+	// get the stored response at once.
+	FinishKey(ctx context.Context, shopID int64, customerID, key string) error
+	// StaleOrders returns pending orders created before olderThan or whose
+	// reservations expired before now, oldest first.
+	StaleOrders(ctx context.Context, olderThan, now time.Time, limit int) ([]order.Order, error)
+	// Order returns one order. Errors: not_found.
+	Order(ctx context.Context, orderID string) (order.Order, error)
+}
+
+// Carts is how checkout reads a cart given by id.
+type Carts interface {
+	Get(ctx context.Context, shopID int64, customerID, cartID string) (cart.Cart, error)
+}
+
+// Config tunes checkout.
+type Config struct {
+	ReservationTTL time.Duration // default 15m
+	KeyTTL         time.Duration // default 24h
+	// ChargeBudget bounds a whole charge including retries; it is also how
+	// long a retry of the same key answers 409.
+	ChargeBudget time.Duration // default 10s
+}
+
+func (c *Config) defaults() {
+	if c.ReservationTTL <= 0 {
+		c.ReservationTTL = 15 * time.Minute
+	}
+	if c.KeyTTL <= 0 {
+		c.KeyTTL = 24 * time.Hour
+	}
+	if c.ChargeBudget <= 0 {
+		c.ChargeBudget = 10 * time.Second
+	}
+}
+
+// Service runs checkouts.
+type Service struct {
+	store    Store
+	carts    Carts
+	payments Payments
+	cfg      Config
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// NewService returns a Service.
+func NewService(store Store, carts Carts, payments Payments, cfg Config, now func() time.Time, log *slog.Logger) *Service {
+	cfg.defaults()
+	return &Service{store: store, carts: carts, payments: payments, cfg: cfg, now: now, log: log}
+}
+
+// Checkout places and pays an order, or replays the response stored under
+// the request's key. Errors: see Store.PlaceOrder, plus invalid for a
+// malformed request or key and unavailable when the database fails.
+func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
+	if !ValidKey(req.Key) {
+		return Response{}, errcode.Typed(errcode.Invalid, "idempotency_key_missing",
+			"an Idempotency-Key header of 1-255 visible ASCII characters is required")
+	}
+	if err := req.validate(); err != nil {
+		return Response{}, err
+	}
+	items := req.Items
+	if req.CartID != "" {
+		c, err := s.carts.Get(ctx, req.ShopID, req.CustomerID, req.CartID)
+		if errcode.Is(err, errcode.NotFound) {
+			var v errcode.Validation
+			v.Add("cart_id", "unknown cart")
+			return Response{}, v.Err()
+		}
+		if err != nil {
+			return Response{}, err
+		}
+		for _, l := range c.Lines {
+			items = append(items, Item{SKU: l.SKU, Quantity: l.Quantity})
+		}
+		if len(items) == 0 {
+			var v errcode.Validation
+			v.Add("cart_id", "the cart is empty")
+			return Response{}, v.Err()
+		}
+	}
+	merged, err := merge(items)
+	if err != nil {
+		return Response{}, err
+	}
+	now := s.now()
+	o, replay, err := s.store.PlaceOrder(ctx, Placement{
+		ShopID: req.ShopID, CustomerID: req.CustomerID, Key: req.Key, Fingerprint: req.fingerprint(),
+		OrderID: "ord_" + uuid.Must(uuid.NewV7()).String(), Items: merged, Now: now,
+		ReservationExpiry: now.Add(s.cfg.ReservationTTL),
+		LockUntil:         now.Add(s.cfg.ChargeBudget + 5*time.Second),
+		KeyExpiry:         now.Add(s.cfg.KeyTTL),
+	}, respond)
+	if err != nil {
+		return Response{}, err
+	}
+	if replay != nil {
+		replay.Replayed = true
+		return *replay, nil
+	}
+	return s.pay(ctx, req, o), nil
+}
+
+// pay charges the order and records the outcome. It runs on a context
+// detached from the client's: a client that hangs up must not leave a
+// charge half-recorded.
+func (s *Service) pay(ctx context.Context, req Request, o order.Order) Response {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ChargeBudget)
+	defer cancel()
+	p := s.payments.Charge(ctx, o.ID, o.Total, o.Currency)
+	final, err := s.settle(ctx, o, p)
+	if err != nil {
+		s.log.WarnContext(ctx, "checkout: payment outcome not recorded; the reconciler will finish it",
+			"order_id", o.ID, "outcome", p.Outcome.String(), "err", err)
+	}
+	if final.Status == order.PendingPayment {
+		if err := s.store.FinishKey(ctx, req.ShopID, req.CustomerID, req.Key); err != nil {
+			s.log.WarnContext(ctx, "checkout: key stays locked until its lock expires", "order_id", o.ID, "err", err)
+		}
+	}
+	return respond(final)
+}
+
+// settle records a payment outcome for a pending order and returns the
+// order as it now stands. It is shared by checkout, the reconciler and the
+// provider's webhooks, so all three apply an outcome the same way.
+func (s *Service) settle(ctx context.Context, o order.Order, p Payment) (order.Order, error) {
+	switch p.Outcome {
+	case PaymentPaid:
+		done, err := s.store.CompletePayment(ctx, o.ID, p.Ref, s.now(), respond)
+		if errcode.Is(err, errcode.Conflict) {
+			return s.refundIfCancelled(ctx, o.ID, p)
+		}
+		if err != nil {
+			return o, err
+		}
+		return done, nil
+	case PaymentDeclined, PaymentNone:
+		reason := "payment declined"
+		if p.Outcome == PaymentNone {
+			reason = "payment never reached the provider"
+		}
+		done, err := s.store.CancelOrder(ctx, o.ID, reason, s.now(), respond)
+		if errcode.Is(err, errcode.Conflict) {
+			return s.store.Order(ctx, o.ID)
+		}
+		if err != nil {
+			return o, err
+		}
+		return done, nil
+	}
+	return o, nil
+}
+
+// refundIfCancelled handles money that arrived for an order already
+// cancelled (its reservation expired while the provider was unreachable):
+// the charge is refunded, because the stock may have been sold again.
+func (s *Service) refundIfCancelled(ctx context.Context, orderID string, p Payment) (order.Order, error) {
+	cur, err := s.store.Order(ctx, orderID)
+	if err != nil {
+		return cur, err
+	}
+	if cur.Status == order.Cancelled {
+		s.log.WarnContext(ctx, "checkout: refunding a capture for a cancelled order", "order_id", orderID, "payment", p.Ref)
+		return cur, s.payments.Refund(ctx, p.Ref)
+	}
+	return cur, nil
+}

@@ -1,0 +1,104 @@
+package checkout
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/order"
+)
+
+// Reconcile finishes pending orders whose charge has had its time: it asks
+// the provider what happened and records that. An order whose reservation
+// expired while the provider could not be asked is cancelled, its stock
+// released; if money shows up later it is refunded. It returns how many
+// orders it finished.
+func (s *Service) Reconcile(ctx context.Context) (int, error) {
+	now := s.now()
+	stale, err := s.store.StaleOrders(ctx, now.Add(-s.cfg.ChargeBudget-5*time.Second), now, 100)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, o := range stale {
+		if ctx.Err() != nil {
+			break
+		}
+		p := s.payments.Lookup(ctx, o.ID)
+		if p.Outcome == PaymentUnknown {
+			if now.Sub(o.CreatedAt) < s.cfg.ReservationTTL {
+				continue // ask again next round
+			}
+			p.Outcome = PaymentNone
+		}
+		final, err := s.settle(ctx, o, p)
+		if err != nil {
+			s.log.WarnContext(ctx, "reconcile: order not settled", "order_id", o.ID, "err", err)
+			continue
+		}
+		if final.Status != order.PendingPayment {
+			done++
+		}
+	}
+	return done, nil
+}
+
+// ApplyProviderEvent applies a payment outcome the provider pushed (a
+// webhook) to the order it names. It is idempotent: an outcome already
+// recorded changes nothing. Errors: not_found.
+func (s *Service) ApplyProviderEvent(ctx context.Context, orderID string, p Payment) error {
+	o, err := s.store.Order(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.Status == order.PendingPayment && p.Outcome != PaymentUnknown:
+		_, err = s.settle(ctx, o, p)
+	case o.Status == order.Cancelled && p.Outcome == PaymentPaid:
+		_, err = s.refundIfCancelled(ctx, o.ID, p)
+	}
+	return err
+}
+
+// Reconciler runs Reconcile periodically in the background (the sweeper
+// role).
+type Reconciler struct {
+	svc      *Service
+	interval time.Duration
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// NewReconciler returns a Reconciler running every interval.
+func NewReconciler(svc *Service, interval time.Duration) *Reconciler {
+	return &Reconciler{svc: svc, interval: interval}
+}
+
+// Start begins reconciling until Stop.
+func (r *Reconciler) Start(ctx context.Context) error {
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.wg.Go(func() {
+		t := time.NewTicker(r.interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := r.svc.Reconcile(ctx); err != nil && !errcode.Is(err, errcode.Unavailable) {
+				r.svc.log.WarnContext(ctx, "reconcile failed", "err", err)
+			}
+		}
+	})
+	return nil
+}
+
+// Stop ends the loop and waits for the round in progress.
+func (r *Reconciler) Stop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait()
+}

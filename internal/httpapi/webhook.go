@@ -1,0 +1,51 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/checkout"
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/psp"
+)
+
+// paymentWebhook receives the provider's signed payment events. A bad
+// signature is refused before anything is read into the system; a good
+// event is applied idempotently, so the provider's redeliveries are safe.
+func (s *Server) paymentWebhook() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			s.problem(w, r, errcode.New(errcode.TooLarge, "the body exceeds the size limit"))
+			return
+		}
+		if s.webhookSecret == "" ||
+			psp.VerifySignature(s.webhookSecret, r.Header.Get("Psp-Signature"), body, time.Now(), 5*time.Minute) != nil {
+			s.problem(w, r, errcode.New(errcode.Unauthorized, "the webhook signature is missing or wrong"))
+			return
+		}
+		var ev psp.Event
+		if err := json.Unmarshal(body, &ev); err != nil || ev.Payment.MerchantReference == "" {
+			s.problem(w, r, malformed("the body is not a payment event"))
+			return
+		}
+		p := checkout.Payment{Ref: ev.Payment.ID}
+		switch ev.Payment.Status {
+		case "captured":
+			p.Outcome = checkout.PaymentPaid
+		case "declined":
+			p.Outcome = checkout.PaymentDeclined
+		default:
+			w.WriteHeader(http.StatusNoContent) // nothing checkout acts on
+			return
+		}
+		err = s.checkoutSvc.ApplyProviderEvent(r.Context(), ev.Payment.MerchantReference, p)
+		if err != nil && !errcode.Is(err, errcode.NotFound) {
+			s.problem(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

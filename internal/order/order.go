@@ -1,0 +1,79 @@
+// Package order defines orders and the only transitions their status may
+// take, and serves them to their owners and to shop admins.
+//
+// Orders are written by checkout (in the same transaction as the stock they
+// reserve); this package reads them and applies after-sale transitions.
+// It must never import a driver or a transport.
+package order
+
+import (
+	"time"
+)
+
+// Status is where an order is in its life.
+type Status string
+
+// The statuses. pending_payment is the only one checkout creates.
+const (
+	PendingPayment Status = "pending_payment"
+	Paid           Status = "paid"
+	Cancelled      Status = "cancelled"
+	Fulfilled      Status = "fulfilled"
+	Refunded       Status = "refunded"
+)
+
+// transitions lists the legal moves; anything else is refused.
+var transitions = map[Status][]Status{
+	PendingPayment: {Paid, Cancelled},
+	Paid:           {Fulfilled, Refunded},
+}
+
+// CanTransition reports whether an order may move from one status to another.
+func CanTransition(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case PendingPayment, Paid, Cancelled, Fulfilled, Refunded:
+		return true
+	}
+	return false
+}
+
+// Line is one SKU of an order, priced when the order was placed.
+type Line struct {
+	SKU       string `json:"sku"`
+	Title     string `json:"title"`
+	UnitPrice int64  `json:"unit_price"`
+	Quantity  int64  `json:"quantity"`
+}
+
+// Order is a customer's purchase.
+type Order struct {
+	ShopID     int64
+	ID         string
+	CustomerID string
+	Status     Status
+	Lines      []Line
+	Total      int64
+	Currency   string
+	PaymentRef string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Filter selects orders for a shop admin.
+type Filter struct {
+	Status     Status // empty: any
+	CustomerID string // empty: any
+	// After is the last order id of the previous page (ids sort by time).
+	After string
+	Limit int
+}

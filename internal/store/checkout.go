@@ -1,0 +1,346 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/surge-commerce/surge/internal/checkout"
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/order"
+)
+
+var _ checkout.Store = (*Store)(nil)
+
+// PlaceOrder implements checkout.Store.
+func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond func(order.Order) checkout.Response) (order.Order, *checkout.Response, error) {
+	var o order.Order
+	var replay *checkout.Response
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if replay, err = s.claimKey(ctx, tx, p); err != nil || replay != nil {
+			return err
+		}
+		o = order.Order{ShopID: p.ShopID, ID: p.OrderID, CustomerID: p.CustomerID, Status: order.PendingPayment,
+			CreatedAt: fromMicros(micros(p.Now)), UpdatedAt: fromMicros(micros(p.Now))}
+		for _, it := range p.Items {
+			line, currency, err := s.reserveLine(ctx, tx, p, it)
+			if err != nil {
+				return err
+			}
+			if o.Currency != "" && o.Currency != currency {
+				var v errcode.Validation
+				v.Add("items", "all items of one order must share a currency")
+				return v.Err()
+			}
+			o.Currency = currency
+			o.Lines = append(o.Lines, line)
+			o.Total += line.UnitPrice * line.Quantity
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO orders (shop_id, order_id, customer_id, status, currency, total,
+				idempotency_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			o.ShopID, o.ID, o.CustomerID, string(o.Status), o.Currency, o.Total, p.Key, micros(p.Now), micros(p.Now))
+		if err != nil {
+			return err
+		}
+		if err := s.insertOrderEvent(ctx, tx, o, "order.created", p.Now); err != nil {
+			return err
+		}
+		return s.storeResponse(ctx, tx, o.ID, respond(o), "processing")
+	})
+	if err != nil {
+		return order.Order{}, nil, err
+	}
+	return o, replay, nil
+}
+
+// claimKey inserts the idempotency key, or returns the stored response of
+// an earlier request with the same key and content.
+func (s *Store) claimKey(ctx context.Context, tx *sql.Tx, p checkout.Placement) (*checkout.Response, error) {
+	insert := s.q(`INSERT INTO idempotency_keys (shop_id, customer_id, idem_key, fingerprint, order_id, state,
+			response_status, response_body, locked_until, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, 'processing', 0, '', ?, ?, ?)
+		ON CONFLICT (shop_id, customer_id, idem_key) DO NOTHING`)
+	args := []any{p.ShopID, p.CustomerID, p.Key, p.Fingerprint, p.OrderID, micros(p.LockUntil), micros(p.Now), micros(p.KeyExpiry)}
+	res, err := tx.ExecContext(ctx, insert, args...)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil, nil
+	}
+	var fp, state, body, orderID string
+	var status int
+	var lockedUntil, expiresAt int64
+	err = tx.QueryRowContext(ctx, s.q(`SELECT fingerprint, state, response_status, response_body, order_id, locked_until, expires_at
+		FROM idempotency_keys WHERE shop_id = ? AND customer_id = ? AND idem_key = ?`+s.forUpdate()),
+		p.ShopID, p.CustomerID, p.Key).Scan(&fp, &state, &status, &body, &orderID, &lockedUntil, &expiresAt)
+	if err != nil {
+		return nil, err
+	}
+	now := micros(p.Now)
+	switch {
+	case expiresAt <= now:
+		// An expired key is free again: forget it and claim it afresh.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM idempotency_keys WHERE shop_id = ? AND customer_id = ? AND idem_key = ?`),
+			p.ShopID, p.CustomerID, p.Key); err != nil {
+			return nil, err
+		}
+		_, err := tx.ExecContext(ctx, insert, args...)
+		return nil, err
+	case fp != p.Fingerprint:
+		return nil, errcode.Typed(errcode.Invalid, "idempotency_key_reused",
+			"this Idempotency-Key was used for a different request")
+	case state == "processing" && now < lockedUntil:
+		return nil, errcode.Typed(errcode.Conflict, "request_in_progress",
+			"a request with this Idempotency-Key is still being processed; retry shortly").With("order_id", orderID)
+	}
+	return &checkout.Response{Status: status, Body: []byte(body), OrderID: orderID}, nil
+}
+
+// reserveLine prices one item from the catalog, enforces the customer's
+// purchase limit and reserves the stock, all with conditional updates.
+func (s *Store) reserveLine(ctx context.Context, tx *sql.Tx, p checkout.Placement, it checkout.Item) (order.Line, string, error) {
+	line := order.Line{SKU: it.SKU, Quantity: it.Quantity}
+	var currency string
+	var limit int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT title, price, currency, purchase_limit FROM products
+		WHERE shop_id = ? AND sku = ? AND deleted_at IS NULL`), p.ShopID, it.SKU).
+		Scan(&line.Title, &line.UnitPrice, &currency, &limit)
+	if err == sql.ErrNoRows {
+		var v errcode.Validation
+		v.Add("items", "unknown SKU "+it.SKU)
+		e := v.Err().(*errcode.Error)
+		return line, "", e.With("sku", it.SKU)
+	}
+	if err != nil {
+		return line, "", err
+	}
+	if limit > 0 {
+		if err := s.countPurchase(ctx, tx, p, it, limit); err != nil {
+			return line, "", err
+		}
+	}
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET available = available - ?, reserved = reserved + ?
+		WHERE shop_id = ? AND sku = ? AND available >= ?`), it.Quantity, it.Quantity, p.ShopID, it.SKU, it.Quantity)
+	if err != nil {
+		return line, "", err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return line, "", errcode.Typed(errcode.Conflict, "out_of_stock", "not enough stock of %s", it.SKU).With("sku", it.SKU)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO order_lines (shop_id, order_id, sku, title, unit_price, quantity)
+		VALUES (?, ?, ?, ?, ?, ?)`), p.ShopID, p.OrderID, it.SKU, line.Title, line.UnitPrice, it.Quantity); err != nil {
+		return line, "", err
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reservations (shop_id, order_id, sku, quantity, state, expires_at)
+		VALUES (?, ?, ?, ?, 'held', ?)`), p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry))
+	return line, currency, err
+}
+
+// countPurchase adds to the units this customer holds of a SKU, refusing to
+// pass the limit. The row lock taken by the upsert serialises the same
+// customer's concurrent checkouts, so parallel requests cannot both pass.
+func (s *Store) countPurchase(ctx context.Context, tx *sql.Tx, p checkout.Placement, it checkout.Item, limit int64) error {
+	over := errcode.Typed(errcode.Conflict, "purchase_limit", "at most %d units of %s per customer", limit, it.SKU).
+		With("sku", it.SKU).With("limit", limit)
+	if it.Quantity > limit {
+		return over
+	}
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO purchase_counts (shop_id, customer_id, sku, units) VALUES (?, ?, ?, ?)
+		ON CONFLICT (shop_id, customer_id, sku) DO UPDATE SET units = purchase_counts.units + excluded.units
+		WHERE purchase_counts.units + excluded.units <= ?`), p.ShopID, p.CustomerID, it.SKU, it.Quantity, limit)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return over
+	}
+	return nil
+}
+
+func (s *Store) storeResponse(ctx context.Context, tx *sql.Tx, orderID string, r checkout.Response, state string) error {
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE idempotency_keys SET response_status = ?, response_body = ?, state = ?
+		WHERE order_id = ?`), r.Status, string(r.Body), state, orderID)
+	return err
+}
+
+// FinishKey implements checkout.Store.
+func (s *Store) FinishKey(ctx context.Context, shopID int64, customerID, key string) error {
+	_, err := s.write.ExecContext(ctx, s.q(`UPDATE idempotency_keys SET state = 'done'
+		WHERE shop_id = ? AND customer_id = ? AND idem_key = ?`), shopID, customerID, key)
+	return classify(err)
+}
+
+// CompletePayment implements checkout.Store.
+func (s *Store) CompletePayment(ctx context.Context, orderID, paymentRef string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
+	return s.settleOrder(ctx, orderID, order.Paid, paymentRef, now, respond)
+}
+
+// CancelOrder implements checkout.Store.
+func (s *Store) CancelOrder(ctx context.Context, orderID, reason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
+	return s.settleOrder(ctx, orderID, order.Cancelled, "", now, respond)
+}
+
+// settleOrder moves a pending order to paid (reservations become sold) or
+// cancelled (reservations go back on sale), in one transaction with its
+// event and the final idempotent response.
+func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status, paymentRef string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
+	var o order.Order
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, payment_ref = ?, updated_at = ?
+			WHERE order_id = ? AND status = 'pending_payment'`), string(to), paymentRef, micros(now), orderID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			cur, err := s.loadOrder(ctx, tx, orderID)
+			if err != nil {
+				return err
+			}
+			return errcode.Typed(errcode.Conflict, "order_not_pending", "order %s is %s", orderID, cur.Status).With("status", string(cur.Status))
+		}
+		if o, err = s.loadOrder(ctx, tx, orderID); err != nil {
+			return err
+		}
+		for _, l := range o.Lines {
+			if err := s.settleReservation(ctx, tx, o, l, to); err != nil {
+				return err
+			}
+		}
+		event := "order.paid"
+		if to == order.Cancelled {
+			event = "order.cancelled"
+		}
+		if err := s.insertOrderEvent(ctx, tx, o, event, now); err != nil {
+			return err
+		}
+		return s.storeResponse(ctx, tx, o.ID, respond(o), "done")
+	})
+	return o, err
+}
+
+func (s *Store) settleReservation(ctx context.Context, tx *sql.Tx, o order.Order, l order.Line, to order.Status) error {
+	state, stock := "sold", `reserved = reserved - ?, sold = sold + ?`
+	if to == order.Cancelled {
+		state, stock = "released", `reserved = reserved - ?, available = available + ?`
+	}
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE reservations SET state = ?
+		WHERE shop_id = ? AND order_id = ? AND sku = ? AND state = 'held'`), state, o.ShopID, o.ID, l.SKU)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // already settled: nothing to move
+	}
+	// Purchase counts before inventory: the same lock order as PlaceOrder,
+	// so a checkout and a cancellation of one customer cannot deadlock.
+	if to == order.Cancelled {
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE purchase_counts SET units = units - ?
+			WHERE shop_id = ? AND customer_id = ? AND sku = ? AND units >= ?`), l.Quantity, o.ShopID, o.CustomerID, l.SKU, l.Quantity)
+		if err != nil {
+			return err
+		}
+	}
+	res, err = tx.ExecContext(ctx, s.q(`UPDATE inventory SET `+stock+`
+		WHERE shop_id = ? AND sku = ? AND reserved >= ?`), l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errcode.New(errcode.Internal, "inventory of %s holds less reserved stock than order %s", l.SKU, o.ID)
+	}
+	return nil
+}
+
+// StaleOrders implements checkout.Store.
+func (s *Store) StaleOrders(ctx context.Context, olderThan, now time.Time, limit int) ([]order.Order, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders
+		WHERE status = 'pending_payment' AND (created_at < ? OR order_id IN
+			(SELECT order_id FROM reservations WHERE state = 'held' AND expires_at < ?))
+		ORDER BY created_at LIMIT ?`), micros(olderThan), micros(now), limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []order.Order
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, o)
+	}
+	return out, classify(rows.Err())
+}
+
+// Order implements checkout.Store.
+func (s *Store) Order(ctx context.Context, orderID string) (order.Order, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.engine == Postgres})
+	if err != nil {
+		return order.Order{}, classify(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	o, err := s.loadOrder(ctx, tx, orderID)
+	return o, classify(err)
+}
+
+const orderColumns = `shop_id, order_id, customer_id, status, currency, total, payment_ref, created_at, updated_at`
+
+func scanOrder(row scanner) (order.Order, error) {
+	var o order.Order
+	var status string
+	var created, updated int64
+	err := row.Scan(&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &created, &updated)
+	o.Status, o.CreatedAt, o.UpdatedAt = order.Status(status), fromMicros(created), fromMicros(updated)
+	return o, err
+}
+
+func (s *Store) loadOrder(ctx context.Context, tx *sql.Tx, orderID string) (order.Order, error) {
+	o, err := scanOrder(tx.QueryRowContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders WHERE order_id = ?`), orderID))
+	if err == sql.ErrNoRows {
+		return o, errcode.Typed(errcode.NotFound, "order_not_found", "no order %q", orderID)
+	}
+	if err != nil {
+		return o, err
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT sku, title, unit_price, quantity FROM order_lines
+		WHERE shop_id = ? AND order_id = ? ORDER BY sku`), o.ShopID, orderID)
+	if err != nil {
+		return o, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l order.Line
+		if err := rows.Scan(&l.SKU, &l.Title, &l.UnitPrice, &l.Quantity); err != nil {
+			return o, err
+		}
+		o.Lines = append(o.Lines, l)
+	}
+	return o, rows.Err()
+}
+
+// orderEvent is the payload of order.* events.
+type orderEvent struct {
+	OrderID    string       `json:"order_id"`
+	CustomerID string       `json:"customer_id"`
+	Status     order.Status `json:"status"`
+	Lines      []order.Line `json:"lines"`
+	Total      int64        `json:"total"`
+	Currency   string       `json:"currency"`
+}
+
+// insertOrderEvent writes an event to the outbox in the caller's
+// transaction, so the event exists if and only if the change does.
+func (s *Store) insertOrderEvent(ctx context.Context, tx *sql.Tx, o order.Order, eventType string, now time.Time) error {
+	payload, err := json.Marshal(orderEvent{OrderID: o.ID, CustomerID: o.CustomerID, Status: o.Status, Lines: o.Lines, Total: o.Total, Currency: o.Currency})
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO outbox (event_id, shop_id, aggregate, aggregate_id, event_type, payload, occurred_at)
+		VALUES (?, ?, 'order', ?, ?, ?, ?)`), "evt_"+uuid.Must(uuid.NewV7()).String(), o.ShopID, o.ID, eventType, string(payload), micros(now))
+	return err
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/cart"
+	"github.com/surge-commerce/surge/internal/customer"
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/inventory"
+)
+
+var (
+	_ customer.Store  = (*Store)(nil)
+	_ cart.Store      = (*Store)(nil)
+	_ inventory.Store = (*Store)(nil)
+)
+
+// CreateCustomer implements customer.Store.
+func (s *Store) CreateCustomer(ctx context.Context, c customer.Customer) error {
+	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO customers (shop_id, customer_id, email, name, created_at)
+		VALUES (?, ?, ?, ?, ?)`), c.ShopID, c.ID, c.Email, c.Name, micros(c.CreatedAt))
+	return classify(err)
+}
+
+// TokenSecrets implements customer.Store.
+func (s *Store) TokenSecrets(ctx context.Context) ([]customer.Secret, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT kid, secret FROM token_secrets ORDER BY created_at DESC, kid DESC")
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []customer.Secret
+	for rows.Next() {
+		var kid, secret string
+		if err := rows.Scan(&kid, &secret); err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, customer.Secret{KID: kid, Secret: []byte(secret)})
+	}
+	return out, classify(rows.Err())
+}
+
+// AddTokenSecret implements customer.Store.
+func (s *Store) AddTokenSecret(ctx context.Context, sec customer.Secret, now time.Time) error {
+	_, err := s.write.ExecContext(ctx, s.q("INSERT INTO token_secrets (kid, secret, created_at) VALUES (?, ?, ?)"),
+		sec.KID, string(sec.Secret), micros(now))
+	return classify(err)
+}
+
+// CreateCart implements cart.Store.
+func (s *Store) CreateCart(ctx context.Context, c cart.Cart) error {
+	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO carts (shop_id, cart_id, customer_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?)`), c.ShopID, c.ID, c.CustomerID, micros(c.CreatedAt), micros(c.UpdatedAt))
+	return classify(err)
+}
+
+// Cart implements cart.Store.
+func (s *Store) Cart(ctx context.Context, shopID int64, cartID string) (cart.Cart, error) {
+	c := cart.Cart{ShopID: shopID, ID: cartID, Lines: []cart.Line{}}
+	var created, updated int64
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT customer_id, created_at, updated_at FROM carts
+		WHERE shop_id = ? AND cart_id = ?`), shopID, cartID).Scan(&c.CustomerID, &created, &updated)
+	if err == sql.ErrNoRows {
+		return c, errcode.Typed(errcode.NotFound, "cart_not_found", "no cart %q", cartID)
+	}
+	if err != nil {
+		return c, classify(err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT sku, quantity FROM cart_lines
+		WHERE shop_id = ? AND cart_id = ? ORDER BY sku`), shopID, cartID)
+	if err != nil {
+		return c, classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l cart.Line
+		if err := rows.Scan(&l.SKU, &l.Quantity); err != nil {
+			return c, classify(err)
+		}
+		c.Lines = append(c.Lines, l)
+	}
+	return c, classify(rows.Err())
+}
+
+// SetCartLine implements cart.Store.
+func (s *Store) SetCartLine(ctx context.Context, shopID int64, cartID, sku string, qty int64, maxLines int, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE carts SET updated_at = ? WHERE shop_id = ? AND cart_id = ?`), micros(now), shopID, cartID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errcode.Typed(errcode.NotFound, "cart_not_found", "no cart %q", cartID)
+		}
+		if qty == 0 {
+			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM cart_lines WHERE shop_id = ? AND cart_id = ? AND sku = ?`), shopID, cartID, sku)
+			return err
+		}
+		// The cart row is locked by the UPDATE above, so counting lines
+		// and inserting one cannot race with another line being added.
+		var lines int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM cart_lines WHERE shop_id = ? AND cart_id = ? AND sku <> ?`),
+			shopID, cartID, sku).Scan(&lines); err != nil {
+			return err
+		}
+		if lines >= maxLines {
+			return errcode.Typed(errcode.Conflict, "cart_full", "a cart holds at most %d lines", maxLines)
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO cart_lines (shop_id, cart_id, sku, quantity) VALUES (?, ?, ?, ?)
+			ON CONFLICT (shop_id, cart_id, sku) DO UPDATE SET quantity = excluded.quantity`), shopID, cartID, sku, qty)
+		return err
+	})
+}
+
+// Level implements inventory.Store.
+func (s *Store) Level(ctx context.Context, shopID int64, sku string) (inventory.Level, error) {
+	l := inventory.Level{SKU: sku}
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT i.received, i.available, i.reserved, i.sold FROM inventory i
+		JOIN products p ON p.shop_id = i.shop_id AND p.sku = i.sku
+		WHERE i.shop_id = ? AND i.sku = ? AND p.deleted_at IS NULL`), shopID, sku).
+		Scan(&l.Received, &l.Available, &l.Reserved, &l.Sold)
+	if err == sql.ErrNoRows {
+		return l, errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
+	}
+	return l, classify(err)
+}
+
+// Restock implements inventory.Store.
+func (s *Store) Restock(ctx context.Context, shopID int64, sku string, units int64) (inventory.Level, error) {
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?
+		WHERE shop_id = ? AND sku = ?`), units, units, shopID, sku)
+	if err != nil {
+		return inventory.Level{}, classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return inventory.Level{}, errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
+	}
+	return s.Level(ctx, shopID, sku)
+}
