@@ -13,6 +13,8 @@ Usage: surge <command> [flags]
 Commands:
   serve     run the API and background roles (embedded SQLite and NATS by default)
   migrate   apply (up) or list (status) schema migrations
+  audit     check the invariants (stock, charges, idempotency) against a live system
+  psp       run the payment-provider simulator
   version   print the version
 
 Run "surge <command> -h" for the flags of a command.
@@ -30,6 +32,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, getenv, stdout, stderr)
+	case "psp":
+		return runPSP(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":

@@ -61,6 +61,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.StringVar(&c.NATSURL, "nats-url", env("SURGE_NATS_URL", ""), "external NATS URL; empty runs an embedded server (env SURGE_NATS_URL)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("SURGE_REDIS_URL", ""), "Redis URL for the shared cache and limits; empty disables (env SURGE_REDIS_URL)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.envInt(getenv, "SURGE_DB_MAX_CONNS", 16), "SQL connection pool size (env SURGE_DB_MAX_CONNS)")
+	fs.StringVar(&c.PSPURL, "psp-url", env("SURGE_PSP_URL", ""), "payment provider URL; empty runs the simulator in-process (env SURGE_PSP_URL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SURGE_LOG_LEVEL", "info"), "debug, info, warn or error (env SURGE_LOG_LEVEL)")
 	// The admin key is read from the environment only: a flag would show it
 	// to every user of ps.
@@ -85,7 +86,6 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.CacheTTL, "cache-ttl", c.envDuration(getenv, "SURGE_CACHE_TTL", 5*time.Second), "how long catalog reads are served from cache (env SURGE_CACHE_TTL)")
 	fs.DurationVar(&c.CacheMaxStale, "cache-max-stale", c.envDuration(getenv, "SURGE_CACHE_MAX_STALE", 5*time.Minute), "how long past its TTL a cached read may be served while the database fails (env SURGE_CACHE_MAX_STALE)")
 	fs.StringVar(&c.Roles, "roles", env("SURGE_ROLES", "api,sweeper"), "comma-separated roles to run: api, sweeper (env SURGE_ROLES)")
-	fs.StringVar(&c.PSPURL, "psp-url", env("SURGE_PSP_URL", ""), "payment provider URL; empty runs the simulator in-process (env SURGE_PSP_URL)")
 	c.PSPWebhookSecret = getenv("SURGE_PSP_WEBHOOK_SECRET")
 	c.TokenSecrets = getenv("SURGE_TOKEN_SECRETS")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.envDuration(getenv, "SURGE_TOKEN_TTL", 24*time.Hour), "lifetime of customer tokens (env SURGE_TOKEN_TTL)")

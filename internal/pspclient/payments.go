@@ -1,0 +1,201 @@
+package pspclient
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+)
+
+// Outcome is what the caller may conclude about an order's money.
+type Outcome string
+
+// The outcomes. Charge returns Paid, Declined or Unknown; Lookup can also
+// return Authorized, Reversed and NotFound.
+const (
+	// Unknown: the provider's answer was not seen (timeout, breaker open,
+	// lost response, 5xx after retries). The charge may or may not exist;
+	// ask Lookup later, never charge under another key.
+	Unknown Outcome = "unknown"
+	// Paid: the money is captured.
+	Paid Outcome = "paid"
+	// Declined: the provider refused the payment; nothing is owed.
+	Declined Outcome = "declined"
+	// Authorized: the money is held but not captured.
+	Authorized Outcome = "authorized"
+	// Reversed: the payment was voided or refunded.
+	Reversed Outcome = "reversed"
+	// NotFound: the provider has no payment for the order.
+	NotFound Outcome = "not_found"
+)
+
+// Payment is the provider's record of a payment.
+type Payment struct {
+	ID                string    `json:"id"`
+	MerchantReference string    `json:"merchant_reference"`
+	Amount            int64     `json:"amount"`
+	Currency          string    `json:"currency"`
+	Status            string    `json:"status"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+// Result is the outcome of a call and the payment it is about (zero when
+// the outcome is Unknown or NotFound).
+type Result struct {
+	Outcome Outcome
+	Payment Payment
+}
+
+// outcomes maps provider statuses to outcomes, and ranks tells which
+// payment speaks for an order with several: money kept beats money held
+// beats money returned beats a refusal.
+var (
+	outcomes = map[string]Outcome{
+		"captured": Paid, "authorized": Authorized, "refunded": Reversed, "voided": Reversed, "declined": Declined,
+	}
+	ranks = map[string]int{"captured": 1, "authorized": 2, "refunded": 3, "voided": 3, "declined": 4}
+)
+
+type chargeRequest struct {
+	MerchantReference string `json:"merchant_reference"`
+	Amount            int64  `json:"amount"`
+	Currency          string `json:"currency"`
+	Capture           bool   `json:"capture"`
+}
+
+// Charge authorizes and captures amount (minor units) of currency for the
+// order. The order id is the Idempotency-Key, so repeating a Charge, here or
+// after a crash, can never charge twice. A non-nil error comes with Unknown:
+// it is an errcode error, Unavailable unless the provider refused the
+// request outright (e.g. Conflict when the order id was charged with a
+// different amount).
+func (c *Client) Charge(ctx context.Context, orderID string, amount int64, currency string) (Result, error) {
+	body, err := json.Marshal(chargeRequest{MerchantReference: orderID, Amount: amount, Currency: currency, Capture: true})
+	if err != nil {
+		return Result{Outcome: Unknown}, errcode.Wrap(errcode.Internal, err, "encode charge")
+	}
+	resp, err := c.call(ctx, http.MethodPost, "/v1/payments", orderID, body)
+	if err != nil {
+		return Result{Outcome: Unknown}, classify(err)
+	}
+	return decodePayment(resp.body)
+}
+
+// Lookup asks the provider what became of the order's payment, by merchant
+// reference; it is how an Unknown outcome is finished. NotFound means the
+// provider has no payment for the order yet: an attempt still in flight
+// could land later, so the safe ways to settle such an order are another
+// Charge (same key, so at most one payment) or giving up and leaving any
+// late payment to reconciliation of the ledger.
+func (c *Client) Lookup(ctx context.Context, orderID string) (Result, error) {
+	resp, err := c.call(ctx, http.MethodGet, "/v1/payments?merchant_reference="+url.QueryEscape(orderID), "", nil)
+	if err != nil {
+		return Result{Outcome: Unknown}, classify(err)
+	}
+	var list struct {
+		Data []Payment `json:"data"`
+	}
+	if err := json.Unmarshal(resp.body, &list); err != nil {
+		return Result{Outcome: Unknown}, errcode.Wrap(errcode.Unavailable, err, "unreadable provider answer")
+	}
+	best, found := Payment{}, false
+	for _, p := range list.Data {
+		if !found || ranks[p.Status] < ranks[best.Status] {
+			best, found = p, true
+		}
+	}
+	if !found {
+		return Result{Outcome: NotFound}, nil
+	}
+	return resultOf(best)
+}
+
+// Void releases an authorized, uncaptured payment. Voiding it again is a
+// no-op; voiding a captured one is a Conflict.
+func (c *Client) Void(ctx context.Context, paymentID string) (Result, error) {
+	return c.transition(ctx, paymentID, "void")
+}
+
+// Refund returns a captured payment in full. Refunding it again is a no-op;
+// refunding one that was never captured is a Conflict.
+func (c *Client) Refund(ctx context.Context, paymentID string) (Result, error) {
+	return c.transition(ctx, paymentID, "refund")
+}
+
+func (c *Client) transition(ctx context.Context, paymentID, op string) (Result, error) {
+	resp, err := c.call(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(paymentID)+"/"+op, "", []byte("{}"))
+	if err != nil {
+		return Result{Outcome: Unknown}, classify(err)
+	}
+	return decodePayment(resp.body)
+}
+
+// Ledger yields every payment the provider holds, oldest first, one page
+// per request; each page is a call with its own budget. Iteration stops at
+// the first error, which is yielded.
+func (c *Client) Ledger(ctx context.Context) iter.Seq2[Payment, error] {
+	return func(yield func(Payment, error) bool) {
+		after := ""
+		for {
+			page, err := c.ledgerPage(ctx, after)
+			if err != nil {
+				yield(Payment{}, err)
+				return
+			}
+			for _, p := range page.Data {
+				if !yield(p, nil) {
+					return
+				}
+			}
+			if page.Next == "" {
+				return
+			}
+			after = page.Next
+		}
+	}
+}
+
+type ledgerPage struct {
+	Data []Payment `json:"data"`
+	Next string    `json:"next"`
+}
+
+func (c *Client) ledgerPage(ctx context.Context, after string) (ledgerPage, error) {
+	q := url.Values{"limit": {strconv.Itoa(c.pageSize)}}
+	if after != "" {
+		q.Set("after", after)
+	}
+	resp, err := c.call(ctx, http.MethodGet, "/v1/ledger?"+q.Encode(), "", nil)
+	if err != nil {
+		return ledgerPage{}, classify(err)
+	}
+	var page ledgerPage
+	if err := json.Unmarshal(resp.body, &page); err != nil {
+		return ledgerPage{}, errcode.Wrap(errcode.Unavailable, err, "unreadable provider ledger")
+	}
+	return page, nil
+}
+
+func decodePayment(body []byte) (Result, error) {
+	var p Payment
+	if err := json.Unmarshal(body, &p); err != nil {
+		return Result{Outcome: Unknown}, errcode.Wrap(errcode.Unavailable, err, "unreadable provider answer")
+	}
+	return resultOf(p)
+}
+
+func resultOf(p Payment) (Result, error) {
+	o, ok := outcomes[p.Status]
+	if !ok {
+		return Result{Outcome: Unknown, Payment: p}, errcode.Wrap(errcode.Unavailable,
+			fmt.Errorf("status %q", p.Status), "unknown payment status from provider")
+	}
+	return Result{Outcome: o, Payment: p}, nil
+}
