@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/broker"
 	"github.com/surge-commerce/surge/internal/cache"
 	"github.com/surge-commerce/surge/internal/cart"
@@ -103,6 +104,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
 		Orders: order.NewService(st, payments, now), Inventory: inventory.NewService(st),
 		WebhookSecret: webhookSecret, Registry: reg,
+		Auditor: func(ctx context.Context) (audit.Report, error) {
+			return audit.Run(ctx, st, ledgerOf(pay), now(), auditGrace(cfg))
+		},
 		Checks: map[string]httpapi.Check{
 			"store":  st.Ping,
 			"broker": brk.Ping,
@@ -204,6 +208,12 @@ func newRegistry(st *store.Store, cat *catalog.Service, pay *pspclient.Client) *
 		}
 	}
 	return reg
+}
+
+// auditGrace is how long an expired reservation may wait for the sweeper
+// before the audit calls it a breach: a few sweeper rounds.
+func auditGrace(cfg *config.Config) time.Duration {
+	return 5*cfg.ReconcileInterval + 30*time.Second
 }
 
 func breakerValue(state string) float64 {

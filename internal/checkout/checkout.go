@@ -67,6 +67,9 @@ type Store interface {
 	StaleOrders(ctx context.Context, olderThan, now time.Time, limit int) ([]order.Order, error)
 	// Order returns one order. Errors: not_found.
 	Order(ctx context.Context, orderID string) (order.Order, error)
+	// PruneKeys deletes up to limit idempotency keys that expired before
+	// now and returns how many it deleted.
+	PruneKeys(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // Carts is how checkout reads a cart given by id.

@@ -90,6 +90,9 @@ func (r *Reconciler) Start(ctx context.Context) error {
 			if _, err := r.svc.Reconcile(ctx); err != nil && !errcode.Is(err, errcode.Unavailable) {
 				r.svc.log.WarnContext(ctx, "reconcile failed", "err", err)
 			}
+			if _, err := r.svc.store.PruneKeys(ctx, r.svc.now(), 1000); err != nil && !errcode.Is(err, errcode.Unavailable) {
+				r.svc.log.WarnContext(ctx, "pruning idempotency keys failed", "err", err)
+			}
 		}
 	})
 	return nil

@@ -13,6 +13,7 @@ func (s *Server) routes() {
 	// Platform admin (admin key).
 	s.handle("POST /v1/admin/shops", s.createShop())
 	s.handle("POST /v1/admin/shops/{shop}/keys", s.rotateKeyAsAdmin())
+	s.handle("GET /v1/admin/audit", s.audit())
 
 	// Shop admin (shop key).
 	s.handle("POST /v1/shops/{shop}/admin/keys", s.rotateKey())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/cart"
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/checkout"
@@ -39,6 +40,8 @@ type Config struct {
 	Checkout  *checkout.Service
 	Orders    *order.Service
 	Inventory *inventory.Service
+	// Auditor runs the invariant checks for GET /v1/admin/audit.
+	Auditor func(ctx context.Context) (audit.Report, error)
 	// WebhookSecret verifies the payment provider's webhooks.
 	WebhookSecret string
 	// Checks are the dependencies /readyz requires, by name.
@@ -65,6 +68,7 @@ type Server struct {
 	orders         *order.Service
 	inventory      *inventory.Service
 	webhookSecret  string
+	auditor        func(ctx context.Context) (audit.Report, error)
 	checks         map[string]Check
 	registry       *prometheus.Registry
 	maxBodyBytes   int64
@@ -90,6 +94,7 @@ func NewServer(cfg Config) *Server {
 		orders:         cfg.Orders,
 		inventory:      cfg.Inventory,
 		webhookSecret:  cfg.WebhookSecret,
+		auditor:        cfg.Auditor,
 		checks:         cfg.Checks,
 		registry:       cfg.Registry,
 		maxBodyBytes:   cfg.MaxBodyBytes,

@@ -344,3 +344,14 @@ func (s *Store) insertOrderEvent(ctx context.Context, tx *sql.Tx, o order.Order,
 		VALUES (?, ?, 'order', ?, ?, ?, ?)`), "evt_"+uuid.Must(uuid.NewV7()).String(), o.ShopID, o.ID, eventType, string(payload), micros(now))
 	return err
 }
+
+// PruneKeys implements checkout.Store.
+func (s *Store) PruneKeys(ctx context.Context, now time.Time, limit int) (int, error) {
+	res, err := s.write.ExecContext(ctx, s.q(`DELETE FROM idempotency_keys WHERE (shop_id, customer_id, idem_key) IN
+		(SELECT shop_id, customer_id, idem_key FROM idempotency_keys WHERE expires_at < ? LIMIT ?)`), micros(now), limit)
+	if err != nil {
+		return 0, classify(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
