@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/surge-commerce/surge/internal/analytics"
 	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/broker"
 	"github.com/surge-commerce/surge/internal/cache"
@@ -24,13 +25,19 @@ import (
 	"github.com/surge-commerce/surge/internal/config"
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/demo"
+	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/httpapi"
 	"github.com/surge-commerce/surge/internal/inventory"
+	"github.com/surge-commerce/surge/internal/invoice"
+	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
 	"github.com/surge-commerce/surge/internal/pspclient"
+	"github.com/surge-commerce/surge/internal/recommend"
+	"github.com/surge-commerce/surge/internal/relay"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/worker"
 )
 
 // runServe wires every module to its backends and serves until ctx ends,
@@ -65,6 +72,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer brk.Close()
+	if err := prepareEvents(ctx, st, brk, cfg, log); err != nil {
+		return err
+	}
 	redisState := checkRedis(ctx, cfg.RedisURL)
 
 	now := time.Now
@@ -98,11 +108,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL,
 	}, now, log)
 
-	reg := newRegistry(st, cat, pay)
+	reg := newRegistry(st, cat, pay, brk)
 	api := httpapi.NewServer(httpapi.Config{
 		Logger: log, Admin: admin, Shops: shops, Catalog: cat,
 		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
 		Orders: order.NewService(st, payments, now), Inventory: inventory.NewService(st),
+		Recommend: recommend.NewService(st, now), ReadModels: st,
+		Info: map[string]func(context.Context) any{"outbox": outboxInfo(st, now)},
 		WebhookSecret: webhookSecret, Registry: reg,
 		Auditor: func(ctx context.Context) (audit.Report, error) {
 			return audit.Run(ctx, st, ledgerOf(pay), now(), auditGrace(cfg))
@@ -144,12 +156,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	var background []service
 	if cfg.HasRole("sweeper") {
-		rec := checkout.NewReconciler(checkoutSvc, cfg.ReconcileInterval)
-		if err := rec.Start(ctx); err != nil {
+		background = append(background, checkout.NewReconciler(checkoutSvc, cfg.ReconcileInterval))
+	}
+	if cfg.HasRole("relay") {
+		background = append(background, relay.New(st, brk.JetStream(), relayWake(ctx, st, cfg),
+			relay.Config{Retention: cfg.OutboxRetention}, now, log, reg))
+	}
+	if cfg.HasRole("worker") {
+		m := worker.NewMetrics(reg)
+		for _, h := range []worker.Handler{
+			notify.NewHandler(st, now), invoice.NewHandler(st, now),
+			analytics.NewHandler(st, now), recommend.NewHandler(st, now),
+		} {
+			background = append(background, worker.New(brk.JetStream(), h, worker.Config{}, log, m))
+		}
+	}
+	for _, svc := range background {
+		if err := svc.Start(ctx); err != nil {
 			return err
 		}
-		defer rec.Stop()
+		defer svc.Stop()
 	}
 
 	serveErr := make(chan error, 1)
@@ -184,8 +212,30 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-func newRegistry(st *store.Store, cat *catalog.Service, pay *pspclient.Client) *prometheus.Registry {
+// service is anything that runs in the background.
+type service interface {
+	Start(ctx context.Context) error
+	Stop()
+}
+
+func newRegistry(st *store.Store, cat *catalog.Service, pay *pspclient.Client, brk *broker.Broker) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "surge_outbox_lag_seconds", Help: "Age of the oldest unpublished outbox event (0 when none).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		lag, _, _ := st.OutboxLag(ctx, time.Now())
+		return lag.Seconds()
+	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "surge_dlq_depth", Help: "Events in the dead-letter stream.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, _ := brk.StreamMessages(ctx, event.DLQ.Name)
+		return float64(n)
+	}))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "surge_breaker_state",
 		Help:        "Circuit breaker state: 0 closed, 1 half-open, 2 open.",

@@ -17,6 +17,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/surge-commerce/surge/internal/event"
 )
 
 // Config selects the broker.
@@ -35,6 +37,9 @@ type Config struct {
 // Broker is a live connection to JetStream.
 type Broker struct {
 	embedded *server.Server
+	// cleanMarker exists while the embedded server is stopped cleanly.
+	cleanMarker string
+	unclean     bool
 	conn     *nats.Conn
 	js       jetstream.JetStream
 }
@@ -44,12 +49,19 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	b := &Broker{}
 	url := cfg.URL
 	if url == "" {
+		_, statErr := os.Stat(filepath.Join(cfg.DataDir, "jetstream"))
+		fresh := statErr != nil
 		srv, err := startEmbedded(cfg)
 		if err != nil {
 			return nil, err
 		}
 		b.embedded = srv
 		url = srv.ClientURL()
+		b.cleanMarker = filepath.Join(cfg.DataDir, "jetstream", "clean-shutdown")
+		if _, err := os.Stat(b.cleanMarker); err != nil && !fresh {
+			b.unclean = true
+		}
+		_ = os.Remove(b.cleanMarker)
 	}
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
@@ -128,6 +140,11 @@ func (b *Broker) Ping(ctx context.Context) error {
 	return nil
 }
 
+// UncleanStart reports whether the embedded server's last run did not end
+// with Close (a crash or kill): messages it acknowledged but had not yet
+// synced to disk may be gone, so the caller re-publishes recent events.
+func (b *Broker) UncleanStart() bool { return b.unclean }
+
 // Close drains the connection and stops the embedded server, if any.
 func (b *Broker) Close() {
 	if b.conn != nil {
@@ -136,5 +153,47 @@ func (b *Broker) Close() {
 	if b.embedded != nil {
 		b.embedded.Shutdown()
 		b.embedded.WaitForShutdown()
+		_ = os.WriteFile(b.cleanMarker, nil, 0o640)
 	}
+}
+
+// StreamConfig sizes the event streams.
+type StreamConfig struct {
+	// Replicas per stream: 1 embedded, 3 on a three-node cluster.
+	Replicas int
+	// Duplicates is JetStream's dedup window; it must outlast the relay's
+	// longest retry, so a re-published event is dropped, not stored twice.
+	Duplicates time.Duration
+	// MaxAge bounds how long events are kept (retention limit).
+	MaxAge time.Duration
+}
+
+// EnsureStreams creates or updates the given streams.
+func (b *Broker) EnsureStreams(ctx context.Context, cfg StreamConfig, streams ...event.Stream) error {
+	for _, s := range streams {
+		sc := jetstream.StreamConfig{
+			Name: s.Name, Subjects: s.Subjects, Storage: jetstream.FileStorage, Retention: jetstream.LimitsPolicy,
+			Replicas: max(cfg.Replicas, 1), Duplicates: cfg.Duplicates, MaxAge: cfg.MaxAge, Discard: jetstream.DiscardOld,
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := b.js.CreateOrUpdateStream(cctx, sc)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("broker: stream %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// StreamMessages returns how many messages a stream holds.
+func (b *Broker) StreamMessages(ctx context.Context, stream string) (uint64, error) {
+	s, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Msgs, nil
 }

@@ -42,6 +42,10 @@ type Config struct {
 	IdempotencyTTL    time.Duration
 	ReconcileInterval time.Duration
 	Roles             string
+	StreamReplicas    int
+	EventRetention    time.Duration
+	OutboxRetention   time.Duration
+	RepublishWindow   time.Duration
 
 	envErrs []string
 }
@@ -85,7 +89,11 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.DrainDelay, "drain-delay", c.envDuration(getenv, "SURGE_DRAIN_DELAY", 0), "how long /readyz fails before the listener closes, so load balancers notice (env SURGE_DRAIN_DELAY)")
 	fs.DurationVar(&c.CacheTTL, "cache-ttl", c.envDuration(getenv, "SURGE_CACHE_TTL", 5*time.Second), "how long catalog reads are served from cache (env SURGE_CACHE_TTL)")
 	fs.DurationVar(&c.CacheMaxStale, "cache-max-stale", c.envDuration(getenv, "SURGE_CACHE_MAX_STALE", 5*time.Minute), "how long past its TTL a cached read may be served while the database fails (env SURGE_CACHE_MAX_STALE)")
-	fs.StringVar(&c.Roles, "roles", env("SURGE_ROLES", "api,sweeper"), "comma-separated roles to run: api, sweeper (env SURGE_ROLES)")
+	fs.StringVar(&c.Roles, "roles", env("SURGE_ROLES", "api,relay,worker,sweeper"), "comma-separated roles to run: api, relay, worker, sweeper (env SURGE_ROLES)")
+	fs.IntVar(&c.StreamReplicas, "stream-replicas", c.envInt(getenv, "SURGE_STREAM_REPLICAS", 1), "JetStream replicas per stream: 3 on a three-node cluster (env SURGE_STREAM_REPLICAS)")
+	fs.DurationVar(&c.EventRetention, "event-retention", c.envDuration(getenv, "SURGE_EVENT_RETENTION", 30*24*time.Hour), "how long the broker keeps events (env SURGE_EVENT_RETENTION)")
+	fs.DurationVar(&c.OutboxRetention, "outbox-retention", c.envDuration(getenv, "SURGE_OUTBOX_RETENTION", 24*time.Hour), "how long published events stay in the SQL outbox (env SURGE_OUTBOX_RETENTION)")
+	fs.DurationVar(&c.RepublishWindow, "republish-window", c.envDuration(getenv, "SURGE_REPUBLISH_WINDOW", 10*time.Minute), "after an unclean embedded-broker start, events published this recently are sent again (env SURGE_REPUBLISH_WINDOW)")
 	c.PSPWebhookSecret = getenv("SURGE_PSP_WEBHOOK_SECRET")
 	c.TokenSecrets = getenv("SURGE_TOKEN_SECRETS")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.envDuration(getenv, "SURGE_TOKEN_TTL", 24*time.Hour), "lifetime of customer tokens (env SURGE_TOKEN_TTL)")
@@ -127,11 +135,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bad environment: %s", strings.Join(c.envErrs, "; "))
 	}
 	for _, r := range strings.Split(c.Roles, ",") {
-		if r = strings.TrimSpace(r); r != "" && r != "api" && r != "sweeper" {
-			return fmt.Errorf("--roles: unknown role %q (known: api, sweeper)", r)
+		switch r = strings.TrimSpace(r); r {
+		case "", "api", "relay", "worker", "sweeper":
+		default:
+			return fmt.Errorf("--roles: unknown role %q (known: api, relay, worker, sweeper)", r)
 		}
 	}
 	switch {
+	case c.OutboxRetention < c.RepublishWindow:
+		return fmt.Errorf("--outbox-retention must be at least --republish-window")
 	case c.DBMaxConns < 1:
 		return fmt.Errorf("--db-max-conns must be at least 1")
 	case c.MaxBodyBytes < 1024 && c.Addr != "":

@@ -27,6 +27,7 @@ type readiness struct {
 	Status   string                 `json:"status"`
 	Draining bool                   `json:"draining"`
 	Checks   map[string]checkResult `json:"checks"`
+	Detail   map[string]any         `json:"detail,omitempty"`
 }
 
 // readyz answers 200 only when every dependency answers and the instance
@@ -46,6 +47,19 @@ func (s *Server) readyz() http.Handler {
 				}
 				mu.Lock()
 				res.Checks[name] = cr
+				mu.Unlock()
+			})
+		}
+		for name, info := range s.info {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+				defer cancel()
+				v := info(ctx)
+				mu.Lock()
+				if res.Detail == nil {
+					res.Detail = map[string]any{}
+				}
+				res.Detail[name] = v
 				mu.Unlock()
 			})
 		}

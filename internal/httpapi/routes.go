@@ -26,11 +26,15 @@ func (s *Server) routes() {
 	s.handle("GET /v1/shops/{shop}/admin/orders/{order}", s.getAdminOrder())
 	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/refund", s.orderAction("refund"))
 	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/fulfil", s.orderAction("fulfil"))
+	s.handle("GET /v1/shops/{shop}/admin/notifications", s.listNotifications())
+	s.handle("GET /v1/shops/{shop}/admin/invoices", s.listInvoices())
+	s.handle("GET /v1/shops/{shop}/admin/bestsellers", s.bestSellers())
 
 	// Public catalog.
 	s.handle("GET /v1/shops/{shop}/products/{sku}", s.getProduct())
 	s.handle("GET /v1/shops/{shop}/products", s.listProducts())
 	s.handle("GET /v1/shops/{shop}/search", s.searchProducts())
+	s.handle("GET /v1/shops/{shop}/products/{sku}/recommendations", s.recommendations())
 
 	// Customers (customer token, except registration).
 	s.handle("POST /v1/shops/{shop}/customers", s.createCustomer())

@@ -15,14 +15,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/surge-commerce/surge/internal/analytics"
 	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/cart"
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/inventory"
+	"github.com/surge-commerce/surge/internal/invoice"
+	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/shop"
 )
 
@@ -40,6 +44,12 @@ type Config struct {
 	Checkout  *checkout.Service
 	Orders    *order.Service
 	Inventory *inventory.Service
+	// Recommend serves product recommendations.
+	Recommend *recommend.Service
+	// ReadModels serves what the event consumers built.
+	ReadModels ReadModels
+	// Info adds informational details (never failing readiness) to /readyz.
+	Info map[string]func(ctx context.Context) any
 	// Auditor runs the invariant checks for GET /v1/admin/audit.
 	Auditor func(ctx context.Context) (audit.Report, error)
 	// WebhookSecret verifies the payment provider's webhooks.
@@ -56,6 +66,16 @@ type Config struct {
 	AccessLog   bool
 }
 
+// ReadModels are the consumers' read models as the API serves them.
+type ReadModels interface {
+	Notifications(ctx context.Context, shopID int64, orderID string, limit int) ([]notify.Notification, error)
+	Invoices(ctx context.Context, shopID int64, afterNo int64, limit int) ([]invoice.Invoice, error)
+	BestSellers(ctx context.Context, shopID int64, since time.Time, limit int) ([]analytics.SKUSales, error)
+}
+
+// recommendWindow is how far back best-seller lists look.
+const recommendWindow = recommend.BestSellerWindow
+
 // Server is the HTTP API. It is an http.Handler.
 type Server struct {
 	log            *slog.Logger
@@ -69,6 +89,10 @@ type Server struct {
 	inventory      *inventory.Service
 	webhookSecret  string
 	auditor        func(ctx context.Context) (audit.Report, error)
+	recommend      *recommend.Service
+	readModels     ReadModels
+	info           map[string]func(ctx context.Context) any
+	now            func() time.Time
 	checks         map[string]Check
 	registry       *prometheus.Registry
 	maxBodyBytes   int64
@@ -95,6 +119,10 @@ func NewServer(cfg Config) *Server {
 		inventory:      cfg.Inventory,
 		webhookSecret:  cfg.WebhookSecret,
 		auditor:        cfg.Auditor,
+		recommend:      cfg.Recommend,
+		readModels:     cfg.ReadModels,
+		info:           cfg.Info,
+		now:            time.Now,
 		checks:         cfg.Checks,
 		registry:       cfg.Registry,
 		maxBodyBytes:   cfg.MaxBodyBytes,

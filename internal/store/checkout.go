@@ -10,6 +10,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/order"
 )
 
@@ -53,6 +54,9 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 	})
 	if err != nil {
 		return order.Order{}, nil, err
+	}
+	if replay == nil {
+		s.wakeRelay()
 	}
 	return o, replay, nil
 }
@@ -220,6 +224,9 @@ func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status
 		}
 		return s.storeResponse(ctx, tx, o.ID, respond(o), "done")
 	})
+	if err == nil {
+		s.wakeRelay()
+	}
 	return o, err
 }
 
@@ -323,20 +330,14 @@ func (s *Store) loadOrder(ctx context.Context, tx *sql.Tx, orderID string) (orde
 	return o, rows.Err()
 }
 
-// orderEvent is the payload of order.* events.
-type orderEvent struct {
-	OrderID    string       `json:"order_id"`
-	CustomerID string       `json:"customer_id"`
-	Status     order.Status `json:"status"`
-	Lines      []order.Line `json:"lines"`
-	Total      int64        `json:"total"`
-	Currency   string       `json:"currency"`
-}
-
 // insertOrderEvent writes an event to the outbox in the caller's
 // transaction, so the event exists if and only if the change does.
 func (s *Store) insertOrderEvent(ctx context.Context, tx *sql.Tx, o order.Order, eventType string, now time.Time) error {
-	payload, err := json.Marshal(orderEvent{OrderID: o.ID, CustomerID: o.CustomerID, Status: o.Status, Lines: o.Lines, Total: o.Total, Currency: o.Currency})
+	data := event.OrderData{OrderID: o.ID, CustomerID: o.CustomerID, Status: string(o.Status), Total: o.Total, Currency: o.Currency}
+	for _, l := range o.Lines {
+		data.Lines = append(data.Lines, event.OrderLine(l))
+	}
+	payload, err := json.Marshal(data)
 	if err != nil {
 		return err
 	}

@@ -58,5 +58,8 @@ func (s *Store) TransitionOrder(ctx context.Context, orderID string, from, to or
 		}
 		return s.insertOrderEvent(ctx, tx, o, "order."+string(to), now)
 	})
+	if err == nil {
+		s.wakeRelay()
+	}
 	return o, err
 }

@@ -48,6 +48,8 @@ type Store struct {
 	read   *sql.DB // the same pool as write on PostgreSQL
 	// rebound caches queries rewritten from ? to $n placeholders.
 	rebound sync.Map
+	// outboxWake signals this process's relay that an event was committed.
+	outboxWake chan struct{}
 }
 
 // Open connects to the configured engine. It does not migrate; call Migrate.
@@ -60,7 +62,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Store{engine: Postgres, write: db, read: db}, nil
+		return &Store{engine: Postgres, write: db, read: db, outboxWake: make(chan struct{}, 1)}, nil
 	}
 	if cfg.DatabaseURL != "" {
 		return nil, fmt.Errorf("store: SURGE_DATABASE_URL must start with postgres:// or postgresql://")
@@ -69,7 +71,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{engine: SQLite, write: w, read: r}, nil
+	return &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1)}, nil
 }
 
 // IsPostgresURL reports whether url names a PostgreSQL database.
@@ -86,6 +88,16 @@ func (s *Store) Pools() map[string]*sql.DB {
 		return map[string]*sql.DB{"primary": s.write}
 	}
 	return map[string]*sql.DB{"write": s.write, "read": s.read}
+}
+
+// OutboxWake is signalled after this process commits outbox events.
+func (s *Store) OutboxWake() <-chan struct{} { return s.outboxWake }
+
+func (s *Store) wakeRelay() {
+	select {
+	case s.outboxWake <- struct{}{}:
+	default:
+	}
 }
 
 // Close closes the pools.

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/broker"
+	"github.com/surge-commerce/surge/internal/config"
+	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/store"
+)
+
+// prepareEvents makes sure the streams exist and, after an unclean start of
+// the embedded broker, marks recent events for re-publishing: the SQL
+// outbox, not the broker, is the source of truth (docs/adr/0005).
+func prepareEvents(ctx context.Context, st *store.Store, brk *broker.Broker, cfg *config.Config, log *slog.Logger) error {
+	err := brk.EnsureStreams(ctx, broker.StreamConfig{
+		Replicas: cfg.StreamReplicas, Duplicates: 2 * time.Hour, MaxAge: cfg.EventRetention,
+	}, append(event.Streams, event.DLQ)...)
+	if err != nil {
+		return err
+	}
+	if brk.Embedded() {
+		// Other local tools (surge events ...) find the running broker here.
+		if err := os.WriteFile(natsURLFile(cfg.DataDir), []byte(brk.URL()), 0o640); err != nil {
+			return err
+		}
+		if brk.UncleanStart() {
+			n, err := st.RepublishSince(ctx, time.Now().Add(-cfg.RepublishWindow))
+			if err != nil {
+				return err
+			}
+			log.Warn("broker did not stop cleanly: re-publishing recent events", "events", n, "window", cfg.RepublishWindow.String())
+		}
+	}
+	return nil
+}
+
+func natsURLFile(dataDir string) string { return filepath.Join(dataDir, "nats.url") }
+
+// relayWake merges this process's commits and, on PostgreSQL, every
+// process's commits (LISTEN/NOTIFY) into one wake-up channel.
+func relayWake(ctx context.Context, st *store.Store, cfg *config.Config) <-chan struct{} {
+	wake := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-st.OutboxWake():
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	if st.Engine() == store.Postgres {
+		go store.ListenOutbox(ctx, cfg.DatabaseURL, wake)
+	}
+	return wake
+}
+
+// outboxInfo reports the outbox lag in /readyz detail.
+func outboxInfo(st *store.Store, now func() time.Time) func(context.Context) any {
+	return func(ctx context.Context) any {
+		lag, pending, err := st.OutboxLag(ctx, now())
+		if err != nil {
+			return map[string]any{"error": err.Error()}
+		}
+		return map[string]any{"unpublished": pending, "lag_seconds": lag.Seconds()}
+	}
+}

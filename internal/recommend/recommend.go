@@ -1,0 +1,93 @@
+// Package recommend counts which products are bought together in paid
+// orders and serves "customers also bought" lists, falling back to the
+// shop's best-sellers when a product has no signal yet.
+//
+// It must never import a driver or a transport.
+package recommend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/analytics"
+	"github.com/surge-commerce/surge/internal/event"
+)
+
+// Store is what recommendations need from persistence.
+type Store interface {
+	ApplyBoughtTogether(ctx context.Context, eventID string, shopID int64, skus []string, now time.Time) (bool, error)
+	// BoughtTogether returns SKUs bought with sku, most often first
+	// (Units holds the number of orders).
+	BoughtTogether(ctx context.Context, shopID int64, sku string, limit int) ([]analytics.SKUSales, error)
+	BestSellers(ctx context.Context, shopID int64, since time.Time, limit int) ([]analytics.SKUSales, error)
+}
+
+// Handler is the recommend consumer.
+type Handler struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewHandler returns the recommend consumer.
+func NewHandler(store Store, now func() time.Time) *Handler { return &Handler{store: store, now: now} }
+
+// Name implements worker.Handler.
+func (h *Handler) Name() string { return "recommend" }
+
+// Subjects implements worker.Handler.
+func (h *Handler) Subjects() []string { return []string{"surge.*.order.paid"} }
+
+// Handle implements worker.Handler.
+func (h *Handler) Handle(ctx context.Context, e event.Envelope) error {
+	var d event.OrderData
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		return fmt.Errorf("recommend: bad order payload: %w", err)
+	}
+	skus := make([]string, 0, len(d.Lines))
+	for _, l := range d.Lines {
+		skus = append(skus, l.SKU)
+	}
+	_, err := h.store.ApplyBoughtTogether(ctx, e.ID, e.ShopID, skus, h.now())
+	return err
+}
+
+// Service answers recommendation queries.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(store Store, now func() time.Time) *Service { return &Service{store: store, now: now} }
+
+// BestSellerWindow is how far back best-sellers look.
+const BestSellerWindow = 30 * 24 * time.Hour
+
+// For returns up to limit SKUs to show next to sku: bought-together first,
+// topped up with best-sellers, never sku itself. fromSignal tells whether
+// any came from bought-together data.
+func (s *Service) For(ctx context.Context, shopID int64, sku string, limit int) (skus []string, fromSignal bool, err error) {
+	together, err := s.store.BoughtTogether(ctx, shopID, sku, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	seen := map[string]bool{sku: true}
+	for _, t := range together {
+		skus, seen[t.SKU] = append(skus, t.SKU), true
+	}
+	if len(skus) >= limit {
+		return skus, true, nil
+	}
+	best, err := s.store.BestSellers(ctx, shopID, s.now().Add(-BestSellerWindow), limit+1)
+	if err != nil {
+		return skus, len(together) > 0, err
+	}
+	for _, b := range best {
+		if len(skus) < limit && !seen[b.SKU] {
+			skus, seen[b.SKU] = append(skus, b.SKU), true
+		}
+	}
+	return skus, len(together) > 0, nil
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/surge-commerce/surge/internal/event"
+)
+
+// Publish is how the relay hands a batch of events to the broker; it
+// returns the ids of the events the broker acknowledged.
+type Publish func(ctx context.Context, batch []event.Envelope) (acked []string, err error)
+
+// unpublished selects the oldest unpublished events, skipping any event
+// whose aggregate still has an earlier one unpublished: that keeps each
+// order's events in order even with several relays.
+const unpublished = `SELECT o.seq, o.event_id, o.shop_id, s.slug, o.aggregate, o.aggregate_id, o.event_type, o.payload, o.occurred_at
+	FROM outbox o JOIN shops s ON s.shop_id = o.shop_id
+	WHERE o.published_at IS NULL AND NOT EXISTS (
+		SELECT 1 FROM outbox e WHERE e.aggregate_id = o.aggregate_id AND e.seq < o.seq AND e.published_at IS NULL)
+	ORDER BY o.seq LIMIT ?`
+
+// RelayOutbox publishes up to limit unpublished events and marks the
+// acknowledged ones published, returning how many. On PostgreSQL the batch
+// is locked FOR UPDATE SKIP LOCKED for the duration, so several relays
+// share the work without publishing an event twice in the normal case
+// (broker dedup covers the abnormal one). On SQLite there is one relay, and
+// the publish happens outside the write lock so checkouts never wait on
+// the broker.
+func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publish Publish) (int, error) {
+	if s.engine == Postgres {
+		n := 0
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			batch, err := s.readOutbox(ctx, tx, s.q(unpublished+" FOR UPDATE OF o SKIP LOCKED"), limit)
+			if err != nil || len(batch) == 0 {
+				return err
+			}
+			n, err = s.publishAndMark(ctx, tx, batch, now, publish)
+			return err
+		})
+		return n, err
+	}
+	batch, err := s.readOutbox(ctx, s.read, unpublished, limit)
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		n, err = s.publishAndMark(ctx, tx, batch, now, publish)
+		return err
+	})
+	return n, err
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) readOutbox(ctx context.Context, q querier, query string, limit int) ([]event.Envelope, error) {
+	rows, err := q.QueryContext(ctx, query, limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []event.Envelope
+	for rows.Next() {
+		var e event.Envelope
+		var seq, occurred int64
+		var payload string
+		if err := rows.Scan(&seq, &e.ID, &e.ShopID, &e.Shop, &e.Aggregate, &e.AggregateID, &e.Type, &payload, &occurred); err != nil {
+			return nil, classify(err)
+		}
+		e.Spec, e.Data, e.OccurredAt = event.Spec, json.RawMessage(payload), fromMicros(occurred)
+		out = append(out, e)
+	}
+	return out, classify(rows.Err())
+}
+
+func (s *Store) publishAndMark(ctx context.Context, tx *sql.Tx, batch []event.Envelope, now time.Time, publish Publish) (int, error) {
+	acked, err := publish(ctx, batch)
+	if len(acked) == 0 {
+		return 0, err
+	}
+	args := []any{micros(now)}
+	for _, id := range acked {
+		args = append(args, id)
+	}
+	marks := strings.Repeat("?, ", len(acked)-1) + "?"
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET published_at = ? WHERE event_id IN (`+marks+`)`), args...); err != nil {
+		return 0, err
+	}
+	return len(acked), err
+}
+
+// OutboxLag returns the age of the oldest unpublished event (0 when none)
+// and how many are unpublished.
+func (s *Store) OutboxLag(ctx context.Context, now time.Time) (time.Duration, int, error) {
+	var oldest sql.NullInt64
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT MIN(occurred_at), COUNT(*) FROM outbox WHERE published_at IS NULL`).Scan(&oldest, &n)
+	if err != nil || !oldest.Valid {
+		return 0, n, classify(err)
+	}
+	return now.Sub(fromMicros(oldest.Int64)), n, nil
+}
+
+// PruneOutbox deletes up to limit events published before t.
+func (s *Store) PruneOutbox(ctx context.Context, t time.Time, limit int) (int, error) {
+	res, err := s.write.ExecContext(ctx, s.q(`DELETE FROM outbox WHERE seq IN
+		(SELECT seq FROM outbox WHERE published_at < ? ORDER BY seq LIMIT ?)`), micros(t), limit)
+	if err != nil {
+		return 0, classify(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// RepublishSince marks events published after t as unpublished again, so
+// the relay sends them once more: after an unclean broker start, events
+// the broker acknowledged but had not synced may be lost. Broker dedup and
+// idempotent consumers absorb the copies that were not lost.
+func (s *Store) RepublishSince(ctx context.Context, t time.Time) (int, error) {
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE outbox SET published_at = NULL WHERE published_at >= ?`), micros(t))
+	if err != nil {
+		return 0, classify(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// ListenOutbox wakes the relay (a non-blocking send on wake) whenever any
+// process commits an outbox row, until ctx ends. PostgreSQL only: it holds
+// one dedicated connection for LISTEN; it reconnects after errors.
+func ListenOutbox(ctx context.Context, url string, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		listenOnce(ctx, url, wake)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second): // reconnect pause
+		}
+	}
+}
+
+func listenOnce(ctx context.Context, url string, wake chan<- struct{}) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	conn, err := pgx.Connect(cctx, url)
+	cancel()
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN surge_outbox"); err != nil {
+		return
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return
+		}
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+}
