@@ -14,6 +14,7 @@ Commands:
   serve     run the API and background roles (embedded SQLite and NATS by default)
   migrate   apply (up) or list (status) schema migrations
   audit     check the invariants (stock, charges, idempotency) against a live system
+  events    inspect streams and consumers, dead letters, replay events
   psp       run the payment-provider simulator
   version   print the version
 
@@ -34,6 +35,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, getenv, stdout, stderr)
+	case "events":
+		return runEvents(ctx, rest, getenv, stdout, stderr)
 	case "psp":
 		return runPSP(ctx, rest, getenv, stdout, stderr)
 	case "version":

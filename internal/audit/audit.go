@@ -6,7 +6,10 @@
 //     held and sold reservations; no expired reservation still holds stock;
 //  2. never double charge: at most one capture kept per order, and every
 //     kept capture belongs to a paid or fulfilled order (and vice versa);
-//  4. one Idempotency-Key, one order.
+//  4. one Idempotency-Key, one order;
+//  5. every committed event was published and applied exactly once by each
+//     consumer: one invoice and one confirmation per paid order, invoice
+//     numbers without gaps, analytics units equal to units sold.
 //
 // It only reads, so it is safe to run against a live system. It must never
 // import a driver or a transport.
@@ -41,6 +44,22 @@ type Store interface {
 	AuditOrders(ctx context.Context) (map[string]OrderRow, error)
 	// AuditDuplicateKeys counts idempotency keys with more than one order.
 	AuditDuplicateKeys(ctx context.Context) (int, error)
+	// AuditEvents counts what invariant 5 compares, for work settled
+	// before the given time.
+	AuditEvents(ctx context.Context, settled time.Time) (EventCounts, error)
+}
+
+// EventCounts are the figures behind invariant 5.
+type EventCounts struct {
+	Unpublished             int64 // outbox events older than the grace, unpublished
+	PaidOrders              int64
+	PaidWithoutInvoice      int64
+	InvoiceGaps             int64 // shops whose invoice numbers are not 1..n
+	PaidWithoutConfirmation int64
+	DuplicateConfirmations  int64
+	SoldUnits               int64 // units on paid, fulfilled or refunded orders
+	AnalyticsUnits          int64
+	RecentlyPaid            int64 // orders paid within the grace
 }
 
 // Charge is one payment in the provider's ledger.
@@ -94,11 +113,38 @@ func Run(ctx context.Context, st Store, ledger Ledger, now time.Time, grace time
 	if err != nil {
 		return r, err
 	}
-	r.Checks = []Check{stock, holds, keys, charges}
+	events, err := st.AuditEvents(ctx, now.Add(-grace))
+	if err != nil {
+		return r, err
+	}
+	r.Checks = []Check{stock, holds, keys, charges, checkEvents(events)}
 	for _, c := range r.Checks {
 		r.Passed = r.Passed && c.Passed
 	}
 	return r, nil
+}
+
+func checkEvents(e EventCounts) Check {
+	c := Check{Name: "every event applied exactly once", Passed: true,
+		Summary: fmt.Sprintf("%d paid order(s) settled; analytics %d of %d units sold", e.PaidOrders, e.AnalyticsUnits, e.SoldUnits)}
+	fail := func(n int64, what string) {
+		if n != 0 {
+			c.Passed = false
+			c.Breaches = append(c.Breaches, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	fail(e.Unpublished, "committed event(s) never published")
+	fail(e.PaidWithoutInvoice, "paid order(s) without an invoice")
+	fail(e.InvoiceGaps, "shop(s) with gaps or duplicates in invoice numbers")
+	fail(e.PaidWithoutConfirmation, "paid order(s) without a confirmation")
+	fail(e.DuplicateConfirmations, "order(s) confirmed more than once")
+	switch {
+	case e.AnalyticsUnits > e.SoldUnits:
+		fail(e.AnalyticsUnits-e.SoldUnits, "unit(s) counted twice by analytics")
+	case e.AnalyticsUnits < e.SoldUnits && e.RecentlyPaid == 0:
+		fail(e.SoldUnits-e.AnalyticsUnits, "sold unit(s) missing from analytics")
+	}
+	return c
 }
 
 func checkStock(ctx context.Context, st Store) (Check, error) {

@@ -66,3 +66,37 @@ func (s *Store) AuditDuplicateKeys(ctx context.Context) (int, error) {
 		FROM orders GROUP BY shop_id, customer_id, idempotency_key HAVING COUNT(*) > 1) d`).Scan(&n)
 	return n, classify(err)
 }
+
+// AuditEvents implements audit.Store: it counts what invariant 5 compares,
+// considering only what happened before settled (younger work may still be
+// in flight through the relay and the consumers).
+func (s *Store) AuditEvents(ctx context.Context, settled time.Time) (audit.EventCounts, error) {
+	var c audit.EventCounts
+	t := micros(settled)
+	paid := `status IN ('paid', 'fulfilled', 'refunded')`
+	queries := []struct {
+		dst   *int64
+		query string
+		args  []any
+	}{
+		{&c.Unpublished, `SELECT COUNT(*) FROM outbox WHERE published_at IS NULL AND occurred_at < ?`, []any{t}},
+		{&c.PaidOrders, `SELECT COUNT(*) FROM orders WHERE ` + paid + ` AND updated_at < ?`, []any{t}},
+		{&c.PaidWithoutInvoice, `SELECT COUNT(*) FROM orders o WHERE ` + paid + ` AND updated_at < ?
+			AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.order_id)`, []any{t}},
+		{&c.InvoiceGaps, `SELECT COUNT(*) FROM (SELECT shop_id FROM invoices GROUP BY shop_id
+			HAVING MAX(invoice_no) <> COUNT(*) OR MIN(invoice_no) <> 1) g`, nil},
+		{&c.PaidWithoutConfirmation, `SELECT COUNT(*) FROM orders o WHERE ` + paid + ` AND updated_at < ?
+			AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.shop_id = o.shop_id AND n.order_id = o.order_id AND n.kind = 'order.paid')`, []any{t}},
+		{&c.DuplicateConfirmations, `SELECT COUNT(*) FROM (SELECT order_id FROM notifications WHERE kind = 'order.paid'
+			GROUP BY shop_id, order_id HAVING COUNT(*) > 1) d`, nil},
+		{&c.SoldUnits, `SELECT COALESCE(SUM(l.quantity), 0) FROM order_lines l JOIN orders o ON o.order_id = l.order_id WHERE o.` + paid, nil},
+		{&c.AnalyticsUnits, `SELECT COALESCE(SUM(units), 0) FROM sales_by_minute`, nil},
+		{&c.RecentlyPaid, `SELECT COUNT(*) FROM orders WHERE ` + paid + ` AND updated_at >= ?`, []any{t}},
+	}
+	for _, q := range queries {
+		if err := s.read.QueryRowContext(ctx, s.q(q.query), q.args...).Scan(q.dst); err != nil {
+			return c, classify(err)
+		}
+	}
+	return c, nil
+}

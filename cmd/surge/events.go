@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/surge-commerce/surge/internal/analytics"
+	"github.com/surge-commerce/surge/internal/config"
+	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/invoice"
+	"github.com/surge-commerce/surge/internal/notify"
+	"github.com/surge-commerce/surge/internal/recommend"
+	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/worker"
+)
+
+const eventsUsage = `Usage:
+  surge events status                      streams, consumers, pending, redeliveries, DLQ depth
+  surge events dlq list                    dead letters with their last error
+  surge events dlq show SEQ                one dead letter in full
+  surge events replay --consumer NAME --from SEQ --to SEQ [--dlq]
+                                           apply events again through a consumer (effects stay
+                                           exactly-once); with --dlq, replay dead letters and
+                                           remove the ones that now succeed
+`
+
+func runEvents(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("events", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, eventsUsage); fs.PrintDefaults() }
+	cfg := config.Register(fs, getenv)
+	consumer := fs.String("consumer", "", "consumer to replay through: notify, invoice, analytics, recommend")
+	from := fs.Uint64("from", 1, "first stream sequence to replay")
+	to := fs.Uint64("to", 0, "last stream sequence to replay (0: the last)")
+	fromDLQ := fs.Bool("dlq", false, "replay dead letters instead of the event stream")
+	if len(args) == 0 {
+		fs.Usage()
+		return errors.New("events needs a subcommand")
+	}
+	sub, rest := args[0], args[1:]
+	var pos []string
+	if sub == "dlq" && len(rest) > 0 {
+		sub, rest = "dlq "+rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	pos = fs.Args()
+	js, closeConn, err := connectEvents(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	switch sub {
+	case "status":
+		return eventsStatus(ctx, js, stdout)
+	case "dlq list":
+		return dlqList(ctx, js, stdout)
+	case "dlq show":
+		if len(pos) != 1 {
+			return errors.New("dlq show needs a sequence number")
+		}
+		return dlqShow(ctx, js, pos[0], stdout)
+	case "replay":
+		return replay(ctx, js, cfg, *consumer, *from, *to, *fromDLQ, stdout)
+	}
+	fs.Usage()
+	return fmt.Errorf("unknown events subcommand %q", sub)
+}
+
+// connectEvents reaches the configured NATS, or the embedded broker of a
+// Surge running on the same data directory.
+func connectEvents(cfg *config.Config) (jetstream.JetStream, func(), error) {
+	url := cfg.NATSURL
+	if url == "" {
+		b, err := os.ReadFile(natsURLFile(cfg.DataDir))
+		if err != nil {
+			return nil, nil, fmt.Errorf("broker unreachable: no SURGE_NATS_URL and no running embedded broker under %s", cfg.DataDir)
+		}
+		url = strings.TrimSpace(string(b))
+	}
+	conn, err := nats.Connect(url, nats.Timeout(5*time.Second), nats.MaxReconnects(0))
+	if err != nil {
+		return nil, nil, fmt.Errorf("broker unreachable at %s: %w", url, err)
+	}
+	js, err := jetstream.New(conn)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return js, conn.Close, nil
+}
+
+func eventsStatus(ctx context.Context, js jetstream.JetStream, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tCONSUMER\tMESSAGES\tPENDING\tACK PENDING\tREDELIVERED")
+	for _, s := range append(event.Streams, event.DLQ) {
+		stream, err := js.Stream(ctx, s.Name)
+		if err != nil {
+			return fmt.Errorf("broker unreachable or stream %s missing: %w", s.Name, err)
+		}
+		info, err := stream.Info(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t-\t%d\t-\t-\t-\n", s.Name, info.State.Msgs)
+		names := stream.ConsumerNames(ctx)
+		for name := range names.Name() {
+			c, err := stream.Consumer(ctx, name)
+			if err != nil {
+				return err
+			}
+			ci, err := c.Info(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(tw, "%s\t%s\t-\t%d\t%d\t%d\n", s.Name, name, ci.NumPending, ci.NumAckPending, ci.NumRedelivered)
+		}
+	}
+	return tw.Flush()
+}
+
+func dlqList(ctx context.Context, js jetstream.JetStream, stdout io.Writer) error {
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tCONSUMER\tORIGINAL SEQ\tSUBJECT\tERROR")
+	err := eachDeadLetter(ctx, js, 0, 0, func(seq uint64, m *jetstream.RawStreamMsg) error {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", seq, m.Header.Get(event.HeaderConsumer), m.Header.Get(event.HeaderOriginalSeq),
+			m.Header.Get(event.HeaderOriginalSubject), m.Header.Get(event.HeaderError))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+func dlqShow(ctx context.Context, js jetstream.JetStream, raw string, stdout io.Writer) error {
+	var seq uint64
+	if _, err := fmt.Sscan(raw, &seq); err != nil {
+		return fmt.Errorf("bad sequence %q", raw)
+	}
+	s, err := js.Stream(ctx, event.DLQ.Name)
+	if err != nil {
+		return err
+	}
+	m, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		return err
+	}
+	for k, v := range m.Header {
+		fmt.Fprintf(stdout, "%s: %s\n", k, strings.Join(v, ", "))
+	}
+	var pretty any
+	if json.Unmarshal(m.Data, &pretty) == nil {
+		b, _ := json.MarshalIndent(pretty, "", "  ")
+		fmt.Fprintf(stdout, "\n%s\n", b)
+		return nil
+	}
+	fmt.Fprintf(stdout, "\n%s\n", m.Data)
+	return nil
+}
+
+// eachDeadLetter walks the DLQ from seq from to to (0: all).
+func eachDeadLetter(ctx context.Context, js jetstream.JetStream, from, to uint64, fn func(uint64, *jetstream.RawStreamMsg) error) error {
+	return eachMessage(ctx, js, event.DLQ.Name, from, to, fn)
+}
+
+func eachMessage(ctx context.Context, js jetstream.JetStream, streamName string, from, to uint64, fn func(uint64, *jetstream.RawStreamMsg) error) error {
+	s, err := js.Stream(ctx, streamName)
+	if err != nil {
+		return err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return err
+	}
+	from, last := max(from, info.State.FirstSeq), info.State.LastSeq
+	if to != 0 && to < last {
+		last = to
+	}
+	for seq := from; seq <= last && seq != 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // deleted
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(seq, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replay runs events through a consumer's handler in this process. The
+// handler records every event it applies, so events already applied are
+// skipped and only missing effects (a fixed poison event) take place.
+func replay(ctx context.Context, js jetstream.JetStream, cfg *config.Config, name string, from, to uint64, fromDLQ bool, stdout io.Writer) error {
+	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now
+	handlers := map[string]worker.Handler{}
+	for _, h := range []worker.Handler{notify.NewHandler(st, now), invoice.NewHandler(st, now),
+		analytics.NewHandler(st, now), recommend.NewHandler(st, now)} {
+		handlers[h.Name()] = h
+	}
+	h, ok := handlers[name]
+	if !ok {
+		return fmt.Errorf("--consumer must be one of notify, invoice, analytics, recommend")
+	}
+	streamName := event.Streams[0].Name
+	if fromDLQ {
+		streamName = event.DLQ.Name
+	}
+	applied, failed := 0, 0
+	err = eachMessage(ctx, js, streamName, from, to, func(seq uint64, m *jetstream.RawStreamMsg) error {
+		if fromDLQ && m.Header.Get(event.HeaderConsumer) != name {
+			return nil
+		}
+		if !fromDLQ && !matchesAny(m.Subject, h.Subjects()) {
+			return nil
+		}
+		var e event.Envelope
+		if err := json.Unmarshal(m.Data, &e); err != nil || e.Spec != event.Spec {
+			failed++
+			fmt.Fprintf(stdout, "seq %d: unreadable event\n", seq)
+			return nil
+		}
+		if err := h.Handle(ctx, e); err != nil {
+			failed++
+			fmt.Fprintf(stdout, "seq %d (%s): still failing: %v\n", seq, e.ID, err)
+			return nil
+		}
+		applied++
+		if fromDLQ {
+			s, err := js.Stream(ctx, streamName)
+			if err == nil {
+				err = s.DeleteMsg(ctx, seq)
+			}
+			if err != nil {
+				return fmt.Errorf("seq %d applied but not removed from the DLQ: %w", seq, err)
+			}
+		}
+		return nil
+	})
+	fmt.Fprintf(stdout, "replayed through %s: %d handled (already-applied events are no-ops), %d failed\n", name, applied, failed)
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d event(s) still fail", failed)
+	}
+	return nil
+}
+
+// matchesAny reports whether subject matches one of the NATS filters.
+func matchesAny(subject string, filters []string) bool {
+	for _, f := range filters {
+		if subjectMatch(strings.Split(f, "."), strings.Split(subject, ".")) {
+			return true
+		}
+	}
+	return false
+}
+
+func subjectMatch(filter, subject []string) bool {
+	for i, tok := range filter {
+		switch {
+		case tok == ">":
+			return len(subject) > i
+		case i >= len(subject):
+			return false
+		case tok != "*" && tok != subject[i]:
+			return false
+		}
+	}
+	return len(filter) == len(subject)
+}
