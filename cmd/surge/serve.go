@@ -26,6 +26,7 @@ import (
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/demo"
 	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/httpapi"
 	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/invoice"
@@ -113,7 +114,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Logger: log, Admin: admin, Shops: shops, Catalog: cat,
 		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
 		Orders: order.NewService(st, payments, now), Inventory: inventory.NewService(st),
-		Recommend: recommend.NewService(st, now), ReadModels: st,
+		Recommend: recommend.NewService(st, now), ReadModels: st, Sales: flashsale.NewService(st, now),
 		Info: map[string]func(context.Context) any{"outbox": outboxInfo(st, now)},
 		WebhookSecret: webhookSecret, Registry: reg,
 		Auditor: func(ctx context.Context) (audit.Report, error) {

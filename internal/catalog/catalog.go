@@ -176,6 +176,10 @@ func (s *Service) pageKey(shopID int64, kind, arg string, limit int) string {
 		"/" + kind + "/" + strconv.Itoa(limit) + "/" + arg
 }
 
+// Changed tells the catalog a product changed elsewhere (e.g. a flash sale
+// set its purchase limit), so cached copies are dropped.
+func (s *Service) Changed(shopID int64, sku string) { s.changed(shopID, sku) }
+
 // changed forgets everything cached about the product and the shop's pages.
 // Other replicas notice within the cache TTL.
 func (s *Service) changed(shopID int64, sku string) {

@@ -21,6 +21,7 @@ import (
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/customer"
+	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/invoice"
 	"github.com/surge-commerce/surge/internal/notify"
@@ -44,6 +45,7 @@ type Config struct {
 	Checkout  *checkout.Service
 	Orders    *order.Service
 	Inventory *inventory.Service
+	Sales     *flashsale.Service
 	// Recommend serves product recommendations.
 	Recommend *recommend.Service
 	// ReadModels serves what the event consumers built.
@@ -90,6 +92,7 @@ type Server struct {
 	webhookSecret  string
 	auditor        func(ctx context.Context) (audit.Report, error)
 	recommend      *recommend.Service
+	sales          *flashsale.Service
 	readModels     ReadModels
 	info           map[string]func(ctx context.Context) any
 	now            func() time.Time
@@ -120,6 +123,7 @@ func NewServer(cfg Config) *Server {
 		webhookSecret:  cfg.WebhookSecret,
 		auditor:        cfg.Auditor,
 		recommend:      cfg.Recommend,
+		sales:          cfg.Sales,
 		readModels:     cfg.ReadModels,
 		info:           cfg.Info,
 		now:            time.Now,

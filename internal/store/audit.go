@@ -11,12 +11,14 @@ var _ audit.Store = (*Store)(nil)
 
 // AuditStock implements audit.Store.
 func (s *Store) AuditStock(ctx context.Context) ([]audit.StockRow, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT i.shop_id, i.sku, i.received, i.available, i.reserved, i.sold,
-			COALESCE(SUM(CASE WHEN r.state = 'held' THEN r.quantity END), 0),
-			COALESCE(SUM(CASE WHEN r.state = 'sold' THEN r.quantity END), 0)
-		FROM inventory i LEFT JOIN reservations r ON r.shop_id = i.shop_id AND r.sku = i.sku
-		GROUP BY i.shop_id, i.sku, i.received, i.available, i.reserved, i.sold
-		ORDER BY i.shop_id, i.sku`)
+	// A SKU's counters are its main row plus its flash-sale buckets.
+	rows, err := s.read.QueryContext(ctx, `SELECT t.shop_id, t.sku, SUM(t.received), SUM(t.available), SUM(t.reserved), SUM(t.sold),
+			COALESCE((SELECT SUM(r.quantity) FROM reservations r WHERE r.shop_id = t.shop_id AND r.sku = t.sku AND r.state = 'held'), 0),
+			COALESCE((SELECT SUM(r.quantity) FROM reservations r WHERE r.shop_id = t.shop_id AND r.sku = t.sku AND r.state = 'sold'), 0)
+		FROM (SELECT shop_id, sku, received, available, reserved, sold FROM inventory
+			UNION ALL SELECT shop_id, sku, received, available, reserved, sold FROM inventory_buckets) t
+		GROUP BY t.shop_id, t.sku
+		ORDER BY t.shop_id, t.sku`)
 	if err != nil {
 		return nil, classify(err)
 	}

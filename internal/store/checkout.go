@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
@@ -111,9 +112,11 @@ func (s *Store) reserveLine(ctx context.Context, tx *sql.Tx, p checkout.Placemen
 	line := order.Line{SKU: it.SKU, Quantity: it.Quantity}
 	var currency string
 	var limit int64
-	err := tx.QueryRowContext(ctx, s.q(`SELECT title, price, currency, purchase_limit FROM products
-		WHERE shop_id = ? AND sku = ? AND deleted_at IS NULL`), p.ShopID, it.SKU).
-		Scan(&line.Title, &line.UnitPrice, &currency, &limit)
+	var saleStart, buckets sql.NullInt64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT p.title, p.price, p.currency, p.purchase_limit, f.starts_at, f.buckets
+		FROM products p LEFT JOIN flash_sales f ON f.shop_id = p.shop_id AND f.sku = p.sku
+		WHERE p.shop_id = ? AND p.sku = ? AND p.deleted_at IS NULL`), p.ShopID, it.SKU).
+		Scan(&line.Title, &line.UnitPrice, &currency, &limit, &saleStart, &buckets)
 	if err == sql.ErrNoRows {
 		var v errcode.Validation
 		v.Add("items", "unknown SKU "+it.SKU)
@@ -123,26 +126,57 @@ func (s *Store) reserveLine(ctx context.Context, tx *sql.Tx, p checkout.Placemen
 	if err != nil {
 		return line, "", err
 	}
+	if saleStart.Valid && micros(p.Now) < saleStart.Int64 {
+		return line, "", errcode.Typed(errcode.Conflict, "sale_not_started", "the sale of %s has not started", it.SKU).
+			With("sku", it.SKU).With("starts_at", fromMicros(saleStart.Int64))
+	}
 	if limit > 0 {
 		if err := s.countPurchase(ctx, tx, p, it, limit); err != nil {
 			return line, "", err
 		}
 	}
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET available = available - ?, reserved = reserved + ?
-		WHERE shop_id = ? AND sku = ? AND available >= ?`), it.Quantity, it.Quantity, p.ShopID, it.SKU, it.Quantity)
+	bucket, err := s.reserveStock(ctx, tx, p.ShopID, it, int(buckets.Int64))
 	if err != nil {
 		return line, "", err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return line, "", errcode.Typed(errcode.Conflict, "out_of_stock", "not enough stock of %s", it.SKU).With("sku", it.SKU)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO order_lines (shop_id, order_id, sku, title, unit_price, quantity)
 		VALUES (?, ?, ?, ?, ?, ?)`), p.ShopID, p.OrderID, it.SKU, line.Title, line.UnitPrice, it.Quantity); err != nil {
 		return line, "", err
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reservations (shop_id, order_id, sku, quantity, state, expires_at)
-		VALUES (?, ?, ?, ?, 'held', ?)`), p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry))
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reservations (shop_id, order_id, sku, quantity, state, expires_at, bucket)
+		VALUES (?, ?, ?, ?, 'held', ?, ?)`), p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry), bucket)
 	return line, currency, err
+}
+
+// reserveStock moves units from available to reserved and returns the
+// bucket they came from (-1: the main row). A flash-sale SKU is tried
+// bucket by bucket from a random start, so concurrent buyers mostly lock
+// different rows; the main row (restocks during a sale) comes last.
+func (s *Store) reserveStock(ctx context.Context, tx *sql.Tx, shopID int64, it checkout.Item, buckets int) (int, error) {
+	start := 0
+	if buckets > 0 {
+		start = rand.IntN(buckets)
+	}
+	for i := range buckets {
+		b := (start + i) % buckets
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE inventory_buckets SET available = available - ?, reserved = reserved + ?
+			WHERE shop_id = ? AND sku = ? AND bucket = ? AND available >= ?`), it.Quantity, it.Quantity, shopID, it.SKU, b, it.Quantity)
+		if err != nil {
+			return 0, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return b, nil
+		}
+	}
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET available = available - ?, reserved = reserved + ?
+		WHERE shop_id = ? AND sku = ? AND available >= ?`), it.Quantity, it.Quantity, shopID, it.SKU, it.Quantity)
+	if err != nil {
+		return 0, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return 0, errcode.Typed(errcode.Conflict, "out_of_stock", "not enough stock of %s", it.SKU).With("sku", it.SKU)
+	}
+	return -1, nil
 }
 
 // countPurchase adds to the units this customer holds of a SKU, refusing to
@@ -235,13 +269,14 @@ func (s *Store) settleReservation(ctx context.Context, tx *sql.Tx, o order.Order
 	if to == order.Cancelled {
 		state, stock = "released", `reserved = reserved - ?, available = available + ?`
 	}
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE reservations SET state = ?
-		WHERE shop_id = ? AND order_id = ? AND sku = ? AND state = 'held'`), state, o.ShopID, o.ID, l.SKU)
+	var bucket int
+	err := tx.QueryRowContext(ctx, s.q(`UPDATE reservations SET state = ?
+		WHERE shop_id = ? AND order_id = ? AND sku = ? AND state = 'held' RETURNING bucket`), state, o.ShopID, o.ID, l.SKU).Scan(&bucket)
+	if err == sql.ErrNoRows {
+		return nil // already settled: nothing to move
+	}
 	if err != nil {
 		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // already settled: nothing to move
 	}
 	// Purchase counts before inventory: the same lock order as PlaceOrder,
 	// so a checkout and a cancellation of one customer cannot deadlock.
@@ -252,8 +287,13 @@ func (s *Store) settleReservation(ctx context.Context, tx *sql.Tx, o order.Order
 			return err
 		}
 	}
-	res, err = tx.ExecContext(ctx, s.q(`UPDATE inventory SET `+stock+`
-		WHERE shop_id = ? AND sku = ? AND reserved >= ?`), l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity)
+	query, args := `UPDATE inventory SET `+stock+` WHERE shop_id = ? AND sku = ? AND reserved >= ?`,
+		[]any{l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity}
+	if bucket >= 0 {
+		query = `UPDATE inventory_buckets SET ` + stock + ` WHERE shop_id = ? AND sku = ? AND reserved >= ? AND bucket = ?`
+		args = append(args, bucket)
+	}
+	res, err := tx.ExecContext(ctx, s.q(query), args...)
 	if err != nil {
 		return err
 	}

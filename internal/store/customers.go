@@ -118,9 +118,11 @@ func (s *Store) SetCartLine(ctx context.Context, shopID int64, cartID, sku strin
 // Level implements inventory.Store.
 func (s *Store) Level(ctx context.Context, shopID int64, sku string) (inventory.Level, error) {
 	l := inventory.Level{SKU: sku}
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT i.received, i.available, i.reserved, i.sold FROM inventory i
-		JOIN products p ON p.shop_id = i.shop_id AND p.sku = i.sku
-		WHERE i.shop_id = ? AND i.sku = ? AND p.deleted_at IS NULL`), shopID, sku).
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT SUM(t.received), SUM(t.available), SUM(t.reserved), SUM(t.sold)
+		FROM (SELECT received, available, reserved, sold FROM inventory WHERE shop_id = ? AND sku = ?
+			UNION ALL SELECT received, available, reserved, sold FROM inventory_buckets WHERE shop_id = ? AND sku = ?) t
+		JOIN products p ON p.shop_id = ? AND p.sku = ? AND p.deleted_at IS NULL
+		HAVING COUNT(*) > 0`), shopID, sku, shopID, sku, shopID, sku).
 		Scan(&l.Received, &l.Available, &l.Reserved, &l.Sold)
 	if err == sql.ErrNoRows {
 		return l, errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)

@@ -15,7 +15,8 @@ import (
 var _ catalog.Store = (*Store)(nil)
 
 const productColumns = `p.shop_id, p.sku, p.title, p.description, p.price, p.currency, p.attributes,
-	p.images, p.purchase_limit, p.version, p.created_at, p.updated_at, i.received`
+	p.images, p.purchase_limit, p.version, p.created_at, p.updated_at,
+	i.received + COALESCE((SELECT SUM(b.received) FROM inventory_buckets b WHERE b.shop_id = p.shop_id AND b.sku = p.sku), 0)`
 
 const productFrom = ` FROM products p JOIN inventory i ON i.shop_id = p.shop_id AND i.sku = p.sku `
 
@@ -59,8 +60,19 @@ func (s *Store) PutProduct(ctx context.Context, p catalog.Product, now time.Time
 
 // setReceived sets the units received, moving the difference into (or out
 // of) available. The condition in the WHERE clause, not a prior read, keeps
-// available from going negative.
+// available from going negative. Units a flash sale holds in buckets count
+// towards received; the main row takes the rest.
 func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku string, received int64) error {
+	var inBuckets int64
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(received), 0) FROM inventory_buckets WHERE shop_id = ? AND sku = ?`),
+		shopID, sku).Scan(&inBuckets); err != nil {
+		return err
+	}
+	if received < inBuckets {
+		return errcode.Typed(errcode.Conflict, "stock_below_committed",
+			"stock %d is less than the %d units of %q held by its flash sale", received, inBuckets, sku)
+	}
+	received -= inBuckets
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO inventory (shop_id, sku, received, available) VALUES (?, ?, ?, ?)
 		ON CONFLICT (shop_id, sku) DO UPDATE SET received = excluded.received,
 			available = inventory.available + (excluded.received - inventory.received)

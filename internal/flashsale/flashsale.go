@@ -1,0 +1,94 @@
+// Package flashsale puts a product into flash-sale mode: a fixed stock, a
+// start time and a per-customer limit, with the stock spread over buckets
+// so that checkout throughput on one hot SKU stays close to that on many
+// cold ones (docs/adr/0008-hot-sku-stock).
+//
+// It must never import a driver or a transport.
+package flashsale
+
+import (
+	"context"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/catalog"
+	"github.com/surge-commerce/surge/internal/errcode"
+)
+
+// Sale is a flash sale of one SKU.
+type Sale struct {
+	SKU      string    `json:"sku"`
+	Stock    int64     `json:"stock"`
+	StartsAt time.Time `json:"starts_at"`
+	// PerCustomerLimit caps the units one customer may buy (0: no cap).
+	PerCustomerLimit int64 `json:"per_customer_limit"`
+	// Buckets is how many rows the stock is spread over.
+	Buckets int `json:"buckets"`
+}
+
+// Limits on a sale.
+const (
+	DefaultBuckets = 16
+	MaxBuckets     = 256
+)
+
+// Store is what flash sales need from persistence.
+type Store interface {
+	// StartSale (re)configures the sale and spreads the stock not yet
+	// reserved or sold evenly over the buckets, in one transaction.
+	// Errors: not_found, conflict (stock below what is already committed).
+	StartSale(ctx context.Context, shopID int64, s Sale, now time.Time) error
+	// EndSale folds the buckets' available stock back into the SKU's main
+	// row. Errors: not_found.
+	EndSale(ctx context.Context, shopID int64, sku string) error
+	// Sale returns the sale of a SKU. Errors: not_found.
+	Sale(ctx context.Context, shopID int64, sku string) (Sale, error)
+}
+
+// Service manages flash sales.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(store Store, now func() time.Time) *Service { return &Service{store: store, now: now} }
+
+// Start puts a SKU on flash sale. Errors: invalid, not_found, conflict.
+func (s *Service) Start(ctx context.Context, shopID int64, sale Sale) (Sale, error) {
+	if sale.Buckets == 0 {
+		sale.Buckets = DefaultBuckets
+	}
+	if sale.StartsAt.IsZero() {
+		sale.StartsAt = s.now()
+	}
+	var v errcode.Validation
+	if !catalog.ValidSKU(sale.SKU) {
+		v.Add("sku", "must match [A-Za-z0-9._-]{1,64}")
+	}
+	if sale.Stock < 0 || sale.Stock > catalog.MaxStock {
+		v.Add("stock", "must be between 0 and 10^9")
+	}
+	if sale.PerCustomerLimit < 0 || sale.PerCustomerLimit > catalog.MaxPurchaseCap {
+		v.Add("per_customer_limit", "must be between 0 (no limit) and 10^6")
+	}
+	if sale.Buckets < 1 || sale.Buckets > MaxBuckets {
+		v.Add("buckets", "must be between 1 and 256")
+	}
+	if err := v.Err(); err != nil {
+		return Sale{}, err
+	}
+	if err := s.store.StartSale(ctx, shopID, sale, s.now()); err != nil {
+		return Sale{}, err
+	}
+	return s.store.Sale(ctx, shopID, sale.SKU)
+}
+
+// End ends a SKU's flash sale. Errors: not_found.
+func (s *Service) End(ctx context.Context, shopID int64, sku string) error {
+	return s.store.EndSale(ctx, shopID, sku)
+}
+
+// Get returns a SKU's sale. Errors: not_found.
+func (s *Service) Get(ctx context.Context, shopID int64, sku string) (Sale, error) {
+	return s.store.Sale(ctx, shopID, sku)
+}

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/flashsale"
+)
+
+var _ flashsale.Store = (*Store)(nil)
+
+type stockRow struct{ received, available, reserved, sold int64 }
+
+// StartSale implements flashsale.Store.
+func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var main stockRow
+		err := tx.QueryRowContext(ctx, s.q(`SELECT i.received, i.available, i.reserved, i.sold FROM inventory i
+			JOIN products p ON p.shop_id = i.shop_id AND p.sku = i.sku AND p.deleted_at IS NULL
+			WHERE i.shop_id = ? AND i.sku = ?`+s.forUpdate()), shopID, sale.SKU).
+			Scan(&main.received, &main.available, &main.reserved, &main.sold)
+		if err == sql.ErrNoRows {
+			return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sale.SKU)
+		}
+		if err != nil {
+			return err
+		}
+		buckets, err := s.lockBuckets(ctx, tx, shopID, sale.SKU)
+		if err != nil {
+			return err
+		}
+		committed := main.reserved + main.sold
+		for _, b := range buckets {
+			committed += b.reserved + b.sold
+		}
+		if sale.Stock < committed {
+			return errcode.Typed(errcode.Conflict, "stock_below_committed",
+				"stock %d is less than the %d units of %s already reserved or sold", sale.Stock, committed, sale.SKU)
+		}
+		// The main row keeps only what it has committed; every unit still
+		// for sale moves into the buckets.
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = reserved + sold, available = 0
+			WHERE shop_id = ? AND sku = ?`), shopID, sale.SKU); err != nil {
+			return err
+		}
+		free := sale.Stock - committed
+		for i := range max(sale.Buckets, len(buckets)) {
+			share := int64(0)
+			if i < sale.Buckets {
+				share = free / int64(sale.Buckets)
+				if int64(i) < free%int64(sale.Buckets) {
+					share++
+				}
+			}
+			b := buckets[i]
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO inventory_buckets (shop_id, sku, bucket, received, available)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT (shop_id, sku, bucket) DO UPDATE
+				SET received = inventory_buckets.reserved + inventory_buckets.sold + excluded.available, available = excluded.available`),
+				shopID, sale.SKU, i, b.reserved+b.sold+share, share); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE products SET purchase_limit = ? WHERE shop_id = ? AND sku = ?`),
+			sale.PerCustomerLimit, shopID, sale.SKU); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO flash_sales (shop_id, sku, starts_at, buckets, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (shop_id, sku) DO UPDATE SET starts_at = excluded.starts_at, buckets = excluded.buckets`),
+			shopID, sale.SKU, micros(sale.StartsAt), sale.Buckets, micros(now))
+		return err
+	})
+}
+
+// lockBuckets reads (and on PostgreSQL locks) a SKU's buckets by number.
+func (s *Store) lockBuckets(ctx context.Context, tx *sql.Tx, shopID int64, sku string) (map[int]stockRow, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT bucket, received, available, reserved, sold FROM inventory_buckets
+		WHERE shop_id = ? AND sku = ? ORDER BY bucket`+s.forUpdate()), shopID, sku)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]stockRow{}
+	for rows.Next() {
+		var b int
+		var r stockRow
+		if err := rows.Scan(&b, &r.received, &r.available, &r.reserved, &r.sold); err != nil {
+			return nil, err
+		}
+		out[b] = r
+	}
+	return out, rows.Err()
+}
+
+// EndSale implements flashsale.Store.
+func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM flash_sales WHERE shop_id = ? AND sku = ?`), shopID, sku)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
+		}
+		var free int64
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(available), 0) FROM inventory_buckets WHERE shop_id = ? AND sku = ?`),
+			shopID, sku).Scan(&free); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE inventory_buckets SET received = received - available, available = 0
+			WHERE shop_id = ? AND sku = ?`), shopID, sku); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?
+			WHERE shop_id = ? AND sku = ?`), free, free, shopID, sku)
+		return err
+	})
+}
+
+// Sale implements flashsale.Store.
+func (s *Store) Sale(ctx context.Context, shopID int64, sku string) (flashsale.Sale, error) {
+	sale := flashsale.Sale{SKU: sku}
+	var starts int64
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT f.starts_at, f.buckets, p.purchase_limit,
+			i.received + COALESCE((SELECT SUM(b.received) FROM inventory_buckets b WHERE b.shop_id = f.shop_id AND b.sku = f.sku), 0)
+		FROM flash_sales f JOIN products p ON p.shop_id = f.shop_id AND p.sku = f.sku
+		JOIN inventory i ON i.shop_id = f.shop_id AND i.sku = f.sku
+		WHERE f.shop_id = ? AND f.sku = ?`), shopID, sku).Scan(&starts, &sale.Buckets, &sale.PerCustomerLimit, &sale.Stock)
+	if err == sql.ErrNoRows {
+		return sale, errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
+	}
+	sale.StartsAt = fromMicros(starts)
+	return sale, classify(err)
+}
