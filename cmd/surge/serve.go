@@ -115,7 +115,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
 		Orders: order.NewService(st, payments, now), Inventory: inventory.NewService(st),
 		Recommend: recommend.NewService(st, now), ReadModels: st, Sales: flashsale.NewService(st, now),
-		Info: map[string]func(context.Context) any{"outbox": outboxInfo(st, now)},
+		Info:          map[string]func(context.Context) any{"outbox": outboxInfo(st, now)},
 		WebhookSecret: webhookSecret, Registry: reg,
 		Auditor: func(ctx context.Context) (audit.Report, error) {
 			return audit.Run(ctx, st, ledgerOf(pay), now(), auditGrace(cfg))

@@ -40,8 +40,8 @@ type Broker struct {
 	// cleanMarker exists while the embedded server is stopped cleanly.
 	cleanMarker string
 	unclean     bool
-	conn     *nats.Conn
-	js       jetstream.JetStream
+	conn        *nats.Conn
+	js          jetstream.JetStream
 }
 
 // Start connects to (or starts) the broker.

@@ -66,8 +66,12 @@ func NewService(store Store, now func() time.Time, opts cache.Options) *Service 
 }
 
 // Caches returns the service's caches for metrics.
-func (s *Service) Caches() map[string]interface{ Stats() (uint64, uint64, uint64) } {
-	return map[string]interface{ Stats() (uint64, uint64, uint64) }{
+func (s *Service) Caches() map[string]interface {
+	Stats() (uint64, uint64, uint64)
+} {
+	return map[string]interface {
+		Stats() (uint64, uint64, uint64)
+	}{
 		"product": s.products, "page": s.pages,
 	}
 }

@@ -36,8 +36,8 @@ type Check func(ctx context.Context) error
 
 // Config holds every dependency and setting of the HTTP API.
 type Config struct {
-	Logger  *slog.Logger
-	Admin   *platform.Admin
+	Logger    *slog.Logger
+	Admin     *platform.Admin
 	Shops     *shop.Service
 	Catalog   *catalog.Service
 	Customers *customer.Service
