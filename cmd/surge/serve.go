@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"io"
@@ -94,7 +96,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stopPSP()
-	tokens, err := newTokens(ctx, st, cfg, now)
+	tokens, ticketKey, err := newTokens(ctx, st, cfg, now)
 	if err != nil {
 		return err
 	}
@@ -105,7 +107,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 	carts := cart.NewService(st, cat, now)
 	payments := pspPayments{pay}
-	checkoutSvc := checkout.NewService(st, carts, payments, checkout.Config{
+	sales := flashsale.NewService(st, st, ticketKey, now)
+	checkoutSvc := checkout.NewService(st, carts, payments, sales, checkout.Config{
 		ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL,
 	}, now, log)
 
@@ -114,7 +117,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Logger: log, Admin: admin, Shops: shops, Catalog: cat,
 		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
 		Orders: order.NewService(st, payments, now), Inventory: inventory.NewService(st),
-		Recommend: recommend.NewService(st, now), ReadModels: st, Sales: flashsale.NewService(st, now),
+		Recommend: recommend.NewService(st, now), ReadModels: st, Sales: sales,
 		Info:          map[string]func(context.Context) any{"outbox": outboxInfo(st, now)},
 		WebhookSecret: webhookSecret, Registry: reg,
 		Auditor: func(ctx context.Context) (audit.Report, error) {
@@ -285,11 +288,12 @@ func describePayments(cfg *config.Config) string {
 }
 
 // newTokens builds the customer token signer from configured secrets, or
-// from secrets kept in the database (created on first start).
-func newTokens(ctx context.Context, st *store.Store, cfg *config.Config, now func() time.Time) (*customer.Tokens, error) {
+// from secrets kept in the database (created on first start), and derives
+// from the signing secret a separate key for waiting-room tickets.
+func newTokens(ctx context.Context, st *store.Store, cfg *config.Config, now func() time.Time) (*customer.Tokens, []byte, error) {
 	pairs, err := config.ParseTokenSecrets(cfg.TokenSecrets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var configured []customer.Secret
 	for _, p := range pairs {
@@ -297,9 +301,11 @@ func newTokens(ctx context.Context, st *store.Store, cfg *config.Config, now fun
 	}
 	secrets, err := customer.LoadSecrets(ctx, st, configured, now())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return customer.NewTokens(secrets, cfg.TokenTTL, now), nil
+	m := hmac.New(sha256.New, secrets[0].Secret)
+	m.Write([]byte("surge queue tickets"))
+	return customer.NewTokens(secrets, cfg.TokenTTL, now), m.Sum(nil), nil
 }
 
 func describeStore(st *store.Store, cfg *config.Config) string {

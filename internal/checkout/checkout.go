@@ -77,6 +77,12 @@ type Carts interface {
 	Get(ctx context.Context, shopID int64, customerID, cartID string) (cart.Cart, error)
 }
 
+// Admission is the waiting room's gate: it refuses a checkout of a SKU
+// sold through a waiting room unless the customer holds an admitted ticket.
+type Admission interface {
+	Admit(ctx context.Context, shopID int64, customerID, ticket string, skus []string) error
+}
+
 // Config tunes checkout.
 type Config struct {
 	ReservationTTL time.Duration // default 15m
@@ -100,18 +106,19 @@ func (c *Config) defaults() {
 
 // Service runs checkouts.
 type Service struct {
-	store    Store
-	carts    Carts
-	payments Payments
+	store     Store
+	carts     Carts
+	payments  Payments
+	admission Admission
 	cfg      Config
 	now      func() time.Time
 	log      *slog.Logger
 }
 
 // NewService returns a Service.
-func NewService(store Store, carts Carts, payments Payments, cfg Config, now func() time.Time, log *slog.Logger) *Service {
+func NewService(store Store, carts Carts, payments Payments, admission Admission, cfg Config, now func() time.Time, log *slog.Logger) *Service {
 	cfg.defaults()
-	return &Service{store: store, carts: carts, payments: payments, cfg: cfg, now: now, log: log}
+	return &Service{store: store, carts: carts, payments: payments, admission: admission, cfg: cfg, now: now, log: log}
 }
 
 // Checkout places and pays an order, or replays the response stored under
@@ -147,6 +154,13 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
 	}
 	merged, err := merge(items)
 	if err != nil {
+		return Response{}, err
+	}
+	skus := make([]string, len(merged))
+	for i, it := range merged {
+		skus[i] = it.SKU
+	}
+	if err := s.admission.Admit(ctx, req.ShopID, req.CustomerID, req.QueueTicket, skus); err != nil {
 		return Response{}, err
 	}
 	now := s.now()

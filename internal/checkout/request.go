@@ -31,6 +31,8 @@ type Request struct {
 	Key    string
 	Items  []Item
 	CartID string
+	// QueueTicket is the waiting-room ticket, for SKUs sold through one.
+	QueueTicket string
 }
 
 // ValidKey reports whether an Idempotency-Key is acceptable: 1-255

@@ -46,6 +46,7 @@ type Stream struct {
 // Streams lists the event families. A new family is a new entry here.
 var Streams = []Stream{
 	{Name: "ORDERS", Subjects: []string{"surge.*.order.>"}},
+	{Name: "SALES", Subjects: []string{"surge.*.sale.>"}},
 }
 
 // DLQ holds events a consumer gave up on, with the last error. Its subjects

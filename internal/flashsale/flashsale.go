@@ -8,7 +8,10 @@ package flashsale
 
 import (
 	"context"
+	"strconv"
 	"time"
+
+	"github.com/maypok86/otter/v2"
 
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/errcode"
@@ -23,6 +26,11 @@ type Sale struct {
 	PerCustomerLimit int64 `json:"per_customer_limit"`
 	// Buckets is how many rows the stock is spread over.
 	Buckets int `json:"buckets"`
+	// AdmissionRate is how many waiting buyers are admitted per second;
+	// 0 means no waiting room (anyone may check out once the sale starts).
+	AdmissionRate int64 `json:"admission_rate"`
+	// AdmissionBurst is how many are admitted the moment the sale opens.
+	AdmissionBurst int64 `json:"admission_burst"`
 }
 
 // Limits on a sale.
@@ -44,14 +52,39 @@ type Store interface {
 	Sale(ctx context.Context, shopID int64, sku string) (Sale, error)
 }
 
-// Service manages flash sales.
+// Service manages flash sales and their waiting rooms.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store  Store
+	queue  QueueStore
+	secret []byte // signs queue tickets
+	now    func() time.Time
+	sales  *otter.Cache[string, *Sale]
 }
 
-// NewService returns a Service.
-func NewService(store Store, now func() time.Time) *Service { return &Service{store: store, now: now} }
+// NewService returns a Service signing queue tickets with secret.
+func NewService(store Store, queue QueueStore, secret []byte, now func() time.Time) *Service {
+	return &Service{store: store, queue: queue, secret: secret, now: now,
+		sales: otter.Must(&otter.Options[string, *Sale]{
+			MaximumSize:      10_000,
+			ExpiryCalculator: otter.ExpiryWriting[string, *Sale](time.Second),
+		})}
+}
+
+// cachedSale returns a SKU's sale or nil, cached for a second: checkout
+// asks for every line, and sales change rarely.
+func (s *Service) cachedSale(ctx context.Context, shopID int64, sku string) (*Sale, error) {
+	key := strconv.FormatInt(shopID, 10) + "/" + sku
+	return s.sales.Get(ctx, key, otter.LoaderFunc[string, *Sale](func(ctx context.Context, _ string) (*Sale, error) {
+		sale, err := s.store.Sale(ctx, shopID, sku)
+		if errcode.Is(err, errcode.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &sale, nil
+	}))
+}
 
 // Start puts a SKU on flash sale. Errors: invalid, not_found, conflict.
 func (s *Service) Start(ctx context.Context, shopID int64, sale Sale) (Sale, error) {
@@ -74,17 +107,25 @@ func (s *Service) Start(ctx context.Context, shopID int64, sale Sale) (Sale, err
 	if sale.Buckets < 1 || sale.Buckets > MaxBuckets {
 		v.Add("buckets", "must be between 1 and 256")
 	}
+	if sale.AdmissionRate < 0 || sale.AdmissionRate > 1_000_000 {
+		v.Add("admission_rate", "must be between 0 (no waiting room) and 10^6 per second")
+	}
+	if sale.AdmissionBurst < 0 || sale.AdmissionBurst > 1_000_000 {
+		v.Add("admission_burst", "must be between 0 and 10^6")
+	}
 	if err := v.Err(); err != nil {
 		return Sale{}, err
 	}
 	if err := s.store.StartSale(ctx, shopID, sale, s.now()); err != nil {
 		return Sale{}, err
 	}
+	s.sales.Invalidate(strconv.FormatInt(shopID, 10) + "/" + sale.SKU)
 	return s.store.Sale(ctx, shopID, sale.SKU)
 }
 
 // End ends a SKU's flash sale. Errors: not_found.
 func (s *Service) End(ctx context.Context, shopID int64, sku string) error {
+	defer s.sales.Invalidate(strconv.FormatInt(shopID, 10) + "/" + sku)
 	return s.store.EndSale(ctx, shopID, sku)
 }
 

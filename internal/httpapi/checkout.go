@@ -36,6 +36,7 @@ func (s *Server) checkout() http.Handler {
 		}
 		resp, err := s.checkoutSvc.Checkout(r.Context(), checkout.Request{
 			ShopID: sh.ID, CustomerID: cust, Key: idempotencyKey(r), Items: req.Items, CartID: req.CartID,
+			QueueTicket: r.Header.Get("Surge-Queue-Ticket"),
 		})
 		if err != nil {
 			s.problem(w, r, err)

@@ -113,6 +113,10 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	case errcode.Internal:
 		p.Detail = "the server failed; the request id identifies it in the logs"
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "err", err)
+	case errcode.RateLimited:
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "1")
+		}
 	case errcode.Unavailable:
 		w.Header().Set("Retry-After", "1")
 		s.log.WarnContext(r.Context(), "dependency unavailable", "request_id", p.RequestID, "err", err)

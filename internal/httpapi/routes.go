@@ -45,6 +45,8 @@ func (s *Server) routes() {
 	s.handle("GET /v1/shops/{shop}/carts/{cart}", s.getCart())
 	s.handle("PUT /v1/shops/{shop}/carts/{cart}/lines/{sku}", s.setCartLine())
 	s.handle("DELETE /v1/shops/{shop}/carts/{cart}/lines/{sku}", s.setCartLine())
+	s.handle("POST /v1/shops/{shop}/sales/{sku}/queue", s.joinQueue())
+	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue", s.queueStatus())
 	s.handle("POST /v1/shops/{shop}/checkout", s.checkout())
 	s.handle("GET /v1/shops/{shop}/orders/{order}", s.getOrder())
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/surge-commerce/surge/internal/flashsale"
@@ -12,6 +13,8 @@ type saleRequest struct {
 	StartsAt         time.Time `json:"starts_at"`
 	PerCustomerLimit int64     `json:"per_customer_limit"`
 	Buckets          int       `json:"buckets"`
+	AdmissionRate    int64     `json:"admission_rate"`
+	AdmissionBurst   int64     `json:"admission_burst"`
 }
 
 func (s *Server) putSale() http.Handler {
@@ -33,6 +36,7 @@ func (s *Server) putSale() http.Handler {
 		sale, err := s.sales.Start(r.Context(), sh.ID, flashsale.Sale{
 			SKU: r.PathValue("sku"), Stock: stock, StartsAt: req.StartsAt,
 			PerCustomerLimit: req.PerCustomerLimit, Buckets: req.Buckets,
+			AdmissionRate: req.AdmissionRate, AdmissionBurst: req.AdmissionBurst,
 		})
 		if err != nil {
 			s.problem(w, r, err)
@@ -73,4 +77,47 @@ func (s *Server) deleteSale() http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// joinQueue puts the customer in a sale's waiting room. Joining again
+// returns the same place.
+func (s *Server) joinQueue() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sh, cust, err := s.authCustomer(r)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		t, err := s.sales.Join(r.Context(), sh.ID, r.PathValue("sku"), cust)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		writeTicket(w, t)
+	})
+}
+
+// queueStatus re-reads a ticket (header Surge-Queue-Ticket).
+func (s *Server) queueStatus() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sh, cust, err := s.authCustomer(r)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		t, err := s.sales.Status(r.Context(), sh.ID, r.PathValue("sku"), cust, r.Header.Get("Surge-Queue-Ticket"))
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		writeTicket(w, t)
+	})
+}
+
+func writeTicket(w http.ResponseWriter, t flashsale.Ticket) {
+	w.Header().Set("Cache-Control", "no-store")
+	if t.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(t.RetryAfter))
+	}
+	encode(w, http.StatusOK, t)
 }

@@ -139,6 +139,11 @@ func (s *Store) reserveLine(ctx context.Context, tx *sql.Tx, p checkout.Placemen
 	if err != nil {
 		return line, "", err
 	}
+	if buckets.Valid {
+		if err := s.markSoldOut(ctx, tx, p.ShopID, it.SKU, p.Now); err != nil {
+			return line, "", err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO order_lines (shop_id, order_id, sku, title, unit_price, quantity)
 		VALUES (?, ?, ?, ?, ?, ?)`), p.ShopID, p.OrderID, it.SKU, line.Title, line.UnitPrice, it.Quantity); err != nil {
 		return line, "", err

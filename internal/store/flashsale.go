@@ -3,13 +3,19 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/flashsale"
 )
 
-var _ flashsale.Store = (*Store)(nil)
+var (
+	_ flashsale.Store      = (*Store)(nil)
+	_ flashsale.QueueStore = (*Store)(nil)
+)
 
 type stockRow struct{ received, available, reserved, sold int64 }
 
@@ -66,10 +72,15 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 			sale.PerCustomerLimit, shopID, sale.SKU); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO flash_sales (shop_id, sku, starts_at, buckets, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (shop_id, sku) DO UPDATE SET starts_at = excluded.starts_at, buckets = excluded.buckets`),
-			shopID, sale.SKU, micros(sale.StartsAt), sale.Buckets, micros(now))
-		return err
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO flash_sales (shop_id, sku, starts_at, buckets, admission_rate, admission_burst, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (shop_id, sku) DO UPDATE SET starts_at = excluded.starts_at, buckets = excluded.buckets,
+				admission_rate = excluded.admission_rate, admission_burst = excluded.admission_burst, sold_out_at = NULL`),
+			shopID, sale.SKU, micros(sale.StartsAt), sale.Buckets, sale.AdmissionRate, sale.AdmissionBurst, micros(now))
+		if err != nil {
+			return err
+		}
+		return s.insertSaleEvent(ctx, tx, shopID, sale.SKU, "sale.opened", now)
 	})
 }
 
@@ -122,14 +133,73 @@ func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
 func (s *Store) Sale(ctx context.Context, shopID int64, sku string) (flashsale.Sale, error) {
 	sale := flashsale.Sale{SKU: sku}
 	var starts int64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT f.starts_at, f.buckets, p.purchase_limit,
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT f.starts_at, f.buckets, f.admission_rate, f.admission_burst, p.purchase_limit,
 			i.received + COALESCE((SELECT SUM(b.received) FROM inventory_buckets b WHERE b.shop_id = f.shop_id AND b.sku = f.sku), 0)
 		FROM flash_sales f JOIN products p ON p.shop_id = f.shop_id AND p.sku = f.sku
 		JOIN inventory i ON i.shop_id = f.shop_id AND i.sku = f.sku
-		WHERE f.shop_id = ? AND f.sku = ?`), shopID, sku).Scan(&starts, &sale.Buckets, &sale.PerCustomerLimit, &sale.Stock)
+		WHERE f.shop_id = ? AND f.sku = ?`), shopID, sku).Scan(&starts, &sale.Buckets, &sale.AdmissionRate, &sale.AdmissionBurst, &sale.PerCustomerLimit, &sale.Stock)
 	if err == sql.ErrNoRows {
 		return sale, errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
 	}
 	sale.StartsAt = fromMicros(starts)
 	return sale, classify(err)
+}
+
+// JoinQueue implements flashsale.QueueStore.
+func (s *Store) JoinQueue(ctx context.Context, shopID int64, sku, customerID string, now time.Time) (int64, error) {
+	var pos int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO queue_entries (shop_id, sku, customer_id, joined_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (shop_id, sku, customer_id) DO NOTHING`), shopID, sku, customerID, micros(now))
+		if err != nil {
+			return err
+		}
+		// The place is the rank among this sale's entries, so positions are
+		// 1, 2, 3, ... per sale even though seq is shared by all sales.
+		return tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM queue_entries q
+			WHERE q.shop_id = ? AND q.sku = ? AND q.seq <= (SELECT seq FROM queue_entries
+				WHERE shop_id = ? AND sku = ? AND customer_id = ?)`), shopID, sku, shopID, sku, customerID).Scan(&pos)
+	})
+	return pos, err
+}
+
+// SaleStock implements flashsale.QueueStore.
+func (s *Store) SaleStock(ctx context.Context, shopID int64, sku string) (int64, int64, error) {
+	var avail, reserved int64
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(available), 0), COALESCE(SUM(reserved), 0) FROM (
+		SELECT available, reserved FROM inventory WHERE shop_id = ? AND sku = ?
+		UNION ALL SELECT available, reserved FROM inventory_buckets WHERE shop_id = ? AND sku = ?) t`),
+		shopID, sku, shopID, sku).Scan(&avail, &reserved)
+	return avail, reserved, classify(err)
+}
+
+// saleEvent is the payload of sale.* events.
+type saleEvent struct {
+	SKU string `json:"sku"`
+}
+
+// insertSaleEvent writes a sale.* event in the caller's transaction.
+func (s *Store) insertSaleEvent(ctx context.Context, tx *sql.Tx, shopID int64, sku, eventType string, now time.Time) error {
+	payload, _ := json.Marshal(saleEvent{SKU: sku})
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO outbox (event_id, shop_id, aggregate, aggregate_id, event_type, payload, occurred_at)
+		VALUES (?, ?, 'sale', ?, ?, ?, ?)`), "evt_"+uuid.Must(uuid.NewV7()).String(), shopID, sku, eventType, string(payload), micros(now))
+	return err
+}
+
+// markSoldOut records, once, that a flash-sale SKU has nothing left to
+// sell and announces it. The UPDATE's condition makes it a no-op (and
+// lock-free) until the last unit is gone.
+func (s *Store) markSoldOut(ctx context.Context, tx *sql.Tx, shopID int64, sku string, now time.Time) error {
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE flash_sales SET sold_out_at = ?
+		WHERE shop_id = ? AND sku = ? AND sold_out_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM inventory_buckets WHERE shop_id = ? AND sku = ? AND available > 0)
+		AND NOT EXISTS (SELECT 1 FROM inventory WHERE shop_id = ? AND sku = ? AND available > 0)`),
+		micros(now), shopID, sku, shopID, sku, shopID, sku)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return s.insertSaleEvent(ctx, tx, shopID, sku, "sale.sold_out", now)
+	}
+	return nil
 }

@@ -1,0 +1,175 @@
+package flashsale
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+)
+
+// Queue statuses.
+const (
+	Waiting  = "waiting"
+	Admitted = "admitted"
+	SoldOut  = "sold_out"
+)
+
+// Ticket is a buyer's place in a sale's waiting room.
+type Ticket struct {
+	Token    string `json:"token"`
+	SKU      string `json:"sku"`
+	Position int64  `json:"position"`
+	Status   string `json:"status"`
+	// AdmittedUpTo is the last position admitted so far.
+	AdmittedUpTo int64 `json:"admitted_up_to"`
+	// RetryAfter is when to ask again, in seconds (0 once admitted or sold out).
+	RetryAfter int       `json:"retry_after"`
+	ETA        time.Time `json:"eta,omitzero"`
+}
+
+// QueueStore is what the waiting room needs from persistence.
+type QueueStore interface {
+	// JoinQueue returns the customer's 1-based place in the sale's queue,
+	// adding them at the end on first call. Errors: not_found.
+	JoinQueue(ctx context.Context, shopID int64, sku, customerID string, now time.Time) (int64, error)
+	// SaleStock returns the units available and reserved across the SKU.
+	SaleStock(ctx context.Context, shopID int64, sku string) (available, reserved int64, err error)
+}
+
+// admittedUpTo is how many positions the waiting room has let through by
+// now: the burst at the start, then the admission rate per second. Every
+// replica computes the same number from the sale alone: no shared counter.
+func admittedUpTo(sale Sale, now time.Time) int64 {
+	if now.Before(sale.StartsAt) {
+		return 0
+	}
+	return sale.AdmissionBurst + int64(now.Sub(sale.StartsAt).Seconds()*float64(sale.AdmissionRate))
+}
+
+// Join puts a customer in the waiting room (or finds their place) and
+// returns their ticket. Errors: not_found (no sale or no waiting room).
+func (s *Service) Join(ctx context.Context, shopID int64, sku, customerID string) (Ticket, error) {
+	sale, err := s.waitingRoom(ctx, shopID, sku)
+	if err != nil {
+		return Ticket{}, err
+	}
+	pos, err := s.queue.JoinQueue(ctx, shopID, sku, customerID, s.now())
+	if err != nil {
+		return Ticket{}, err
+	}
+	return s.ticket(ctx, shopID, sale, customerID, pos)
+}
+
+// Status re-reads a ticket. Errors: not_found, forbidden (a ticket of
+// another customer or sale), unauthorized (forged).
+func (s *Service) Status(ctx context.Context, shopID int64, sku, customerID, token string) (Ticket, error) {
+	sale, err := s.waitingRoom(ctx, shopID, sku)
+	if err != nil {
+		return Ticket{}, err
+	}
+	pos, err := s.verify(token, shopID, sku, customerID)
+	if err != nil {
+		return Ticket{}, err
+	}
+	return s.ticket(ctx, shopID, sale, customerID, pos)
+}
+
+func (s *Service) ticket(ctx context.Context, shopID int64, sale Sale, customerID string, pos int64) (Ticket, error) {
+	now := s.now()
+	t := Ticket{Token: s.sign(shopID, sale.SKU, customerID, pos), SKU: sale.SKU, Position: pos, AdmittedUpTo: admittedUpTo(sale, now)}
+	avail, reserved, err := s.queue.SaleStock(ctx, shopID, sale.SKU)
+	if err != nil {
+		return Ticket{}, err
+	}
+	switch {
+	case avail == 0 && reserved == 0:
+		t.Status = SoldOut
+	case pos <= t.AdmittedUpTo:
+		t.Status = Admitted
+	default:
+		t.Status = Waiting
+		start := now
+		if sale.StartsAt.After(now) {
+			start = sale.StartsAt
+		}
+		wait := time.Duration(float64(pos-t.AdmittedUpTo) / float64(sale.AdmissionRate) * float64(time.Second))
+		t.ETA = start.Add(wait).UTC().Truncate(time.Second)
+		t.RetryAfter = min(max(int(t.ETA.Sub(now).Seconds()), 1), 30)
+	}
+	return t, nil
+}
+
+// Admit checks, for a checkout, that every SKU sold through a waiting room
+// is covered by an admitted ticket of this customer. Errors: forbidden
+// (no or foreign ticket), rate_limited (not admitted yet: retry later).
+func (s *Service) Admit(ctx context.Context, shopID int64, customerID, token string, skus []string) error {
+	for _, sku := range skus {
+		sale, err := s.cachedSale(ctx, shopID, sku)
+		if err != nil {
+			return err
+		}
+		if sale == nil || sale.AdmissionRate == 0 {
+			continue
+		}
+		pos, err := s.verify(token, shopID, sku, customerID)
+		if err != nil {
+			return errcode.Typed(errcode.Forbidden, "queue_ticket_required",
+				"%s is sold through a waiting room: join it first (POST /v1/shops/{shop}/sales/%s/queue)", sku, sku).With("sku", sku)
+		}
+		if up := admittedUpTo(*sale, s.now()); pos > up {
+			return errcode.Typed(errcode.RateLimited, "not_admitted_yet", "your place in the queue is %d; admitted so far: %d", pos, up).
+				With("sku", sku).With("position", pos)
+		}
+	}
+	return nil
+}
+
+func (s *Service) waitingRoom(ctx context.Context, shopID int64, sku string) (Sale, error) {
+	sale, err := s.store.Sale(ctx, shopID, sku)
+	if err != nil {
+		return Sale{}, err
+	}
+	if sale.AdmissionRate == 0 {
+		return Sale{}, errcode.Typed(errcode.NotFound, "no_waiting_room", "the sale of %s has no waiting room", sku)
+	}
+	return sale, nil
+}
+
+const ticketPrefix = "qt1."
+
+func (s *Service) sign(shopID int64, sku, customerID string, pos int64) string {
+	body := ticketPrefix + base64.RawURLEncoding.EncodeToString([]byte(
+		strconv.FormatInt(shopID, 10)+"|"+sku+"|"+customerID+"|"+strconv.FormatInt(pos, 10)))
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(body))
+	return body + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// verify checks a ticket's signature and that it belongs to this shop, SKU
+// and customer, so a ticket cannot be passed to another buyer.
+func (s *Service) verify(token string, shopID int64, sku, customerID string) (int64, error) {
+	i := strings.LastIndexByte(token, '.')
+	if !strings.HasPrefix(token, ticketPrefix) || i < 0 || len(token) > 512 {
+		return 0, errcode.New(errcode.Unauthorized, "the queue ticket is invalid")
+	}
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(token[:i]))
+	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	if err != nil || !hmac.Equal(sig, m.Sum(nil)) {
+		return 0, errcode.New(errcode.Unauthorized, "the queue ticket is invalid")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token[len(ticketPrefix):i])
+	parts := strings.Split(string(raw), "|")
+	if err != nil || len(parts) != 4 {
+		return 0, errcode.New(errcode.Unauthorized, "the queue ticket is invalid")
+	}
+	if parts[0] != strconv.FormatInt(shopID, 10) || parts[1] != sku || parts[2] != customerID {
+		return 0, errcode.New(errcode.Forbidden, "this queue ticket belongs to another customer or sale")
+	}
+	return strconv.ParseInt(parts[3], 10, 64)
+}
