@@ -110,9 +110,9 @@ type Service struct {
 	carts     Carts
 	payments  Payments
 	admission Admission
-	cfg      Config
-	now      func() time.Time
-	log      *slog.Logger
+	cfg       Config
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // NewService returns a Service.
