@@ -32,10 +32,11 @@ import (
 	"github.com/surge-commerce/surge/internal/httpapi"
 	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/invoice"
+	"github.com/surge-commerce/surge/internal/loadshed"
 	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
-	"github.com/surge-commerce/surge/internal/pspclient"
+	"github.com/surge-commerce/surge/internal/ratelimit"
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/relay"
 	"github.com/surge-commerce/surge/internal/shop"
@@ -78,7 +79,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := prepareEvents(ctx, st, brk, cfg, log); err != nil {
 		return err
 	}
-	redisState := checkRedis(ctx, cfg.RedisURL)
+	rdb, redisState := connectRedis(ctx, cfg.RedisURL)
+	if rdb != nil {
+		defer rdb.Close()
+	}
 
 	now := time.Now
 	admin := platform.NewAdmin(st, cfg.AdminKey, now)
@@ -112,13 +116,42 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL,
 	}, now, log)
 
-	reg := newRegistry(st, cat, pay, brk)
+	reg := newRegistry(st, cat, brk)
+	flags := platform.NewFlags(st, now, 2*time.Second)
+	limits, limiter, err := rateLimits(cfg, rdb)
+	if err != nil {
+		return err
+	}
+	var shedder *loadshed.Shedder
+	if cfg.Shedding {
+		shedder = loadshed.New(loadshed.DefaultConfig(), reg)
+	}
+	for _, name := range platform.Names() {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "surge_feature_flag", Help: "Runtime feature flags: 1 on, 0 off.", ConstLabels: prometheus.Labels{"flag": name},
+		}, func() float64 {
+			if flags.Enabled(name) {
+				return 1
+			}
+			return 0
+		}))
+	}
+	registerBreakers(reg, map[string]func() string{
+		"payments": pay.BreakerState, "database": st.BreakerState, "redis": limiter.BreakerState,
+	})
 	api := httpapi.NewServer(httpapi.Config{
 		Logger: log, Admin: admin, Shops: shops, Catalog: cat,
 		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
 		Orders: order.NewService(st, payments, now), Inventory: inventory.NewService(st),
 		Recommend: recommend.NewService(st, now), ReadModels: st, Sales: sales,
-		Info:          map[string]func(context.Context) any{"outbox": outboxInfo(st, now)},
+		Info: map[string]func(context.Context) any{
+			"outbox": outboxInfo(st, now),
+			"breakers": func(context.Context) any {
+				return map[string]string{"payments": pay.BreakerState(), "database": st.BreakerState(), "redis": limiter.BreakerState()}
+			},
+			"redis": func(context.Context) any { return redisState },
+		},
+		Limits: limits, Limiter: rateLimiterIf(cfg.RateLimits, limiter), Shedder: shedder, Flags: flags,
 		WebhookSecret: webhookSecret, Registry: reg,
 		Auditor: func(ctx context.Context) (audit.Report, error) {
 			return audit.Run(ctx, st, ledgerOf(pay), now(), auditGrace(cfg))
@@ -160,7 +193,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	var background []service
+	background := []service{flags}
+	if shedder != nil {
+		background = append(background, shedder)
+	}
 	if cfg.HasRole("sweeper") {
 		background = append(background, checkout.NewReconciler(checkoutSvc, cfg.ReconcileInterval))
 	}
@@ -222,7 +258,7 @@ type service interface {
 	Stop()
 }
 
-func newRegistry(st *store.Store, cat *catalog.Service, pay *pspclient.Client, brk *broker.Broker) *prometheus.Registry {
+func newRegistry(st *store.Store, cat *catalog.Service, brk *broker.Broker) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "surge_outbox_lag_seconds", Help: "Age of the oldest unpublished outbox event (0 when none).",
@@ -240,11 +276,6 @@ func newRegistry(st *store.Store, cat *catalog.Service, pay *pspclient.Client, b
 		n, _ := brk.StreamMessages(ctx, event.DLQ.Name)
 		return float64(n)
 	}))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "surge_breaker_state",
-		Help:        "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
-		ConstLabels: prometheus.Labels{"dependency": "payments"},
-	}, func() float64 { return breakerValue(pay.BreakerState()) }))
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for name, db := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
@@ -322,22 +353,58 @@ func describeBroker(b *broker.Broker, cfg *config.Config) string {
 	return "nats " + b.URL()
 }
 
-// checkRedis reports whether Redis answers. Redis only speeds things up and
-// shares limits, so a failure here is reported, never fatal.
-func checkRedis(ctx context.Context, url string) string {
+// connectRedis returns a Redis client when one is configured, and a line
+// describing it. Redis only speeds things up and shares limits, so an
+// unreachable Redis is reported, never fatal: the client keeps trying and
+// everything falls back to in-process until it answers.
+func connectRedis(ctx context.Context, url string) (*redis.Client, string) {
 	if url == "" {
-		return "off (in-process cache and limits)"
+		return nil, "off (in-process cache and limits)"
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
-		return "misconfigured: " + err.Error()
+		return nil, "misconfigured, running without it: " + err.Error()
 	}
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, 200*time.Millisecond, 200*time.Millisecond
 	c := redis.NewClient(opts)
-	defer c.Close()
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := c.Ping(pctx).Err(); err != nil {
-		return "unreachable (" + err.Error() + "); running without it"
+		return c, "unreachable for now (" + err.Error() + "); in-process fallback until it answers"
 	}
-	return "on (" + opts.Addr + ")"
+	return c, "on (" + opts.Addr + ")"
+}
+
+func rateLimits(cfg *config.Config, rdb *redis.Client) (httpapi.Limits, *ratelimit.Limiter, error) {
+	tiers, err := config.ParseTierLimits(cfg.TierLimits)
+	if err != nil {
+		return httpapi.Limits{}, nil, err
+	}
+	proxies, err := config.ParseCIDRs(cfg.TrustedProxies)
+	if err != nil {
+		return httpapi.Limits{}, nil, err
+	}
+	return httpapi.Limits{
+		PerIP: cfg.RateLimitIP, PerKey: cfg.RateLimitKey, PerCustomer: cfg.RateLimitCustomer,
+		PerShop: tiers, TrustedProxies: proxies,
+	}, ratelimit.New(rdb), nil
+}
+
+// rateLimiterIf returns l, or nil (limits off) when rate limiting is disabled.
+func rateLimiterIf(on bool, l *ratelimit.Limiter) *ratelimit.Limiter {
+	if !on {
+		return nil
+	}
+	return l
+}
+
+// registerBreakers exports each dependency's circuit breaker state.
+func registerBreakers(reg prometheus.Registerer, states map[string]func() string) {
+	for dep, state := range states {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "surge_breaker_state",
+			Help:        "Circuit breaker state: 0 closed (or disabled), 1 half-open, 2 open.",
+			ConstLabels: prometheus.Labels{"dependency": dep},
+		}, func() float64 { return breakerValue(state()) }))
+	}
 }

@@ -8,6 +8,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,13 @@ type Config struct {
 	EventRetention    time.Duration
 	OutboxRetention   time.Duration
 	RepublishWindow   time.Duration
+	RateLimits        bool
+	RateLimitIP       int
+	RateLimitKey      int
+	RateLimitCustomer int
+	TierLimits        string
+	TrustedProxies    string
+	Shedding          bool
 
 	envErrs []string
 }
@@ -100,6 +108,13 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.ReservationTTL, "reservation-ttl", c.envDuration(getenv, "SURGE_RESERVATION_TTL", 15*time.Minute), "how long unpaid stock stays reserved (env SURGE_RESERVATION_TTL)")
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.envDuration(getenv, "SURGE_IDEMPOTENCY_TTL", 24*time.Hour), "how long Idempotency-Keys are remembered (env SURGE_IDEMPOTENCY_TTL)")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.envDuration(getenv, "SURGE_RECONCILE_INTERVAL", time.Second), "how often the sweeper finishes pending payments and expired reservations (env SURGE_RECONCILE_INTERVAL)")
+	fs.BoolVar(&c.RateLimits, "rate-limits", getenv("SURGE_RATE_LIMITS") != "off", "enforce rate limits (env SURGE_RATE_LIMITS=off disables; shedding stays on)")
+	fs.IntVar(&c.RateLimitIP, "rate-limit-ip", c.envInt(getenv, "SURGE_RATE_LIMIT_IP", 200), "requests per second per client IP, burst twice that (env SURGE_RATE_LIMIT_IP)")
+	fs.IntVar(&c.RateLimitKey, "rate-limit-key", c.envInt(getenv, "SURGE_RATE_LIMIT_KEY", 100), "requests per second per shop or admin API key (env SURGE_RATE_LIMIT_KEY)")
+	fs.IntVar(&c.RateLimitCustomer, "rate-limit-customer", c.envInt(getenv, "SURGE_RATE_LIMIT_CUSTOMER", 10), "requests per second per customer token (env SURGE_RATE_LIMIT_CUSTOMER)")
+	fs.StringVar(&c.TierLimits, "tier-limits", env("SURGE_TIER_LIMITS", "free=20,standard=1000,enterprise=10000"), "requests per second per shop by quota tier (env SURGE_TIER_LIMITS)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("SURGE_TRUSTED_PROXIES", ""), "comma-separated CIDRs allowed to set X-Forwarded-For (env SURGE_TRUSTED_PROXIES)")
+	fs.BoolVar(&c.Shedding, "shedding", getenv("SURGE_SHEDDING") != "off", "adaptive load shedding (env SURGE_SHEDDING=off disables, for baseline benchmarks only)")
 	fs.BoolVar(&c.AccessLog, "access-log", getenv("SURGE_ACCESS_LOG") != "false", "log every request (env SURGE_ACCESS_LOG=false disables)")
 }
 
@@ -177,6 +192,36 @@ func ParseTokenSecrets(raw string) ([][2]string, error) {
 			return nil, fmt.Errorf("SURGE_TOKEN_SECRETS: each entry must be kid:secret with a secret of at least 32 characters")
 		}
 		out = append(out, [2]string{kid, secret})
+	}
+	return out, nil
+}
+
+// ParseTierLimits parses "free=20,standard=1000".
+func ParseTierLimits(raw string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, pair := range strings.Split(raw, ",") {
+		name, n, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		v, err := strconv.Atoi(n)
+		if !ok || err != nil || v < 0 {
+			return nil, fmt.Errorf("--tier-limits: %q is not tier=requests-per-second", pair)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// ParseCIDRs parses a comma-separated list of CIDRs.
+func ParseCIDRs(raw string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range strings.Split(raw, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }

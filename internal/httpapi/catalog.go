@@ -11,6 +11,7 @@ import (
 	"github.com/surge-commerce/surge/internal/cache"
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/platform"
 )
 
 // productRequest is the body of PUT .../admin/products/{sku}. Price is a
@@ -206,6 +207,17 @@ func (s *Server) searchProducts() http.Handler {
 		limit, err := queryLimit(r)
 		if err != nil {
 			s.problem(w, r, err)
+			return
+		}
+		if !s.flags.Enabled(platform.FlagSearch) {
+			// Search is switched off: answer the plain listing instead.
+			page, res, err := s.catalog.List(r.Context(), sh.ID, "", limit)
+			if err != nil {
+				s.problem(w, r, err)
+				return
+			}
+			w.Header().Set("Surge-Degraded", "search-disabled")
+			s.encodeList(w, r, res, listJSON{Items: toJSONs(page.Items)})
 			return
 		}
 		items, res, err := s.catalog.Search(r.Context(), sh.ID, r.URL.Query().Get("q"), limit)

@@ -87,3 +87,10 @@ func jsonType(kind string) string {
 	}
 	return kind
 }
+
+// fieldError is a validation error for one field.
+func fieldError(field, reason string) error {
+	var v errcode.Validation
+	v.Add(field, reason)
+	return v.Err()
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/platform"
 )
 
 // recommendations lists products to show next to one; with no bought-
@@ -24,6 +25,11 @@ func (s *Server) recommendations() http.Handler {
 			return
 		}
 		out := listJSON{Items: []productJSON{}}
+		if !s.flags.Enabled(platform.FlagRecommendations) {
+			w.Header().Set("Surge-Degraded", "recommendations-disabled")
+			encode(w, http.StatusOK, out)
+			return
+		}
 		skus, _, err := s.recommend.For(r.Context(), sh.ID, sku, 8)
 		if err != nil {
 			s.log.WarnContext(r.Context(), "recommendations degraded to none", "err", err)

@@ -1,57 +1,66 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
 
-// routes is the whole API surface in one place.
+	ls "github.com/surge-commerce/surge/internal/loadshed"
+)
+
+// routes is the whole API surface in one place. The second argument is the
+// route's load-shedding class: under overload, extras go first, checkout
+// and payment webhooks last; operations routes are never shed.
 func (s *Server) routes() {
 	// Operations.
-	s.handle("GET /healthz", s.healthz())
-	s.handle("GET /readyz", s.readyz())
-	s.handle("GET /metrics", s.metricsHandler())
-	s.handle("GET /openapi.json", s.openapi())
+	s.handle("GET /healthz", "", s.healthz())
+	s.handle("GET /readyz", "", s.readyz())
+	s.handle("GET /metrics", "", s.metricsHandler())
+	s.handle("GET /openapi.json", "", s.openapi())
 
 	// Platform admin (admin key).
-	s.handle("POST /v1/admin/shops", s.createShop())
-	s.handle("POST /v1/admin/shops/{shop}/keys", s.rotateKeyAsAdmin())
-	s.handle("GET /v1/admin/audit", s.audit())
+	s.handle("POST /v1/admin/shops", ls.Admin, s.createShop())
+	s.handle("PUT /v1/admin/shops/{shop}/tier", ls.Admin, s.setTier())
+	s.handle("POST /v1/admin/shops/{shop}/keys", ls.Admin, s.rotateKeyAsAdmin())
+	s.handle("GET /v1/admin/audit", ls.Admin, s.audit())
+	s.handle("GET /v1/admin/flags", ls.Admin, s.listFlags())
+	s.handle("PUT /v1/admin/flags/{flag}", ls.Admin, s.setFlag())
 
 	// Shop admin (shop key).
-	s.handle("POST /v1/shops/{shop}/admin/keys", s.rotateKey())
-	s.handle("PUT /v1/shops/{shop}/admin/products/{sku}", s.putProduct())
-	s.handle("GET /v1/shops/{shop}/admin/products/{sku}", s.getAdminProduct())
-	s.handle("DELETE /v1/shops/{shop}/admin/products/{sku}", s.deleteProduct())
-	s.handle("GET /v1/shops/{shop}/admin/inventory/{sku}", s.getInventory())
-	s.handle("POST /v1/shops/{shop}/admin/inventory/{sku}/restock", s.restock())
-	s.handle("GET /v1/shops/{shop}/admin/orders", s.listOrders())
-	s.handle("GET /v1/shops/{shop}/admin/orders/{order}", s.getAdminOrder())
-	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/refund", s.orderAction("refund"))
-	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/fulfil", s.orderAction("fulfil"))
-	s.handle("PUT /v1/shops/{shop}/admin/sales/{sku}", s.putSale())
-	s.handle("GET /v1/shops/{shop}/admin/sales/{sku}", s.getSale())
-	s.handle("DELETE /v1/shops/{shop}/admin/sales/{sku}", s.deleteSale())
-	s.handle("GET /v1/shops/{shop}/admin/notifications", s.listNotifications())
-	s.handle("GET /v1/shops/{shop}/admin/invoices", s.listInvoices())
-	s.handle("GET /v1/shops/{shop}/admin/bestsellers", s.bestSellers())
+	s.handle("POST /v1/shops/{shop}/admin/keys", ls.Admin, s.rotateKey())
+	s.handle("PUT /v1/shops/{shop}/admin/products/{sku}", ls.Admin, s.putProduct())
+	s.handle("GET /v1/shops/{shop}/admin/products/{sku}", ls.Admin, s.getAdminProduct())
+	s.handle("DELETE /v1/shops/{shop}/admin/products/{sku}", ls.Admin, s.deleteProduct())
+	s.handle("GET /v1/shops/{shop}/admin/inventory/{sku}", ls.Admin, s.getInventory())
+	s.handle("POST /v1/shops/{shop}/admin/inventory/{sku}/restock", ls.Admin, s.restock())
+	s.handle("GET /v1/shops/{shop}/admin/orders", ls.Admin, s.listOrders())
+	s.handle("GET /v1/shops/{shop}/admin/orders/{order}", ls.Admin, s.getAdminOrder())
+	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/refund", ls.Admin, s.orderAction("refund"))
+	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/fulfil", ls.Admin, s.orderAction("fulfil"))
+	s.handle("PUT /v1/shops/{shop}/admin/sales/{sku}", ls.Admin, s.putSale())
+	s.handle("GET /v1/shops/{shop}/admin/sales/{sku}", ls.Admin, s.getSale())
+	s.handle("DELETE /v1/shops/{shop}/admin/sales/{sku}", ls.Admin, s.deleteSale())
+	s.handle("GET /v1/shops/{shop}/admin/notifications", ls.Admin, s.listNotifications())
+	s.handle("GET /v1/shops/{shop}/admin/invoices", ls.Admin, s.listInvoices())
+	s.handle("GET /v1/shops/{shop}/admin/bestsellers", ls.Admin, s.bestSellers())
 
 	// Public catalog.
-	s.handle("GET /v1/shops/{shop}/products/{sku}", s.getProduct())
-	s.handle("GET /v1/shops/{shop}/products", s.listProducts())
-	s.handle("GET /v1/shops/{shop}/search", s.searchProducts())
-	s.handle("GET /v1/shops/{shop}/products/{sku}/recommendations", s.recommendations())
+	s.handle("GET /v1/shops/{shop}/products/{sku}", ls.Browse, s.getProduct())
+	s.handle("GET /v1/shops/{shop}/products", ls.Browse, s.listProducts())
+	s.handle("GET /v1/shops/{shop}/search", ls.Extras, s.searchProducts())
+	s.handle("GET /v1/shops/{shop}/products/{sku}/recommendations", ls.Extras, s.recommendations())
 
 	// Customers (customer token, except registration).
-	s.handle("POST /v1/shops/{shop}/customers", s.createCustomer())
-	s.handle("POST /v1/shops/{shop}/carts", s.createCart())
-	s.handle("GET /v1/shops/{shop}/carts/{cart}", s.getCart())
-	s.handle("PUT /v1/shops/{shop}/carts/{cart}/lines/{sku}", s.setCartLine())
-	s.handle("DELETE /v1/shops/{shop}/carts/{cart}/lines/{sku}", s.setCartLine())
-	s.handle("POST /v1/shops/{shop}/sales/{sku}/queue", s.joinQueue())
-	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue", s.queueStatus())
-	s.handle("POST /v1/shops/{shop}/checkout", s.checkout())
-	s.handle("GET /v1/shops/{shop}/orders/{order}", s.getOrder())
+	s.handle("POST /v1/shops/{shop}/customers", ls.Checkout, s.createCustomer())
+	s.handle("POST /v1/shops/{shop}/carts", ls.Checkout, s.createCart())
+	s.handle("GET /v1/shops/{shop}/carts/{cart}", ls.Checkout, s.getCart())
+	s.handle("PUT /v1/shops/{shop}/carts/{cart}/lines/{sku}", ls.Checkout, s.setCartLine())
+	s.handle("DELETE /v1/shops/{shop}/carts/{cart}/lines/{sku}", ls.Checkout, s.setCartLine())
+	s.handle("POST /v1/shops/{shop}/sales/{sku}/queue", ls.Checkout, s.joinQueue())
+	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue", ls.Checkout, s.queueStatus())
+	s.handle("POST /v1/shops/{shop}/checkout", ls.Checkout, s.checkout())
+	s.handle("GET /v1/shops/{shop}/orders/{order}", ls.Checkout, s.getOrder())
 
 	// Payment provider (signed webhooks).
-	s.handle("POST /v1/payments/webhook", s.paymentWebhook())
+	s.handle("POST /v1/payments/webhook", ls.Payments, s.paymentWebhook())
 
 	s.mux.Handle("/", s.instrument("unmatched", s.notFound()))
 }

@@ -24,9 +24,11 @@ import (
 	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/invoice"
+	"github.com/surge-commerce/surge/internal/loadshed"
 	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/ratelimit"
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/shop"
 )
@@ -50,6 +52,13 @@ type Config struct {
 	Recommend *recommend.Service
 	// ReadModels serves what the event consumers built.
 	ReadModels ReadModels
+	// Limiter enforces Limits; nil turns rate limiting off.
+	Limiter *ratelimit.Limiter
+	Limits  Limits
+	// Shedder sheds overload by priority; nil turns shedding off.
+	Shedder *loadshed.Shedder
+	// Flags are the runtime feature flags.
+	Flags *platform.Flags
 	// Info adds informational details (never failing readiness) to /readyz.
 	Info map[string]func(ctx context.Context) any
 	// Auditor runs the invariant checks for GET /v1/admin/audit.
@@ -95,6 +104,10 @@ type Server struct {
 	sales          *flashsale.Service
 	readModels     ReadModels
 	info           map[string]func(ctx context.Context) any
+	limiter        *ratelimit.Limiter
+	limits         Limits
+	shedder        *loadshed.Shedder
+	flags          *platform.Flags
 	now            func() time.Time
 	checks         map[string]Check
 	registry       *prometheus.Registry
@@ -126,6 +139,10 @@ func NewServer(cfg Config) *Server {
 		sales:          cfg.Sales,
 		readModels:     cfg.ReadModels,
 		info:           cfg.Info,
+		limiter:        cfg.Limiter,
+		limits:         cfg.Limits,
+		shedder:        cfg.Shedder,
+		flags:          cfg.Flags,
 		now:            time.Now,
 		checks:         cfg.Checks,
 		registry:       cfg.Registry,
@@ -148,6 +165,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // while in-flight ones finish.
 func (s *Server) Drain() { s.draining.Store(true) }
 
-func (s *Server) handle(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, s.instrument(pattern, h))
+// handle registers a route of a load-shedding class ("" for operations
+// routes, which are never limited).
+func (s *Server) handle(pattern string, class loadshed.Class, h http.Handler) {
+	s.mux.Handle(pattern, s.instrument(pattern, s.protect(class, h)))
 }

@@ -110,3 +110,27 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	encode(w, http.StatusCreated, rotateKeyResponse{APIKey: key, OldKeysExpireAt: expireAt.UTC()})
 }
+
+type tierRequest struct {
+	Tier string `json:"tier"`
+}
+
+func (s *Server) setTier() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.authAdmin(r); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		var req tierRequest
+		if err := decode(r, &req); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		sh, err := s.shops.SetTier(r.Context(), r.PathValue("shop"), req.Tier)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, map[string]string{"slug": sh.Slug, "name": sh.Name, "tier": sh.Tier})
+	})
+}

@@ -8,6 +8,7 @@ package shop
 import (
 	"context"
 	"regexp"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -22,8 +23,13 @@ type Shop struct {
 	ID        int64
 	Slug      string
 	Name      string
+	// Tier is the shop's quota tier (free, standard, enterprise).
+	Tier      string
 	CreatedAt time.Time
 }
+
+// Tiers are the quota tiers a platform admin can give a shop.
+var Tiers = []string{"free", "standard", "enterprise"}
 
 // Store is what shops need from persistence.
 type Store interface {
@@ -35,6 +41,8 @@ type Store interface {
 	// ShopIDByKey returns the shop a key hash belongs to if the key has not
 	// expired at now, else errcode.Unauthorized.
 	ShopIDByKey(ctx context.Context, keyHash string, now time.Time) (int64, error)
+	// SetShopTier changes a shop's quota tier. Errors: not_found.
+	SetShopTier(ctx context.Context, slug, tier string) (Shop, error)
 	// RotateShopKey adds a new key hash and makes every older key of the shop
 	// expire at oldExpireAt (unless it already expires sooner).
 	RotateShopKey(ctx context.Context, shopID int64, keyHash string, now, oldExpireAt time.Time) error
@@ -151,3 +159,18 @@ func (s *Service) RotateKey(ctx context.Context, slug string, grace time.Duratio
 
 // MaxGrace is the longest an old key may outlive its rotation.
 const MaxGrace = 7 * 24 * time.Hour
+
+// SetTier changes a shop's quota tier. Errors: invalid, not_found.
+func (s *Service) SetTier(ctx context.Context, slug, tier string) (Shop, error) {
+	if !slices.Contains(Tiers, tier) {
+		var v errcode.Validation
+		v.Add("tier", "must be one of free, standard, enterprise")
+		return Shop{}, v.Err()
+	}
+	sh, err := s.store.SetShopTier(ctx, slug, tier)
+	if err != nil {
+		return Shop{}, err
+	}
+	s.bySlug.Invalidate(slug)
+	return sh, nil
+}

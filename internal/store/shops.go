@@ -40,7 +40,7 @@ func (s *Store) AdminKeyExists(ctx context.Context, hash string) (bool, error) {
 
 // CreateShop implements shop.Store.
 func (s *Store) CreateShop(ctx context.Context, slug, name, keyHash string, now time.Time) (shop.Shop, error) {
-	sh := shop.Shop{Slug: slug, Name: name, CreatedAt: fromMicros(micros(now))}
+	sh := shop.Shop{Slug: slug, Name: name, Tier: "standard", CreatedAt: fromMicros(micros(now))}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.q("INSERT INTO shops (slug, name, created_at) VALUES (?, ?, ?) RETURNING shop_id"),
 			slug, name, micros(now)).Scan(&sh.ID)
@@ -61,8 +61,8 @@ func (s *Store) CreateShop(ctx context.Context, slug, name, keyHash string, now 
 func (s *Store) ShopBySlug(ctx context.Context, slug string) (shop.Shop, error) {
 	sh := shop.Shop{Slug: slug}
 	var created int64
-	err := s.read.QueryRowContext(ctx, s.q("SELECT shop_id, name, created_at FROM shops WHERE slug = ?"), slug).
-		Scan(&sh.ID, &sh.Name, &created)
+	err := s.read.QueryRowContext(ctx, s.q("SELECT shop_id, name, tier, created_at FROM shops WHERE slug = ?"), slug).
+		Scan(&sh.ID, &sh.Name, &sh.Tier, &created)
 	if err == sql.ErrNoRows {
 		return shop.Shop{}, errcode.Typed(errcode.NotFound, "shop_not_found", "no shop %q", slug)
 	}
@@ -95,4 +95,48 @@ func (s *Store) RotateShopKey(ctx context.Context, shopID int64, keyHash string,
 			keyHash, shopID, micros(now))
 		return err
 	})
+}
+
+// SetShopTier implements shop.Store.
+func (s *Store) SetShopTier(ctx context.Context, slug, tier string) (shop.Shop, error) {
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE shops SET tier = ? WHERE slug = ?`), tier, slug)
+	if err != nil {
+		return shop.Shop{}, classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return shop.Shop{}, errcode.Typed(errcode.NotFound, "shop_not_found", "no shop %q", slug)
+	}
+	return s.ShopBySlug(ctx, slug)
+}
+
+var _ platform.FlagStore = (*Store)(nil)
+
+// Flags implements platform.FlagStore.
+func (s *Store) Flags(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name, enabled FROM feature_flags`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name string
+		var on int
+		if err := rows.Scan(&name, &on); err != nil {
+			return nil, classify(err)
+		}
+		out[name] = on == 1
+	}
+	return out, classify(rows.Err())
+}
+
+// SetFlag implements platform.FlagStore.
+func (s *Store) SetFlag(ctx context.Context, name string, enabled bool, now time.Time) error {
+	on := 0
+	if enabled {
+		on = 1
+	}
+	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO feature_flags (name, enabled, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at`), name, on, micros(now))
+	return classify(err)
 }

@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -18,9 +19,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/store/postgres"
 	"github.com/surge-commerce/surge/internal/store/sqlite"
 )
@@ -50,7 +53,21 @@ type Store struct {
 	rebound sync.Map
 	// outboxWake signals this process's relay that an event was committed.
 	outboxWake chan struct{}
+	// breaker fails writes fast while the database is unreachable, so a
+	// checkout answers 503 at once instead of waiting out its deadline.
+	breaker circuitbreaker.CircuitBreaker[any]
 }
+
+// writeTimeout bounds one write transaction: a checkout must answer well
+// within its request deadline even when the database hangs.
+const writeTimeout = 2 * time.Second
+
+func newBreaker() circuitbreaker.CircuitBreaker[any] {
+	return circuitbreaker.NewBuilder[any]().WithFailureThreshold(5).WithDelay(2 * time.Second).WithSuccessThreshold(1).Build()
+}
+
+// BreakerState reports the database breaker: closed, open or half-open.
+func (s *Store) BreakerState() string { return s.breaker.State().String() }
 
 // Open connects to the configured engine. It does not migrate; call Migrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
@@ -62,7 +79,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Store{engine: Postgres, write: db, read: db, outboxWake: make(chan struct{}, 1)}, nil
+		return &Store{engine: Postgres, write: db, read: db, outboxWake: make(chan struct{}, 1), breaker: newBreaker()}, nil
 	}
 	if cfg.DatabaseURL != "" {
 		return nil, fmt.Errorf("store: SURGE_DATABASE_URL must start with postgres:// or postgresql://")
@@ -71,7 +88,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1)}, nil
+	return &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1), breaker: newBreaker()}, nil
 }
 
 // IsPostgresURL reports whether url names a PostgreSQL database.
@@ -194,6 +211,21 @@ func (s *Store) q(query string) string {
 
 // tx runs fn in one write transaction, committing when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if !s.breaker.TryAcquirePermit() {
+		return errcode.New(errcode.Unavailable, "the database is unreachable (circuit open)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	err := s.runTx(ctx, fn)
+	if errcode.Is(err, errcode.Unavailable) && ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		s.breaker.RecordFailure()
+	} else {
+		s.breaker.RecordSuccess()
+	}
+	return err
+}
+
+func (s *Store) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(err)

@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/loadshed"
+	"github.com/surge-commerce/surge/internal/ratelimit"
+)
+
+// Limits are the per-second request rates (bursts are twice as large).
+type Limits struct {
+	PerIP       int
+	PerKey      int // per shop or admin API key
+	PerCustomer int // per customer token
+	// PerShop is the rate of a whole shop by quota tier.
+	PerShop map[string]int
+	// TrustedProxies may set X-Forwarded-For; other peers cannot.
+	TrustedProxies []netip.Prefix
+}
+
+// protect wraps a route: rate limits first (cheap, per client), then the
+// class's bulkhead and the adaptive concurrency limit. Operations routes
+// (class "") are never limited: probes and scrapes must get through.
+func (s *Server) protect(class loadshed.Class, next http.Handler) http.Handler {
+	if class == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.limiter != nil && !s.withinLimits(w, r) {
+			return
+		}
+		if s.shedder != nil {
+			release, err := s.shedder.Admit(r.Context(), class)
+			if err != nil {
+				w.Header().Set("Retry-After", "1")
+				s.problem(w, r, errcode.Typed(errcode.Unavailable, "overloaded", "the server is at capacity; retry shortly"))
+				return
+			}
+			defer release()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withinLimits applies every limit that concerns the request, sets the
+// RateLimit headers from the tightest one and answers 429 when one is
+// exhausted.
+func (s *Server) withinLimits(w http.ResponseWriter, r *http.Request) bool {
+	type check struct {
+		key string
+		lim ratelimit.Limit
+	}
+	checks := []check{{s.clientIP(r).String(), perSecond("ip", s.limits.PerIP)}}
+	if tok := bearer(r); tok != "" {
+		name, rate := "key", s.limits.PerKey
+		if strings.HasPrefix(tok, "ct1.") {
+			name, rate = "customer", s.limits.PerCustomer
+		}
+		sum := sha256.Sum256([]byte(tok))
+		checks = append(checks, check{hex.EncodeToString(sum[:12]), perSecond(name, rate)})
+	}
+	if slug := r.PathValue("shop"); slug != "" {
+		if sh, err := s.shops.Resolve(r.Context(), slug); err == nil {
+			checks = append(checks, check{slug, perSecond("shop-"+sh.Tier, s.limits.PerShop[sh.Tier])})
+		}
+	}
+	var tightest *ratelimit.Result
+	policies := make([]string, 0, len(checks))
+	for _, c := range checks {
+		if c.lim.Rate <= 0 {
+			continue
+		}
+		res := s.limiter.Allow(r.Context(), c.key, c.lim)
+		policies = append(policies, c.lim.Policy())
+		if tightest == nil || !res.Allowed || res.Remaining < tightest.Remaining {
+			tightest = &res
+		}
+		if !res.Allowed {
+			break // do not spend the other limits on a refused request
+		}
+	}
+	if tightest == nil {
+		return true
+	}
+	h := w.Header()
+	h.Set("RateLimit-Policy", strings.Join(policies, ", "))
+	h.Set("RateLimit", `"`+tightest.Limit.Name+`";r=`+strconv.Itoa(tightest.Remaining)+";t="+ceilSeconds(tightest.ResetAfter))
+	if tightest.Allowed {
+		return true
+	}
+	h.Set("Retry-After", ceilSeconds(tightest.RetryAfter))
+	s.problem(w, r, errcode.Typed(errcode.RateLimited, "rate_limited", "too many requests for the %s limit", tightest.Limit.Name).
+		With("limit", tightest.Limit.Name))
+	return false
+}
+
+func perSecond(name string, rate int) ratelimit.Limit {
+	return ratelimit.Limit{Name: name, Rate: rate, Burst: 2 * rate, Period: time.Second}
+}
+
+func ceilSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
+}
+
+// clientIP is the socket's peer, unless that peer is a trusted proxy: then
+// the right-most X-Forwarded-For address that is not itself trusted.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	if !s.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !s.trusted(ip) {
+			return ip
+		}
+	}
+	return peer
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	for _, p := range s.limits.TrustedProxies {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
