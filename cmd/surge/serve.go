@@ -106,9 +106,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	shops := shop.NewService(st, now, cfg.CacheTTL)
-	cat := catalog.NewService(st, now, cache.Options{
+	catalogOpts := cache.Options{
 		MaxEntries: 100_000, TTL: cfg.CacheTTL, MaxStale: cfg.CacheMaxStale, LoadTimeout: cfg.RequestTimeout, Now: now,
-	})
+	}
+	var l2 *cache.Redis
+	if rdb != nil {
+		l2 = cache.NewRedis(rdb, "surge:catalog:")
+		catalogOpts.L2 = l2
+	}
+	cat := catalog.NewService(st, now, catalogOpts)
+	if l2 != nil {
+		go l2.Subscribe(ctx, cat.ForgetProduct) // other replicas' changes
+	}
 	carts := cart.NewService(st, cat, now)
 	payments := pspPayments{pay}
 	sales := flashsale.NewService(st, st, ticketKey, now)
@@ -193,22 +202,35 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	// Background work gets its own connection pool on PostgreSQL, so a
+	// backlog of events can never starve checkout of connections (SQLite
+	// has one writer either way).
+	bg := st
+	if st.Engine() == store.Postgres {
+		if bg, err = store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, MaxConns: cfg.WorkerDBConns}); err != nil {
+			return err
+		}
+		defer bg.Close()
+	}
 	background := []service{flags}
 	if shedder != nil {
 		background = append(background, shedder)
 	}
 	if cfg.HasRole("sweeper") {
-		background = append(background, checkout.NewReconciler(checkoutSvc, cfg.ReconcileInterval))
+		bgCheckout := checkout.NewService(bg, carts, payments, sales, checkout.Config{
+			ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL,
+		}, now, log)
+		background = append(background, checkout.NewReconciler(bgCheckout, cfg.ReconcileInterval))
 	}
 	if cfg.HasRole("relay") {
-		background = append(background, relay.New(st, brk.JetStream(), relayWake(ctx, st, cfg),
+		background = append(background, relay.New(bg, brk.JetStream(), relayWake(ctx, st, cfg),
 			relay.Config{Retention: cfg.OutboxRetention}, now, log, reg))
 	}
 	if cfg.HasRole("worker") {
 		m := worker.NewMetrics(reg)
 		for _, h := range []worker.Handler{
-			notify.NewHandler(st, now), invoice.NewHandler(st, now),
-			analytics.NewHandler(st, now), recommend.NewHandler(st, now),
+			notify.NewHandler(bg, now), invoice.NewHandler(bg, now),
+			analytics.NewHandler(bg, now), recommend.NewHandler(bg, now),
 		} {
 			background = append(background, worker.New(brk.JetStream(), h, worker.Config{}, log, m))
 		}

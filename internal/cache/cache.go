@@ -8,6 +8,7 @@ package cache
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -24,12 +25,16 @@ type Options struct {
 	// TTL is how long an entry is served without asking the loader.
 	TTL time.Duration
 	// MaxStale is how long past its TTL an entry may still be served when
-	// the loader fails with errcode.Unavailable (stale-if-error).
+	// the loader fails with errcode.Unavailable (stale-if-error). Within
+	// one TTL past expiry an entry is served at once while it is refreshed
+	// in the background (stale-while-revalidate).
 	MaxStale time.Duration
 	// LoadTimeout bounds one load; loads are shared by concurrent callers,
 	// so they must not depend on any single caller's deadline.
 	LoadTimeout time.Duration
 	Now         func() time.Time
+	// L2 is an optional cache shared by replicas (Redis).
+	L2 L2
 }
 
 type entry[V any] struct {
@@ -83,20 +88,15 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load func(context.Contex
 		c.hits.Add(1)
 		return old.value, Result{Age: now.Sub(old.loadedAt)}, old.err
 	}
+	if found && old.err == nil && now.Before(old.freshUntil.Add(c.opts.TTL)) {
+		// Stale-while-revalidate: answer at once from the slightly old
+		// entry and refresh it in the background (one loader per key).
+		c.hits.Add(1)
+		c.refresh(ctx, key, load)
+		return old.value, Result{Age: now.Sub(old.loadedAt)}, nil
+	}
 	c.misses.Add(1)
-	ch := c.group.DoChan(key, func() (any, error) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LoadTimeout)
-		defer cancel()
-		v, err := load(lctx)
-		at := c.opts.Now()
-		switch {
-		case err == nil:
-			c.l1.Set(key, entry[V]{value: v, loadedAt: at, freshUntil: at.Add(c.jitter())})
-		case errcode.Is(err, errcode.NotFound):
-			c.l1.Set(key, entry[V]{err: err, loadedAt: at, freshUntil: at.Add(c.jitter())})
-		}
-		return v, err
-	})
+	ch := c.refresh(ctx, key, load)
 	var res singleflight.Result
 	select {
 	case res = <-ch:
@@ -115,8 +115,62 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load func(context.Contex
 	return zero, Result{}, res.Err
 }
 
-// Invalidate drops key, so the next Get loads it afresh.
-func (c *Cache[V]) Invalidate(key string) { c.l1.Invalidate(key) }
+// refresh starts (or joins) the one load of key, which fills L1 and L2.
+func (c *Cache[V]) refresh(ctx context.Context, key string, load func(context.Context) (V, error)) <-chan singleflight.Result {
+	return c.group.DoChan(key, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LoadTimeout)
+		defer cancel()
+		if v, ok := c.fromL2(lctx, key); ok {
+			c.l1.Set(key, entry[V]{value: v, loadedAt: c.opts.Now(), freshUntil: c.opts.Now().Add(c.jitter())})
+			return v, nil
+		}
+		v, err := load(lctx)
+		if err == nil {
+			c.toL2(lctx, key, v)
+		}
+		at := c.opts.Now()
+		switch {
+		case err == nil:
+			c.l1.Set(key, entry[V]{value: v, loadedAt: at, freshUntil: at.Add(c.jitter())})
+		case errcode.Is(err, errcode.NotFound):
+			c.l1.Set(key, entry[V]{err: err, loadedAt: at, freshUntil: at.Add(c.jitter())})
+		}
+		return v, err
+	})
+}
+
+// Invalidate drops key here, in L2 and (through L2) in every replica's L1,
+// so the next Get loads it afresh.
+func (c *Cache[V]) Invalidate(key string) {
+	c.l1.Invalidate(key)
+	if c.opts.L2 != nil {
+		c.opts.L2.Invalidate(context.Background(), key)
+	}
+}
+
+// Forget drops key from this replica's L1 only (another replica changed it).
+func (c *Cache[V]) Forget(key string) { c.l1.Invalidate(key) }
+
+func (c *Cache[V]) fromL2(ctx context.Context, key string) (V, bool) {
+	var v V
+	if c.opts.L2 == nil {
+		return v, false
+	}
+	b, ok := c.opts.L2.Get(ctx, key)
+	if !ok || json.Unmarshal(b, &v) != nil {
+		return v, false
+	}
+	return v, true
+}
+
+func (c *Cache[V]) toL2(ctx context.Context, key string, v V) {
+	if c.opts.L2 == nil {
+		return
+	}
+	if b, err := json.Marshal(v); err == nil {
+		c.opts.L2.Set(ctx, key, b, c.jitter())
+	}
+}
 
 // Stats returns counts of hits, misses and stale answers since start.
 func (c *Cache[V]) Stats() (hits, misses, stale uint64) {

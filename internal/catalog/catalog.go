@@ -55,13 +55,26 @@ type Service struct {
 	gens sync.Map // int64 -> *atomic.Int64
 }
 
-// NewService returns a Service caching reads per opts.
+// NewService returns a Service caching reads per opts. Only products use
+// the shared L2: pages are keyed by this replica's generation numbers.
 func NewService(store Store, now func() time.Time, opts cache.Options) *Service {
+	local := opts
+	local.L2 = nil
 	return &Service{
 		store:    store,
 		now:      now,
 		products: cache.New[Product](opts),
-		pages:    cache.New[Page](opts),
+		pages:    cache.New[Page](local),
+	}
+}
+
+// ForgetProduct drops a product another replica changed (key as published
+// by the L2: "<shop id>/<sku>") and this shop's cached pages.
+func (s *Service) ForgetProduct(key string) {
+	s.products.Forget(key)
+	shop, _, _ := strings.Cut(key, "/")
+	if id, err := strconv.ParseInt(shop, 10, 64); err == nil {
+		s.gen(id).Add(1)
 	}
 }
 
