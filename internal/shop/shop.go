@@ -20,9 +20,9 @@ import (
 
 // Shop is a tenant.
 type Shop struct {
-	ID        int64
-	Slug      string
-	Name      string
+	ID   int64
+	Slug string
+	Name string
 	// Tier is the shop's quota tier (free, standard, enterprise).
 	Tier      string
 	CreatedAt time.Time
