@@ -37,6 +37,7 @@ import (
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
 	"github.com/surge-commerce/surge/internal/ratelimit"
+	"github.com/surge-commerce/surge/internal/rediscache"
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/relay"
 	"github.com/surge-commerce/surge/internal/shop"
@@ -109,9 +110,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	catalogOpts := cache.Options{
 		MaxEntries: 100_000, TTL: cfg.CacheTTL, MaxStale: cfg.CacheMaxStale, LoadTimeout: cfg.RequestTimeout, Now: now,
 	}
-	var l2 *cache.Redis
+	var l2 *rediscache.Redis
 	if rdb != nil {
-		l2 = cache.NewRedis(rdb, "surge:catalog:")
+		l2 = rediscache.New(rdb, "surge:catalog:")
 		catalogOpts.L2 = l2
 	}
 	cat := catalog.NewService(st, now, catalogOpts)

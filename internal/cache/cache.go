@@ -19,6 +19,15 @@ import (
 	"github.com/surge-commerce/surge/internal/errcode"
 )
 
+// L2 is a cache shared by replicas. Every call is best-effort: a failing
+// L2 only costs the loads it would have saved.
+type L2 interface {
+	Get(ctx context.Context, key string) ([]byte, bool)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration)
+	// Invalidate deletes keys and tells every replica to drop them from L1.
+	Invalidate(ctx context.Context, keys ...string)
+}
+
 // Options configure a Cache.
 type Options struct {
 	MaxEntries int

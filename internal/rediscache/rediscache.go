@@ -1,4 +1,9 @@
-package cache
+// Package rediscache is the catalog cache's shared L2 on Redis, with
+// pub/sub invalidation of every replica's in-process L1.
+//
+// It must never make a request fail: every call is best-effort with a
+// short timeout.
+package rediscache
 
 import (
 	"context"
@@ -7,16 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// L2 is a cache shared by replicas. Every call is best-effort: a failing
-// L2 only costs the loads it would have saved.
-type L2 interface {
-	Get(ctx context.Context, key string) ([]byte, bool)
-	Set(ctx context.Context, key string, value []byte, ttl time.Duration)
-	// Invalidate deletes keys and tells every replica to drop them from L1.
-	Invalidate(ctx context.Context, keys ...string)
-}
-
-// Redis is an L2 on Redis with pub/sub invalidation of the replicas' L1s.
+// Redis is a cache.L2 on Redis with pub/sub invalidation of the replicas' L1s.
 type Redis struct {
 	rdb     *redis.Client
 	prefix  string
@@ -26,13 +22,13 @@ type Redis struct {
 // invalidationChannel carries keys every replica must drop from L1.
 const invalidationChannel = "surge:cache:invalidate"
 
-// NewRedis returns a Redis L2; keys are prefixed so several caches share
+// New returns a Redis L2; keys are prefixed so several caches share
 // one Redis.
-func NewRedis(rdb *redis.Client, prefix string) *Redis {
+func New(rdb *redis.Client, prefix string) *Redis {
 	return &Redis{rdb: rdb, prefix: prefix, timeout: 50 * time.Millisecond}
 }
 
-// Get implements L2.
+// Get implements cache.L2.
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -40,14 +36,14 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool) {
 	return b, err == nil
 }
 
-// Set implements L2.
+// Set implements cache.L2.
 func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	r.rdb.Set(ctx, r.prefix+key, value, ttl)
 }
 
-// Invalidate implements L2.
+// Invalidate implements cache.L2.
 func (r *Redis) Invalidate(ctx context.Context, keys ...string) {
 	ctx, cancel := context.WithTimeout(ctx, 4*r.timeout)
 	defer cancel()
