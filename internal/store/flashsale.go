@@ -203,3 +203,31 @@ func (s *Store) markSoldOut(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 	}
 	return nil
 }
+
+// SaleStats is one active sale as metrics show it.
+type SaleStats struct {
+	Shop, SKU                       string
+	UnitsLeft, Queue, AdmissionRate int64
+}
+
+// SaleStats returns every flash sale with its units left and queue length.
+func (s *Store) SaleStats(ctx context.Context) ([]SaleStats, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT sh.slug, f.sku, f.admission_rate,
+			COALESCE((SELECT SUM(available) FROM inventory_buckets b WHERE b.shop_id = f.shop_id AND b.sku = f.sku), 0)
+				+ COALESCE((SELECT available FROM inventory i WHERE i.shop_id = f.shop_id AND i.sku = f.sku), 0),
+			(SELECT COUNT(*) FROM queue_entries q WHERE q.shop_id = f.shop_id AND q.sku = f.sku)
+		FROM flash_sales f JOIN shops sh ON sh.shop_id = f.shop_id`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []SaleStats
+	for rows.Next() {
+		var st SaleStats
+		if err := rows.Scan(&st.Shop, &st.SKU, &st.AdmissionRate, &st.UnitsLeft, &st.Queue); err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, st)
+	}
+	return out, classify(rows.Err())
+}
