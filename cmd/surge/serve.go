@@ -106,7 +106,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
-	shops := shop.NewService(st, now, cfg.CacheTTL)
+	shops := shop.NewService(st, now, cfg.CacheTTL, cfg.CacheMaxStale)
 	catalogOpts := cache.Options{
 		MaxEntries: 100_000, TTL: cfg.CacheTTL, MaxStale: cfg.CacheMaxStale, LoadTimeout: cfg.RequestTimeout, Now: now,
 	}
@@ -123,7 +123,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	payments := pspPayments{pay}
 	sales := flashsale.NewService(st, st, ticketKey, now)
 	checkoutSvc := checkout.NewService(st, carts, payments, sales, checkout.Config{
-		ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL,
+		ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL, ChargeBudget: cfg.ChargeBudget,
 	}, now, log)
 
 	reg := newRegistry(st, cat, brk)
@@ -219,7 +219,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if cfg.HasRole("sweeper") {
 		bgCheckout := checkout.NewService(bg, carts, payments, sales, checkout.Config{
-			ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL,
+			ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL, ChargeBudget: cfg.ChargeBudget,
 		}, now, log)
 		background = append(background, checkout.NewReconciler(bgCheckout, cfg.ReconcileInterval))
 	}

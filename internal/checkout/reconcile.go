@@ -10,10 +10,12 @@ import (
 )
 
 // Reconcile finishes pending orders whose charge has had its time: it asks
-// the provider what happened and records that. An order whose reservation
-// expired while the provider could not be asked is cancelled, its stock
-// released; if money shows up later it is refunded. It returns how many
-// orders it finished.
+// the provider what happened and records that. When the provider has no
+// payment at all (the charge never reached it, e.g. it timed out on the way
+// in), the charge is sent again under the same idempotency key — the order
+// id — so it can never be taken twice; once the reservation has expired the
+// order is cancelled instead and its stock released (money arriving after
+// that is refunded). It returns how many orders it finished.
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	now := s.now()
 	stale, err := s.store.StaleOrders(ctx, now.Add(-s.cfg.ChargeBudget-5*time.Second), now, 100)
@@ -25,12 +27,16 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
+		expired := now.Sub(o.CreatedAt) >= s.cfg.ReservationTTL
 		p := s.payments.Lookup(ctx, o.ID)
-		if p.Outcome == PaymentUnknown {
-			if now.Sub(o.CreatedAt) < s.cfg.ReservationTTL {
-				continue // ask again next round
-			}
+		switch {
+		case p.Outcome == PaymentNone && !expired:
+			p = s.payments.Charge(ctx, o.ID, o.Total, o.Currency)
+		case p.Outcome == PaymentUnknown && expired:
 			p.Outcome = PaymentNone
+		}
+		if p.Outcome == PaymentUnknown {
+			continue // ask again next round
 		}
 		final, err := s.settle(ctx, o, p)
 		if err != nil {

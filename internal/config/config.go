@@ -43,6 +43,7 @@ type Config struct {
 	ReservationTTL    time.Duration
 	IdempotencyTTL    time.Duration
 	ReconcileInterval time.Duration
+	ChargeBudget      time.Duration
 	Roles             string
 	StreamReplicas    int
 	EventRetention    time.Duration
@@ -109,6 +110,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.envDuration(getenv, "SURGE_TOKEN_TTL", 24*time.Hour), "lifetime of customer tokens (env SURGE_TOKEN_TTL)")
 	fs.DurationVar(&c.ReservationTTL, "reservation-ttl", c.envDuration(getenv, "SURGE_RESERVATION_TTL", 15*time.Minute), "how long unpaid stock stays reserved (env SURGE_RESERVATION_TTL)")
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.envDuration(getenv, "SURGE_IDEMPOTENCY_TTL", 24*time.Hour), "how long Idempotency-Keys are remembered (env SURGE_IDEMPOTENCY_TTL)")
+	fs.DurationVar(&c.ChargeBudget, "charge-budget", c.envDuration(getenv, "SURGE_CHARGE_BUDGET", 10*time.Second), "how long a checkout's charge may take before the sweeper asks the provider (env SURGE_CHARGE_BUDGET)")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.envDuration(getenv, "SURGE_RECONCILE_INTERVAL", time.Second), "how often the sweeper finishes pending payments and expired reservations (env SURGE_RECONCILE_INTERVAL)")
 	fs.BoolVar(&c.RateLimits, "rate-limits", getenv("SURGE_RATE_LIMITS") != "off", "enforce rate limits (env SURGE_RATE_LIMITS=off disables; shedding stays on)")
 	fs.IntVar(&c.RateLimitIP, "rate-limit-ip", c.envInt(getenv, "SURGE_RATE_LIMIT_IP", 200), "requests per second per client IP, burst twice that (env SURGE_RATE_LIMIT_IP)")

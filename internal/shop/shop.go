@@ -15,6 +15,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/surge-commerce/surge/internal/apikey"
+	"github.com/surge-commerce/surge/internal/cache"
 	"github.com/surge-commerce/surge/internal/errcode"
 )
 
@@ -66,19 +67,20 @@ func ValidateNew(slug, name string) error {
 type Service struct {
 	store  Store
 	now    func() time.Time
-	bySlug *otter.Cache[string, Shop]
+	bySlug *cache.Cache[Shop]
 	byKey  *otter.Cache[string, int64]
 }
 
 // NewService returns a Service. Resolved shops and keys are cached briefly:
-// they are read on every request and change rarely.
-func NewService(store Store, now func() time.Time, ttl time.Duration) *Service {
+// they are read on every request and change rarely. Shops are served stale
+// while the database is down (up to maxStale), so public catalog reads
+// keep working through an outage.
+func NewService(store Store, now func() time.Time, ttl, maxStale time.Duration) *Service {
 	return &Service{
 		store: store,
 		now:   now,
-		bySlug: otter.Must(&otter.Options[string, Shop]{
-			MaximumSize:      100_000,
-			ExpiryCalculator: otter.ExpiryWriting[string, Shop](ttl),
+		bySlug: cache.New[Shop](cache.Options{
+			MaxEntries: 100_000, TTL: ttl, MaxStale: maxStale, LoadTimeout: 5 * time.Second, Now: now,
 		}),
 		byKey: otter.Must(&otter.Options[string, int64]{
 			MaximumSize:      100_000,
@@ -106,9 +108,10 @@ func (s *Service) Resolve(ctx context.Context, slug string) (Shop, error) {
 	if !slugPattern.MatchString(slug) {
 		return Shop{}, errcode.Typed(errcode.NotFound, "shop_not_found", "no shop %q", slug)
 	}
-	return s.bySlug.Get(ctx, slug, otter.LoaderFunc[string, Shop](func(ctx context.Context, slug string) (Shop, error) {
+	sh, _, err := s.bySlug.Get(ctx, slug, func(ctx context.Context) (Shop, error) {
 		return s.store.ShopBySlug(ctx, slug)
-	}))
+	})
+	return sh, err
 }
 
 // Authenticate resolves slug and checks that key belongs to that shop.

@@ -1,0 +1,79 @@
+package ratelimit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/surge-commerce/surge/internal/ratelimit"
+	"github.com/surge-commerce/surge/internal/testrig"
+)
+
+var lim = ratelimit.Limit{Name: "test", Rate: 5, Burst: 5, Period: time.Minute}
+
+// allowed counts how many of n immediate requests pass.
+func allowed(l *ratelimit.Limiter, key string, n int) int {
+	ok := 0
+	for range n {
+		if l.Allow(context.Background(), key, lim).Allowed {
+			ok++
+		}
+	}
+	return ok
+}
+
+func TestLocalLimits(t *testing.T) {
+	t.Parallel()
+	l := ratelimit.New(nil)
+	if got := allowed(l, "a", 20); got != lim.Burst {
+		t.Fatalf("allowed %d of 20, want the burst %d", got, lim.Burst)
+	}
+	res := l.Allow(context.Background(), "a", lim)
+	if res.Allowed || res.RetryAfter <= 0 {
+		t.Fatalf("exhausted bucket: %+v, want refused with a Retry-After", res)
+	}
+	if got := allowed(l, "b", 1); got != 1 {
+		t.Fatal("another key shares the first key's bucket")
+	}
+	if l.BreakerState() != "disabled" {
+		t.Fatalf("breaker without Redis = %q", l.BreakerState())
+	}
+}
+
+// TestRedisSharedAndFallback shows two replicas sharing one budget through
+// Redis, and limits going local (never failing open or erroring) when
+// Redis dies.
+func TestRedisSharedAndFallback(t *testing.T) {
+	t.Parallel()
+	srv := testrig.StartRedis(t)
+	opts, err := redis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.DialTimeout, opts.ReadTimeout, opts.MaxRetries = 200*time.Millisecond, 200*time.Millisecond, -1
+	newReplica := func() *ratelimit.Limiter {
+		c := redis.NewClient(opts)
+		t.Cleanup(func() { c.Close() })
+		return ratelimit.New(c)
+	}
+	a, b := newReplica(), newReplica()
+	if got := allowed(a, "k", 3) + allowed(b, "k", 10); got != lim.Burst {
+		t.Fatalf("two replicas allowed %d, want one shared burst of %d", got, lim.Burst)
+	}
+
+	srv.Kill()
+	// With Redis gone each replica limits on its own: the budget is per
+	// replica again, and requests are still answered.
+	if got := allowed(a, "fresh", 20); got != lim.Burst {
+		t.Fatalf("after Redis died: allowed %d, want the local burst %d", got, lim.Burst)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for a.BreakerState() != "open" && time.Now().Before(deadline) {
+		a.Allow(context.Background(), "probe", lim)
+	}
+	if a.BreakerState() != "open" {
+		t.Fatalf("breaker = %q after Redis died, want open", a.BreakerState())
+	}
+}
