@@ -25,6 +25,7 @@ import (
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/config"
+	"github.com/surge-commerce/surge/internal/connlimit"
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/demo"
 	"github.com/surge-commerce/surge/internal/event"
@@ -244,7 +245,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(connlimit.New(ln, cfg.MaxConnsPerClient, log)) }()
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("http server: %w", err)

@@ -56,6 +56,7 @@ type Config struct {
 	TierLimits        string
 	TrustedProxies    string
 	Shedding          bool
+	MaxConnsPerClient int
 
 	envErrs []string
 }
@@ -119,6 +120,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.TierLimits, "tier-limits", env("SURGE_TIER_LIMITS", "free=20,standard=1000,enterprise=10000"), "requests per second per shop by quota tier (env SURGE_TIER_LIMITS)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("SURGE_TRUSTED_PROXIES", ""), "comma-separated CIDRs allowed to set X-Forwarded-For (env SURGE_TRUSTED_PROXIES)")
 	fs.BoolVar(&c.Shedding, "shedding", getenv("SURGE_SHEDDING") != "off", "adaptive load shedding (env SURGE_SHEDDING=off disables, for baseline benchmarks only)")
+	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", c.envInt(getenv, "SURGE_MAX_CONNS_PER_CLIENT", 1024), "open connections one client IP may hold (env SURGE_MAX_CONNS_PER_CLIENT)")
 	fs.BoolVar(&c.AccessLog, "access-log", getenv("SURGE_ACCESS_LOG") != "false", "log every request (env SURGE_ACCESS_LOG=false disables)")
 }
 
