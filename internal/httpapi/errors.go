@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
 // statusOf maps an error code to its HTTP status. This is the only place
@@ -112,14 +113,14 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	switch code {
 	case errcode.Internal:
 		p.Detail = "the server failed; the request id identifies it in the logs"
-		s.log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "trace_id", tracectx.From(r.Context()).TraceID, "err", err)
 	case errcode.RateLimited:
 		if w.Header().Get("Retry-After") == "" {
 			w.Header().Set("Retry-After", "1")
 		}
 	case errcode.Unavailable:
 		w.Header().Set("Retry-After", "1")
-		s.log.WarnContext(r.Context(), "dependency unavailable", "request_id", p.RequestID, "err", err)
+		s.log.WarnContext(r.Context(), "dependency unavailable", "request_id", p.RequestID, "trace_id", tracectx.From(r.Context()).TraceID, "err", err)
 	}
 	writeProblem(w, p)
 }

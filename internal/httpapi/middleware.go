@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
 type ctxKey int
@@ -79,7 +80,10 @@ func (s *Server) gateway(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey, id), s.requestTimeout)
+		parent, _ := tracectx.Parse(r.Header.Get("traceparent"))
+		span := tracectx.Child(parent)
+		w.Header().Set("traceparent", span.String())
+		ctx, cancel := context.WithTimeout(tracectx.With(context.WithValue(r.Context(), requestIDKey, id), span), s.requestTimeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 		if r.Body != nil {
@@ -99,6 +103,7 @@ func (s *Server) gateway(next http.Handler) http.Handler {
 			if s.accessLog {
 				s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 					slog.String("request_id", id),
+					slog.String("trace_id", span.TraceID),
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", rec.status),

@@ -143,6 +143,9 @@ func (r *Relay) publish(ctx context.Context, batch []event.Envelope) ([]string, 
 		}
 		msg := &nats.Msg{Subject: e.Subject(), Data: body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
+		if e.TraceParent != "" {
+			msg.Header.Set("traceparent", e.TraceParent)
+		}
 		f, err := r.js.PublishMsgAsync(msg)
 		if err != nil {
 			errs = append(errs, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/order"
+	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
 var _ checkout.Store = (*Store)(nil)
@@ -386,8 +387,9 @@ func (s *Store) insertOrderEvent(ctx context.Context, tx *sql.Tx, o order.Order,
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO outbox (event_id, shop_id, aggregate, aggregate_id, event_type, payload, occurred_at)
-		VALUES (?, ?, 'order', ?, ?, ?, ?)`), "evt_"+uuid.Must(uuid.NewV7()).String(), o.ShopID, o.ID, eventType, string(payload), micros(now))
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO outbox (event_id, shop_id, aggregate, aggregate_id, event_type, payload, occurred_at, trace_parent)
+		VALUES (?, ?, 'order', ?, ?, ?, ?, ?)`), "evt_"+uuid.Must(uuid.NewV7()).String(), o.ShopID, o.ID, eventType, string(payload), micros(now),
+		tracectx.From(ctx).String())
 	return err
 }
 

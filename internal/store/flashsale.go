@@ -10,6 +10,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/flashsale"
+	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
 var (
@@ -181,8 +182,9 @@ type saleEvent struct {
 // insertSaleEvent writes a sale.* event in the caller's transaction.
 func (s *Store) insertSaleEvent(ctx context.Context, tx *sql.Tx, shopID int64, sku, eventType string, now time.Time) error {
 	payload, _ := json.Marshal(saleEvent{SKU: sku})
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO outbox (event_id, shop_id, aggregate, aggregate_id, event_type, payload, occurred_at)
-		VALUES (?, ?, 'sale', ?, ?, ?, ?)`), "evt_"+uuid.Must(uuid.NewV7()).String(), shopID, sku, eventType, string(payload), micros(now))
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO outbox (event_id, shop_id, aggregate, aggregate_id, event_type, payload, occurred_at, trace_parent)
+		VALUES (?, ?, 'sale', ?, ?, ?, ?, ?)`), "evt_"+uuid.Must(uuid.NewV7()).String(), shopID, sku, eventType, string(payload), micros(now),
+		tracectx.From(ctx).String())
 	return err
 }
 

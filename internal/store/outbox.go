@@ -19,7 +19,7 @@ type Publish func(ctx context.Context, batch []event.Envelope) (acked []string, 
 // unpublished selects the oldest unpublished events, skipping any event
 // whose aggregate still has an earlier one unpublished: that keeps each
 // order's events in order even with several relays.
-const unpublished = `SELECT o.seq, o.event_id, o.shop_id, s.slug, o.aggregate, o.aggregate_id, o.event_type, o.payload, o.occurred_at
+const unpublished = `SELECT o.seq, o.event_id, o.shop_id, s.slug, o.aggregate, o.aggregate_id, o.event_type, o.payload, o.occurred_at, o.trace_parent
 	FROM outbox o JOIN shops s ON s.shop_id = o.shop_id
 	WHERE o.published_at IS NULL AND NOT EXISTS (
 		SELECT 1 FROM outbox e WHERE e.aggregate_id = o.aggregate_id AND e.seq < o.seq AND e.published_at IS NULL)
@@ -72,7 +72,7 @@ func (s *Store) readOutbox(ctx context.Context, q querier, query string, limit i
 		var e event.Envelope
 		var seq, occurred int64
 		var payload string
-		if err := rows.Scan(&seq, &e.ID, &e.ShopID, &e.Shop, &e.Aggregate, &e.AggregateID, &e.Type, &payload, &occurred); err != nil {
+		if err := rows.Scan(&seq, &e.ID, &e.ShopID, &e.Shop, &e.Aggregate, &e.AggregateID, &e.Type, &payload, &occurred, &e.TraceParent); err != nil {
 			return nil, classify(err)
 		}
 		e.Spec, e.Data, e.OccurredAt = event.Spec, json.RawMessage(payload), fromMicros(occurred)

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
 // Handler applies one consumer's effect for an event. It must be
@@ -208,7 +209,9 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 		c.deadLetter(ctx, msg, meta, fmt.Errorf("unreadable envelope (spec %q): %v", e.Spec, err))
 		return
 	}
-	hctx, cancel := context.WithTimeout(ctx, c.cfg.AckWait/2)
+	parent, _ := tracectx.Parse(e.TraceParent)
+	span := tracectx.Child(parent) // this consumer's hop of the order's trace
+	hctx, cancel := context.WithTimeout(tracectx.With(ctx, span), c.cfg.AckWait/2)
 	err = c.h.Handle(hctx, e)
 	cancel()
 	if err == nil {
@@ -223,7 +226,7 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	delay := c.cfg.Backoff[min(int(meta.NumDelivered)-1, len(c.cfg.Backoff)-1)]
-	c.log.Warn("event failed; will retry", "event_id", e.ID, "delivery", meta.NumDelivered, "retry_in", delay.String(), "err", err)
+	c.log.Warn("event failed; will retry", "event_id", e.ID, "trace_id", span.TraceID, "delivery", meta.NumDelivered, "retry_in", delay.String(), "err", err)
 	_ = msg.NakWithDelay(delay)
 }
 
