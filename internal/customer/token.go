@@ -62,7 +62,7 @@ func (t *Tokens) Verify(token string, shopID int64) (string, error) {
 	}
 	bad := errcode.New(errcode.Unauthorized, "the customer token is invalid")
 	i := strings.LastIndexByte(token, '.')
-	if !strings.HasPrefix(token, tokenPrefix) || i < len(tokenPrefix) || len(token) > 512 {
+	if !strings.HasPrefix(token, tokenPrefix) || i < len(tokenPrefix) || len(token) > 512 || !tokenChars(token) {
 		return "", bad
 	}
 	body, sig := token[:i], token[i+1:]
@@ -93,4 +93,17 @@ func mac(key []byte, body string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(body))
 	return m.Sum(nil)
+}
+
+// tokenChars reports whether s holds only base64url characters and dots:
+// the decoder would skip stray newlines, letting one token have many
+// spellings.
+func tokenChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -154,7 +154,7 @@ func (s *Service) sign(shopID int64, sku, customerID string, pos int64) string {
 // and customer, so a ticket cannot be passed to another buyer.
 func (s *Service) verify(token string, shopID int64, sku, customerID string) (int64, error) {
 	i := strings.LastIndexByte(token, '.')
-	if !strings.HasPrefix(token, ticketPrefix) || i < 0 || len(token) > 512 {
+	if !strings.HasPrefix(token, ticketPrefix) || i < 0 || len(token) > 512 || !tokenChars(token) {
 		return 0, errcode.New(errcode.Unauthorized, "the queue ticket is invalid")
 	}
 	m := hmac.New(sha256.New, s.secret)
@@ -172,4 +172,17 @@ func (s *Service) verify(token string, shopID int64, sku, customerID string) (in
 		return 0, errcode.New(errcode.Forbidden, "this queue ticket belongs to another customer or sale")
 	}
 	return strconv.ParseInt(parts[3], 10, 64)
+}
+
+// tokenChars reports whether s holds only base64url characters and dots:
+// the decoder would skip stray newlines, letting one ticket have many
+// spellings.
+func tokenChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
