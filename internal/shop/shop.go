@@ -100,6 +100,7 @@ func (s *Service) Create(ctx context.Context, slug, name string) (Shop, string, 
 	if err != nil {
 		return Shop{}, "", err
 	}
+	s.bySlug.Invalidate(slug) // a lookup before creation may have cached "not found"
 	return sh, key, nil
 }
 
