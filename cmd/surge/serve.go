@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"time"
 
@@ -244,6 +245,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		defer svc.Stop()
 	}
 
+	if cfg.PprofAddr != "" {
+		// Profiles on their own listener: never reachable through the API port.
+		go func() {
+			log.Warn("pprof server stopped", "err", http.ListenAndServe(cfg.PprofAddr, pprofMux()))
+		}()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(connlimit.New(ln, cfg.MaxConnsPerClient, log)) }()
 	select {
@@ -431,4 +438,12 @@ func registerBreakers(reg prometheus.Registerer, states map[string]func() string
 			ConstLabels: prometheus.Labels{"dependency": dep},
 		}, func() float64 { return breakerValue(state()) }))
 	}
+}
+
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
