@@ -136,7 +136,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	var shedder *loadshed.Shedder
 	if cfg.Shedding {
-		shedder = loadshed.New(loadshed.DefaultConfig(), reg)
+		shedder = loadshed.New(loadshed.DefaultConfig(uint(cfg.DBMaxConns)), reg)
 	}
 	for _, name := range platform.Names() {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

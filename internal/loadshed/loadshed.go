@@ -50,10 +50,13 @@ type Config struct {
 	MaxWait time.Duration
 }
 
-// DefaultConfig suits one replica on a small machine.
-func DefaultConfig() Config {
+// DefaultConfig suits one replica on a small machine whose database pool
+// holds dbConns connections. Checkouts beyond the pool would only wait for a
+// connection, adding latency without adding throughput, so the checkout
+// bulkhead is the pool's size.
+func DefaultConfig(dbConns uint) Config {
 	return Config{
-		Bulkheads: map[Class]uint{Payments: 64, Checkout: 256, Admin: 64, Browse: 512, Extras: 128},
+		Bulkheads: map[Class]uint{Payments: 64, Checkout: max(dbConns, 4), Admin: 64, Browse: 512, Extras: 128},
 		MaxLimit:  1024,
 		MaxWait:   20 * time.Millisecond,
 	}

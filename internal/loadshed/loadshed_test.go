@@ -12,7 +12,7 @@ import (
 
 func TestBulkheadIsolatesClasses(t *testing.T) {
 	t.Parallel()
-	cfg := loadshed.DefaultConfig()
+	cfg := loadshed.DefaultConfig(16)
 	cfg.Bulkheads[loadshed.Extras] = 2
 	s := loadshed.New(cfg, prometheus.NewRegistry())
 	var releases []func()
