@@ -128,7 +128,9 @@ func (c *client) setup() error {
 	if err != nil || code != 201 {
 		return fmt.Errorf("create shop: %d %s %v", code, body, err)
 	}
-	var shop struct{ APIKey string `json:"api_key"` }
+	var shop struct {
+		APIKey string `json:"api_key"`
+	}
 	_ = json.Unmarshal(body, &shop)
 	for i := range 10 {
 		req, _ := http.NewRequest("PUT", fmt.Sprintf("%s/v1/shops/bench/admin/products/SKU-%d", c.base, i),
