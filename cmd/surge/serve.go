@@ -164,6 +164,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			"redis": func(context.Context) any { return redisState },
 		},
 		Limits: limits, Limiter: rateLimiterIf(cfg.RateLimits, limiter), Shedder: shedder, Flags: flags,
+		APIRoutes:     cfg.HasRole("api"),
 		WebhookSecret: webhookSecret, Registry: reg,
 		Auditor: func(ctx context.Context) (audit.Report, error) {
 			return audit.Run(ctx, st, ledgerOf(pay), now(), auditGrace(cfg))

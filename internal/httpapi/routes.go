@@ -15,6 +15,12 @@ func (s *Server) routes() {
 	s.handle("GET /readyz", "", s.readyz())
 	s.handle("GET /metrics", "", s.metricsHandler())
 	s.handle("GET /openapi.json", "", s.openapi())
+	if !s.apiRole {
+		// A replica without the api role (relay, worker, sweeper only)
+		// serves probes and metrics, nothing else.
+		s.mux.Handle("/", s.instrument("unmatched", s.notFound()))
+		return
+	}
 
 	// Platform admin (admin key).
 	s.handle("POST /v1/admin/shops", ls.Admin, s.createShop())

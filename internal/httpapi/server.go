@@ -59,6 +59,9 @@ type Config struct {
 	Shedder *loadshed.Shedder
 	// Flags are the runtime feature flags.
 	Flags *platform.Flags
+	// APIRoutes serves the /v1 API; without it only operations routes are
+	// served (a replica running background roles only).
+	APIRoutes bool
 	// Info adds informational details (never failing readiness) to /readyz.
 	Info map[string]func(ctx context.Context) any
 	// Auditor runs the invariant checks for GET /v1/admin/audit.
@@ -108,6 +111,7 @@ type Server struct {
 	limits         Limits
 	shedder        *loadshed.Shedder
 	flags          *platform.Flags
+	apiRole        bool
 	now            func() time.Time
 	checks         map[string]Check
 	registry       *prometheus.Registry
@@ -143,6 +147,7 @@ func NewServer(cfg Config) *Server {
 		limits:         cfg.Limits,
 		shedder:        cfg.Shedder,
 		flags:          cfg.Flags,
+		apiRole:        cfg.APIRoutes,
 		now:            time.Now,
 		checks:         cfg.Checks,
 		registry:       cfg.Registry,
