@@ -127,10 +127,10 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 
 	_, body := c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", A, `{"slug":"oas","name":"OAS"}`)
 	K := id(body, "api_key")
-	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", A, `{"slug":"oas","name":"Again"}`)     // 409
-	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", "", `{"slug":"x","name":"X"}`)          // 401
-	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", A, `{"slug":"Bad Slug","name":""}`)     // 422
-	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", A, `{"slug":`)                          // 400
+	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", A, `{"slug":"oas","name":"Again"}`) // 409
+	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", "", `{"slug":"x","name":"X"}`)      // 401
+	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", A, `{"slug":"Bad Slug","name":""}`) // 422
+	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", A, `{"slug":`)                      // 400
 	c.call(s, "PUT", "/v1/admin/shops/{shop}/tier", "/v1/admin/shops/oas/tier", A, `{"tier":"enterprise"}`)
 	c.call(s, "GET", "/v1/admin/flags", "/v1/admin/flags", A, "")
 	c.call(s, "PUT", "/v1/admin/flags/{flag}", "/v1/admin/flags/search", A, `{"enabled":true}`)
@@ -169,9 +169,9 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	CO := "/v1/shops/{shop}/checkout"
 	_, body = c.call(s, "POST", CO, "/v1/shops/oas/checkout", C, `{"items":[{"sku":"TEE-1","quantity":1}]}`, "Idempotency-Key", "k1")
 	order := id(body, "id")
-	c.call(s, "POST", CO, "/v1/shops/oas/checkout", C, `{"items":[{"sku":"TEE-1","quantity":1}]}`, "Idempotency-Key", "k1") // replay
-	c.call(s, "POST", CO, "/v1/shops/oas/checkout", C, `{"items":[{"sku":"TEE-1","quantity":2}]}`, "Idempotency-Key", "k1") // 422
-	c.call(s, "POST", CO, "/v1/shops/oas/checkout", C, `{"items":[{"sku":"TEE-1","quantity":1}]}`)                          // 400
+	c.call(s, "POST", CO, "/v1/shops/oas/checkout", C, `{"items":[{"sku":"TEE-1","quantity":1}]}`, "Idempotency-Key", "k1")  // replay
+	c.call(s, "POST", CO, "/v1/shops/oas/checkout", C, `{"items":[{"sku":"TEE-1","quantity":2}]}`, "Idempotency-Key", "k1")  // 422
+	c.call(s, "POST", CO, "/v1/shops/oas/checkout", C, `{"items":[{"sku":"TEE-1","quantity":1}]}`)                           // 400
 	c.call(s, "POST", CO, "/v1/shops/oas/checkout", C, `{"items":[{"sku":"MUG","quantity":1000}]}`, "Idempotency-Key", "k2") // 409
 	c.call(s, "GET", "/v1/shops/{shop}/orders/{order}", "/v1/shops/oas/orders/"+order, C, "")
 	c.call(s, "GET", "/v1/shops/{shop}/admin/orders", "/v1/shops/oas/admin/orders?status=paid", K, "")
