@@ -162,12 +162,14 @@ func (s *Server) getProduct() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		s.cacheHeaders(w, res, productETag(p))
-		if notModified(r, productETag(p)) {
+		etag := productETag(p)
+		s.cacheHeaders(w, res, etag)
+		if notModified(r, etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		encode(w, http.StatusOK, toJSON(p))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(s.renderProduct(p))
 	})
 }
 
@@ -302,4 +304,17 @@ func notModified(r *http.Request, etag string) bool {
 		}
 	}
 	return false
+}
+
+// renderProduct returns a product's public JSON, rendered once per version:
+// the hottest read of a sale should not pay for encoding every time.
+func (s *Server) renderProduct(p catalog.Product) []byte {
+	key := strconv.FormatInt(p.ShopID, 10) + "/" + p.SKU + "/" + strconv.FormatInt(p.Version, 10)
+	if b, ok := s.rendered.GetIfPresent(key); ok {
+		return b
+	}
+	var buf bytes.Buffer
+	_ = jsonEncoder(&buf).Encode(toJSON(p))
+	s.rendered.Set(key, buf.Bytes())
+	return buf.Bytes()
 }

@@ -10,7 +10,10 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/tracectx"
@@ -124,6 +127,14 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 		method, route = "ANY", pattern
 	}
 	duration := s.metrics.duration.WithLabelValues(method, route)
+	var byStatus sync.Map // status code -> prometheus.Counter, resolved once per code
+	count := func(status int) {
+		c, ok := byStatus.Load(status)
+		if !ok {
+			c, _ = byStatus.LoadOrStore(status, s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)))
+		}
+		c.(prometheus.Counter).Inc()
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		s.metrics.inFlight.Inc()
@@ -138,15 +149,11 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			s.metrics.requests.WithLabelValues(method, route, statusClass(status)).Inc()
+			count(status)
 		}()
 		next.ServeHTTP(rec, r)
 	})
 }
-
-// statusClass labels by exact code: operators need 429 apart from 503, and
-// a handler only ever answers a handful of codes.
-func statusClass(code int) string { return strconv.Itoa(code) }
 
 // bearer returns the token of an "Authorization: Bearer" header.
 func bearer(r *http.Request) string {

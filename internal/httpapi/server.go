@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/surge-commerce/surge/internal/analytics"
@@ -112,6 +113,7 @@ type Server struct {
 	shedder        *loadshed.Shedder
 	flags          *platform.Flags
 	apiRole        bool
+	rendered       *otter.Cache[string, []byte] // product JSON by shop/sku/version
 	now            func() time.Time
 	checks         map[string]Check
 	registry       *prometheus.Registry
@@ -157,6 +159,9 @@ func NewServer(cfg Config) *Server {
 		accessLog:      cfg.AccessLog,
 		metrics:        newHTTPMetrics(cfg.Registry),
 		mux:            http.NewServeMux(),
+		rendered: otter.Must(&otter.Options[string, []byte]{
+			MaximumSize: 50_000, ExpiryCalculator: otter.ExpiryAccessing[string, []byte](time.Minute),
+		}),
 	}
 	s.routes()
 	s.handler = s.gateway(s.mux)
