@@ -26,35 +26,41 @@ const unpublished = `SELECT o.seq, o.event_id, o.shop_id, s.slug, o.aggregate, o
 	ORDER BY o.seq LIMIT ?`
 
 // RelayOutbox publishes up to limit unpublished events and marks the
-// acknowledged ones published, returning how many. On PostgreSQL the batch
-// is locked FOR UPDATE SKIP LOCKED for the duration, so several relays
-// share the work without publishing an event twice in the normal case
-// (broker dedup covers the abnormal one). On SQLite there is one relay, and
-// the publish happens outside the write lock so checkouts never wait on
-// the broker.
+// acknowledged ones published, returning how many, along with the
+// publish error if the broker acknowledged only part of the batch. On
+// PostgreSQL the batch is locked FOR UPDATE SKIP LOCKED for the duration,
+// so several relays share the work without publishing an event twice in
+// the normal case (broker dedup covers the abnormal one). On SQLite there
+// is one relay, and the publish happens outside the write lock so
+// checkouts never wait on the broker.
 func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publish Publish) (int, error) {
+	var acked []string
+	var pubErr error
 	if s.engine == Postgres {
-		n := 0
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			batch, err := s.readOutbox(ctx, tx, s.q(unpublished+" FOR UPDATE OF o SKIP LOCKED"), limit)
 			if err != nil || len(batch) == 0 {
 				return err
 			}
-			n, err = s.publishAndMark(ctx, tx, batch, now, publish)
-			return err
+			acked, pubErr = publish(ctx, batch)
+			return s.markPublished(ctx, tx, acked, now)
 		})
-		return n, err
+		if err != nil {
+			return 0, err
+		}
+		return len(acked), pubErr
 	}
 	batch, err := s.readOutbox(ctx, s.read, unpublished, limit)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
-	n := 0
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		n, err = s.publishAndMark(ctx, tx, batch, now, publish)
-		return err
-	})
-	return n, err
+	if acked, pubErr = publish(ctx, batch); len(acked) == 0 {
+		return 0, pubErr
+	}
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.markPublished(ctx, tx, acked, now) }); err != nil {
+		return 0, err
+	}
+	return len(acked), pubErr
 }
 
 type querier interface {
@@ -81,20 +87,18 @@ func (s *Store) readOutbox(ctx context.Context, q querier, query string, limit i
 	return out, classify(rows.Err())
 }
 
-func (s *Store) publishAndMark(ctx context.Context, tx *sql.Tx, batch []event.Envelope, now time.Time, publish Publish) (int, error) {
-	acked, err := publish(ctx, batch)
-	if len(acked) == 0 {
-		return 0, err
+// markPublished marks the events the broker acknowledged.
+func (s *Store) markPublished(ctx context.Context, tx *sql.Tx, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
 	}
 	args := []any{micros(now)}
-	for _, id := range acked {
+	for _, id := range ids {
 		args = append(args, id)
 	}
-	marks := strings.Repeat("?, ", len(acked)-1) + "?"
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET published_at = ? WHERE event_id IN (`+marks+`)`), args...); err != nil {
-		return 0, err
-	}
-	return len(acked), err
+	marks := strings.Repeat("?, ", len(ids)-1) + "?"
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET published_at = ? WHERE event_id IN (`+marks+`)`), args...)
+	return err
 }
 
 // OutboxLag returns the age of the oldest unpublished event (0 when none)
