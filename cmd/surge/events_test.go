@@ -1,0 +1,441 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/surge-commerce/surge/internal/analytics"
+	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/invoice"
+	"github.com/surge-commerce/surge/internal/notify"
+	"github.com/surge-commerce/surge/internal/recommend"
+	"github.com/surge-commerce/surge/internal/relay"
+	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/worker"
+)
+
+// evShop is a shop selling one product with plenty of stock, and a
+// customer who buys it.
+type evShop struct {
+	url, slug, key, customer string
+}
+
+func evNewShop(t testing.TB, url, adminKey, slug string) evShop {
+	t.Helper()
+	code, _, body := do(t, "POST", url+"/v1/admin/shops", adminKey, `{"slug":"`+slug+`","name":"Events"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create shop: %d %s", code, body)
+	}
+	sh := evShop{url: url, slug: slug, key: regexp.MustCompile(`"api_key":"([^"]+)"`).FindStringSubmatch(body)[1]}
+	code, _, body = do(t, "PUT", url+"/v1/shops/"+slug+"/admin/products/EVT", sh.key,
+		`{"title":"Event tee","price":1500,"currency":"EUR","stock":100000}`)
+	if code != http.StatusCreated {
+		t.Fatalf("put product: %d %s", code, body)
+	}
+	code, _, body = do(t, "POST", url+"/v1/shops/"+slug+"/customers", "", "")
+	if code != http.StatusCreated {
+		t.Fatalf("create customer: %d %s", code, body)
+	}
+	sh.customer = regexp.MustCompile(`"token":"([^"]+)"`).FindStringSubmatch(body)[1]
+	return sh
+}
+
+var evOrderID = regexp.MustCompile(`"id":"([^"]+)"`)
+
+// checkout buys one unit and returns the status and the order id.
+func (sh evShop) checkout(t testing.TB, key string) (int, string) {
+	t.Helper()
+	code, _, body := do(t, "POST", sh.url+"/v1/shops/"+sh.slug+"/checkout", sh.customer,
+		`{"items":[{"sku":"EVT","quantity":1}]}`, "Idempotency-Key", key)
+	id := ""
+	if m := evOrderID.FindStringSubmatch(body); m != nil {
+		id = m[1]
+	}
+	return code, id
+}
+
+// evPaid places n checkouts that must all answer 201 (paid) and returns
+// the order ids.
+func evPaid(t testing.TB, sh evShop, prefix string, n int) []string {
+	t.Helper()
+	ids := make([]string, 0, n)
+	for i := range n {
+		code, id := sh.checkout(t, fmt.Sprintf("%s-%d", prefix, i))
+		if code != http.StatusCreated || id == "" {
+			t.Fatalf("checkout %s-%d: %d", prefix, i, code)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// evPoll waits until cond holds, for up to limit.
+func evPoll(t testing.TB, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition
+	}
+}
+
+// evOpenStore opens the store a running Surge uses (its SQLite file under
+// dataDir, or dbURL), so tests can count rows exactly.
+func evOpenStore(t testing.TB, dataDir, dbURL string) *store.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, store.Config{DataDir: dataDir, DatabaseURL: dbURL, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// evDB returns a pool that can write (DDL included), on either engine.
+func evDB(st *store.Store) *sql.DB {
+	if db, ok := st.Pools()["write"]; ok {
+		return db
+	}
+	return st.Pools()["primary"]
+}
+
+func evCount(t testing.TB, st *store.Store, query string) int64 {
+	t.Helper()
+	var n int64
+	if err := evDB(st).QueryRow(query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// evEffects are the rows behind invariant 5, counted exactly.
+type evEffects struct {
+	Outbox, Unpublished, PaidEvents                          int64
+	Paid, Pending                                            int64
+	Invoices, InvoicedOrders, MaxInvoiceNo                   int64
+	Confirmations, ConfirmedOrders                           int64
+	SoldUnits, AnalyticsUnits                                int64
+	ConsumedNotify, ConsumedInvoice, ConsumedAnalytics, Recs int64
+}
+
+func evCountEffects(t testing.TB, st *store.Store) evEffects {
+	t.Helper()
+	paid := `status IN ('paid', 'fulfilled', 'refunded')`
+	q := func(query string) int64 { return evCount(t, st, query) }
+	return evEffects{
+		Outbox:            q(`SELECT COUNT(*) FROM outbox`),
+		Unpublished:       q(`SELECT COUNT(*) FROM outbox WHERE published_at IS NULL`),
+		PaidEvents:        q(`SELECT COUNT(*) FROM outbox WHERE event_type = 'order.paid'`),
+		Paid:              q(`SELECT COUNT(*) FROM orders WHERE ` + paid),
+		Pending:           q(`SELECT COUNT(*) FROM orders WHERE status = 'pending_payment'`),
+		Invoices:          q(`SELECT COUNT(*) FROM invoices`),
+		InvoicedOrders:    q(`SELECT COUNT(DISTINCT order_id) FROM invoices`),
+		MaxInvoiceNo:      q(`SELECT COALESCE(MAX(invoice_no), 0) FROM invoices`),
+		Confirmations:     q(`SELECT COUNT(*) FROM notifications WHERE kind = 'order.paid'`),
+		ConfirmedOrders:   q(`SELECT COUNT(DISTINCT order_id) FROM notifications WHERE kind = 'order.paid'`),
+		SoldUnits:         q(`SELECT COALESCE(SUM(l.quantity), 0) FROM order_lines l JOIN orders o ON o.order_id = l.order_id WHERE o.` + paid),
+		AnalyticsUnits:    q(`SELECT COALESCE(SUM(units), 0) FROM sales_by_minute`),
+		ConsumedNotify:    q(`SELECT COUNT(*) FROM consumed_events WHERE consumer = 'notify'`),
+		ConsumedInvoice:   q(`SELECT COUNT(*) FROM consumed_events WHERE consumer = 'invoice'`),
+		ConsumedAnalytics: q(`SELECT COUNT(*) FROM consumed_events WHERE consumer = 'analytics'`),
+		Recs:              q(`SELECT COUNT(*) FROM consumed_events WHERE consumer = 'recommend'`),
+	}
+}
+
+// settled reports whether every paid order has gone through every consumer.
+func (e evEffects) settled() bool {
+	return e.Unpublished == 0 && e.Pending == 0 && e.Invoices == e.Paid && e.Confirmations == e.Paid &&
+		e.AnalyticsUnits == e.SoldUnits && e.Recs == e.PaidEvents
+}
+
+// evAssertOnce checks that each paid order has exactly one invoice, one
+// confirmation and its units counted once, with invoice numbers 1..n.
+func evAssertOnce(t testing.TB, e evEffects) {
+	t.Helper()
+	if e.Paid == 0 || e.PaidEvents != e.Paid {
+		t.Errorf("%d paid orders but %d order.paid events in the outbox", e.Paid, e.PaidEvents)
+	}
+	if e.Invoices != e.Paid || e.InvoicedOrders != e.Paid || e.MaxInvoiceNo != e.Paid {
+		t.Errorf("invoices: %d for %d orders, highest number %d; want one per paid order (%d), numbered 1..%d",
+			e.Invoices, e.InvoicedOrders, e.MaxInvoiceNo, e.Paid, e.Paid)
+	}
+	if e.Confirmations != e.Paid || e.ConfirmedOrders != e.Paid {
+		t.Errorf("confirmations: %d for %d orders; want one per paid order (%d)", e.Confirmations, e.ConfirmedOrders, e.Paid)
+	}
+	if e.AnalyticsUnits != e.SoldUnits {
+		t.Errorf("analytics counted %d units, %d were sold", e.AnalyticsUnits, e.SoldUnits)
+	}
+	if e.ConsumedInvoice != e.PaidEvents || e.ConsumedAnalytics != e.PaidEvents || e.Recs != e.PaidEvents {
+		t.Errorf("consumed: invoice %d, analytics %d, recommend %d; want %d each", e.ConsumedInvoice, e.ConsumedAnalytics, e.Recs, e.PaidEvents)
+	}
+	if e.Unpublished != 0 {
+		t.Errorf("%d outbox events never published", e.Unpublished)
+	}
+}
+
+// evConnect connects to NATS at url (or, when url is empty, to the embedded
+// broker of the Surge running on dataDir).
+func evConnect(t testing.TB, url, dataDir string) jetstream.JetStream {
+	t.Helper()
+	if url == "" {
+		b, err := os.ReadFile(natsURLFile(dataDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		url = strings.TrimSpace(string(b))
+	}
+	nc, err := nats.Connect(url, nats.Timeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+func evStreamMsgs(t testing.TB, js jetstream.JetStream, name string) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		t.Fatalf("stream %s: %v", name, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream %s: %v", name, err)
+	}
+	return info.State.Msgs
+}
+
+// evCLI runs a surge subcommand in-process, as an operator would.
+func evCLI(env map[string]string, args ...string) (string, error) {
+	var out syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := run(ctx, args, func(k string) string { return env[k] }, &out, &out)
+	return out.String(), err
+}
+
+func evAudit(t testing.TB, url, adminKey string) (bool, string) {
+	t.Helper()
+	code, _, body := do(t, "GET", url+"/v1/admin/audit", adminKey, "")
+	var rep struct{ Passed bool }
+	return code == http.StatusOK && json.Unmarshal([]byte(body), &rep) == nil && rep.Passed, body
+}
+
+// evCrashAfterPublish is the outbox as a relay sees it that dies right
+// after the broker acknowledged a batch and before marking it published.
+type evCrashAfterPublish struct{ *store.Store }
+
+func (s evCrashAfterPublish) RelayOutbox(ctx context.Context, limit int, now time.Time, publish store.Publish) (int, error) {
+	return s.Store.RelayOutbox(ctx, limit, now, func(ctx context.Context, batch []event.Envelope) ([]string, error) {
+		acked, err := publish(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("relay died after the broker acknowledged %d events, before marking them", len(acked))
+	})
+}
+
+// TestEvRelayDiesBetweenPublishAndMark publishes the paid events with a
+// relay that never marks them, then lets a healthy relay publish them
+// again: the broker keeps one copy of each (Nats-Msg-Id = event id) and
+// every effect happens once.
+func TestEvRelayDiesBetweenPublishAndMark(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// No relay role: this test is the relay.
+	s := startSurge(t, map[string]string{"SURGE_DATA": dir, "SURGE_RATE_LIMITS": "off"}, "--roles", "api,worker,sweeper")
+	sh := evNewShop(t, s.URL, s.AdminKey, "evrelay")
+	const orders = 5
+	evPaid(t, sh, "relay", orders)
+	st := evOpenStore(t, dir, "")
+	js := evConnect(t, "", dir)
+	log := slog.New(slog.DiscardHandler)
+	healthy := relay.New(st, js, nil, relay.Config{}, time.Now, log, prometheus.NewRegistry())
+	dying := relay.New(evCrashAfterPublish{st}, js, nil, relay.Config{}, time.Now, log, prometheus.NewRegistry())
+	ctx := context.Background()
+
+	// Events of one order go out in order, so the first round carries the
+	// order.created events and the second the order.paid ones.
+	if n, err := healthy.Round(ctx); n != orders || err != nil {
+		t.Fatalf("first round: %d published, %v; want %d order.created", n, err, orders)
+	}
+	if n, err := dying.Round(ctx); n != 0 || err == nil {
+		t.Fatalf("dying round: %d marked, %v; want 0 marked and the crash", n, err)
+	}
+	if got := evStreamMsgs(t, js, "ORDERS"); got != 2*orders {
+		t.Fatalf("ORDERS holds %d events after the dying round, want %d", got, 2*orders)
+	}
+	if e := evCountEffects(t, st); e.Unpublished != orders {
+		t.Fatalf("%d events unpublished after the dying round, want the %d order.paid", e.Unpublished, orders)
+	}
+	// The workers may already apply the events that reached the broker; the
+	// relay on restart publishes them again.
+	if n, err := healthy.Round(ctx); n != orders || err != nil {
+		t.Fatalf("republish round: %d published, %v; want %d", n, err, orders)
+	}
+	if n, err := healthy.Round(ctx); n != 0 || err != nil {
+		t.Fatalf("outbox not drained: %d more, %v", n, err)
+	}
+	if got := evStreamMsgs(t, js, "ORDERS"); got != 2*orders {
+		t.Fatalf("ORDERS holds %d events after the republish, want %d: the duplicate was not dropped", got, 2*orders)
+	}
+	evPoll(t, "every effect", 90*time.Second, func() bool { return evCountEffects(t, st).settled() })
+	evAssertOnce(t, evCountEffects(t, st))
+	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
+		t.Fatalf("audit: %s", body)
+	}
+}
+
+// TestEvPoisonEventDLQAndReplay makes one order's invoice fail in the
+// database (a trigger standing in for a data-dependent bug): its event goes
+// to the DLQ after MaxDeliver, the other orders are invoiced meanwhile,
+// replay fails while the bug is there, and after the fix `surge events
+// replay --dlq` issues the missing invoice once and empties the DLQ.
+func TestEvPoisonEventDLQAndReplay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"SURGE_DATA": dir, "SURGE_RATE_LIMITS": "off"}
+	// The workers run in this test with a short backoff; Surge's own would
+	// take minutes to exhaust MaxDeliver.
+	s := startSurge(t, env, "--roles", "api,relay,sweeper")
+	sh := evNewShop(t, s.URL, s.AdminKey, "evpoison")
+	ids := evPaid(t, sh, "poison", 3)
+	poisoned := ids[1]
+	st := evOpenStore(t, dir, "")
+	js := evConnect(t, "", dir)
+	evPoll(t, "the events to be relayed", 60*time.Second, func() bool { return evStreamMsgs(t, js, "ORDERS") == 6 })
+	// The trigger is created before any worker runs, so the first delivery
+	// already fails.
+	_, err := evDB(st).Exec(`CREATE TRIGGER ev_poison BEFORE INSERT ON invoices WHEN NEW.order_id = '` + poisoned + `'
+		BEGIN SELECT RAISE(ABORT, 'invoice rejected: order on hold'); END`)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	log := slog.New(slog.DiscardHandler)
+	m := worker.NewMetrics(prometheus.NewRegistry())
+	cfg := worker.Config{Backoff: []time.Duration{500 * time.Millisecond}, MaxDeliver: 3}
+	for _, h := range []worker.Handler{notify.NewHandler(st, time.Now), invoice.NewHandler(st, time.Now),
+		analytics.NewHandler(st, time.Now), recommend.NewHandler(st, time.Now)} {
+		c := worker.New(js, h, cfg, log, m)
+		if err := c.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Stop)
+	}
+	evPoll(t, "the poison event in the DLQ", 60*time.Second, func() bool { return evStreamMsgs(t, js, "DLQ") == 1 })
+	evPoll(t, "the other orders' effects", 60*time.Second, func() bool {
+		e := evCountEffects(t, st)
+		return e.Invoices == 2 && e.Confirmations == 3 && e.AnalyticsUnits == 3 && e.Recs == 3
+	})
+	if n := evCount(t, st, `SELECT COUNT(*) FROM invoices WHERE order_id = '`+poisoned+`'`); n != 0 {
+		t.Fatalf("poisoned order has %d invoices before the fix", n)
+	}
+
+	out, err := evCLI(env, "events", "dlq", "list")
+	if err != nil || !strings.Contains(out, "invoice") || !strings.Contains(out, "order on hold") {
+		t.Fatalf("dlq list: %v\n%s", err, out)
+	}
+	seq := regexp.MustCompile(`(?m)^(\d+)\s+invoice\s`).FindStringSubmatch(out)
+	if seq == nil {
+		t.Fatalf("no dead letter of invoice listed:\n%s", out)
+	}
+	out, err = evCLI(env, "events", "dlq", "show", seq[1])
+	if err != nil || !strings.Contains(out, poisoned) || !strings.Contains(out, "order.paid") {
+		t.Fatalf("dlq show %s: %v\n%s", seq[1], err, out)
+	}
+	out, err = evCLI(env, "events", "status")
+	if err != nil || !regexp.MustCompile(`(?m)^DLQ\s+-\s+1\s`).MatchString(out) {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+
+	// Replaying before the fix changes nothing and says so.
+	out, err = evCLI(env, "events", "replay", "--consumer", "invoice", "--dlq")
+	if err == nil || !strings.Contains(out, "still failing") {
+		t.Fatalf("replay before the fix: %v\n%s", err, out)
+	}
+	if got := evStreamMsgs(t, js, "DLQ"); got != 1 {
+		t.Fatalf("DLQ holds %d after a failed replay, want 1", got)
+	}
+
+	if _, err := evDB(st).Exec(`DROP TRIGGER ev_poison`); err != nil {
+		t.Fatal(err)
+	}
+	out, err = evCLI(env, "events", "replay", "--consumer", "invoice", "--dlq")
+	if err != nil || !strings.Contains(out, "1 handled") {
+		t.Fatalf("replay after the fix: %v\n%s", err, out)
+	}
+	if got := evStreamMsgs(t, js, "DLQ"); got != 0 {
+		t.Fatalf("DLQ holds %d after a successful replay, want 0", got)
+	}
+	// Replaying the whole stream again is harmless: effects stay once.
+	out, err = evCLI(env, "events", "replay", "--consumer", "invoice", "--from", "1")
+	if err != nil {
+		t.Fatalf("replay of the stream: %v\n%s", err, out)
+	}
+	if n := evCount(t, st, `SELECT COUNT(*) FROM invoices WHERE order_id = '`+poisoned+`' AND invoice_no = 3`); n != 1 {
+		t.Fatalf("poisoned order: %d invoices numbered 3, want exactly one", n)
+	}
+	evAssertOnce(t, evCountEffects(t, st))
+	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
+		t.Fatalf("audit: %s", body)
+	}
+}
+
+// TestEvStatusBrokerUnreachable: `surge events status` fails when there is
+// no broker to ask, whether named by URL or expected under the data dir.
+func TestEvStatusBrokerUnreachable(t *testing.T) {
+	t.Parallel()
+	out, err := evCLI(map[string]string{"SURGE_DATA": t.TempDir()}, "events", "status")
+	if err == nil {
+		t.Fatalf("status without any broker succeeded:\n%s", out)
+	}
+	// A port nothing listens on: the listener is closed before the call.
+	ln, lerr := evListenClosed()
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	out, err = evCLI(map[string]string{"SURGE_DATA": t.TempDir(), "SURGE_NATS_URL": "nats://" + ln}, "events", "status")
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("status with a dead broker URL: %v\n%s", err, out)
+	}
+	var buf bytes.Buffer
+	if err := run(context.Background(), []string{"events"}, func(string) string { return "" }, &buf, &buf); err == nil {
+		t.Fatal("events without a subcommand succeeded")
+	}
+}
+
+// evListenClosed returns a loopback address nothing listens on any more.
+func evListenClosed() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
