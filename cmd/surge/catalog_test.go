@@ -36,7 +36,9 @@ func catCreateShop(t *testing.T, s *surge, slug string) catShop {
 	if code != http.StatusCreated {
 		t.Fatalf("create shop %s: %d %s", slug, code, body)
 	}
-	var resp struct{ APIKey string `json:"api_key"` }
+	var resp struct {
+		APIKey string `json:"api_key"`
+	}
 	if err := json.Unmarshal([]byte(body), &resp); err != nil || resp.APIKey == "" {
 		t.Fatalf("create shop %s: no api_key in %s", slug, body)
 	}
@@ -293,7 +295,9 @@ func catTenants(t *testing.T, acme, other catShop) {
 
 	// Rotation: the new key works at once, the old one stops.
 	code, _, body := do(t, "POST", other.url("/admin/keys"), other.key, `{}`)
-	var rotated struct{ APIKey string `json:"api_key"` }
+	var rotated struct {
+		APIKey string `json:"api_key"`
+	}
 	if code != http.StatusOK && code != http.StatusCreated || json.Unmarshal([]byte(body), &rotated) != nil || rotated.APIKey == "" {
 		t.Fatalf("rotate: %d %s", code, body)
 	}
