@@ -1,0 +1,52 @@
+package checkout
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/surge-commerce/surge/internal/order"
+)
+
+// respond decides what every replay of a key answers, so each status must
+// map to exactly one HTTP status and body shape.
+func TestRespond(t *testing.T) {
+	cases := []struct {
+		status order.Status
+		code   int
+	}{
+		{order.PendingPayment, StatusPending},
+		{order.Paid, StatusPaid},
+		{order.Fulfilled, StatusPaid},
+		{order.Cancelled, StatusDeclined},
+	}
+	for _, c := range cases {
+		o := order.Order{ID: "ord_1", Status: c.status, Total: 1999, Currency: "EUR"}
+		r := respond(o)
+		if r.Status != c.code || r.OrderID != "ord_1" || r.Replayed {
+			t.Errorf("%s: %+v", c.status, r)
+		}
+		var body struct {
+			Type   string    `json:"type"`
+			Status int       `json:"status"`
+			Order  OrderJSON `json:"order"`
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatalf("%s: body %s: %v", c.status, r.Body, err)
+		}
+		if body.Order.ID != "ord_1" || body.Order.Status != c.status || body.Order.Total != 1999 || body.Order.Lines == nil {
+			t.Errorf("%s: order in body %+v", c.status, body.Order)
+		}
+		if c.status == order.Cancelled && (body.Type != ProblemTypeBase+"payment-declined" || body.Status != StatusDeclined) {
+			t.Errorf("declined body: type %q status %d", body.Type, body.Status)
+		}
+	}
+}
+
+func TestPaymentOutcomeString(t *testing.T) {
+	want := map[PaymentOutcome]string{PaymentUnknown: "unknown", PaymentPaid: "paid", PaymentDeclined: "declined", PaymentNone: "none"}
+	for o, s := range want {
+		if o.String() != s {
+			t.Errorf("%d.String() = %q, want %q", o, o.String(), s)
+		}
+	}
+}
