@@ -16,6 +16,7 @@ Commands:
   audit     check the invariants (stock, charges, idempotency) against a live system
   events    inspect streams and consumers, dead letters, replay events
   psp       run the payment-provider simulator
+  loadtest  drive open-model load (browse, checkout, flash-sale, mixed; --step finds the knee) and audit
   version   print the version
 
 Run "surge <command> -h" for the flags of a command.
@@ -39,6 +40,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runEvents(ctx, rest, getenv, stdout, stderr)
 	case "psp":
 		return runPSP(ctx, rest, getenv, stdout, stderr)
+	case "loadtest":
+		return runLoadtest(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":

@@ -1,0 +1,92 @@
+package loadtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// checkoutScenario buys: a customer fills a cart with one or two SKUs
+// (skewed to hot ones) and checks it out with an Idempotency-Key,
+// retrying with the same key after errors as a real client does.
+type checkoutScenario struct{}
+
+// checkoutStock is large enough that a checkout run does not sell out.
+const checkoutStock = 100_000_000
+
+func (c *checkoutScenario) setup(ctx context.Context, e *env) error {
+	if err := e.createProducts(ctx, e.cfg.SKUs, checkoutStock); err != nil {
+		return err
+	}
+	if e.cfg.Flash {
+		// Every SKU in flash-sale mode: stock spread over buckets, no
+		// waiting room, so checkout exercises the hot-SKU path.
+		err := parallel(ctx, len(e.skus), 8, func(i int) error {
+			return e.setupCall(ctx, http.StatusOK, "PUT", "/v1/shops/"+e.shop+"/admin/sales/"+e.skus[i], e.shopKey,
+				map[string]any{"stock": checkoutStock}, nil)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return e.createCustomers(ctx, e.cfg.Customers)
+}
+
+func (c *checkoutScenario) profile(rate float64, _ time.Duration) Profile { return Constant(rate) }
+
+// maxAttempts bounds a checkout operation's retries of one request.
+const maxAttempts = 4
+
+func (c *checkoutScenario) op(ctx context.Context, e *env, s *session, rng *rand.Rand) {
+	token := e.customers[s.i%len(e.customers)]
+	shop := "/v1/shops/" + e.shop
+	ok := func() bool {
+		r := retry(ctx, s, func() response { return s.do(ctx, "POST", shop+"/carts", token, []byte("{}")) })
+		var cart struct {
+			ID string `json:"id"`
+		}
+		if r.code != http.StatusCreated || json.Unmarshal(r.body, &cart) != nil {
+			return false
+		}
+		for range 1 + rng.IntN(2) {
+			sku := e.skus[zipf(rng, len(e.skus))]
+			r = retry(ctx, s, func() response {
+				return s.do(ctx, "PUT", shop+"/carts/"+cart.ID+"/lines/"+sku, token, []byte(`{"quantity":1}`))
+			})
+			if r.code != http.StatusOK {
+				return false
+			}
+		}
+		key := fmt.Sprintf("lt-%s-%d", e.run, s.i)
+		body := []byte(`{"cart_id":` + strconv.Quote(cart.ID) + `}`)
+		r = retry(ctx, s, func() response {
+			return s.do(ctx, "POST", shop+"/checkout", token, body, "Idempotency-Key", key)
+		})
+		return r.code == http.StatusCreated || r.code == http.StatusAccepted || r.code == http.StatusPaymentRequired
+	}()
+	s.rec.OpDone(time.Now(), ok)
+}
+
+// retry repeats a request after a refusal (429, 503, 409 in progress) or
+// an error, honouring Retry-After, at most maxAttempts times.
+func retry(ctx context.Context, s *session, send func() response) response {
+	var r response
+	for attempt := 1; ; attempt++ {
+		r = send()
+		again := r.failed() || (r.code == http.StatusConflict && r.problemType() == "request-in-progress")
+		if !again || attempt == maxAttempts {
+			return r
+		}
+		if !sleep(ctx, min(r.retryAfter(time.Duration(attempt)*100*time.Millisecond), 5*time.Second)) {
+			return r
+		}
+	}
+}
+
+func (c *checkoutScenario) verify(context.Context, *env) ([]Check, *FlashResult, error) {
+	return nil, nil, nil
+}
