@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/invoice"
 	"github.com/surge-commerce/surge/internal/loadshed"
+	"github.com/surge-commerce/surge/internal/mailer"
 	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
@@ -190,6 +192,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprintf(stdout, "  broker: %s\n", describeBroker(brk, cfg))
 	fmt.Fprintf(stdout, "  redis:  %s\n", redisState)
 	fmt.Fprintf(stdout, "  payments: %s\n", describePayments(cfg))
+	if cfg.SMTPURL != "" {
+		fmt.Fprintf(stdout, "  mail:   smtp (%s)\n", redactURL(cfg.SMTPURL))
+	} else {
+		fmt.Fprintf(stdout, "  mail:   stored, readable at /v1/shops/{shop}/admin/notifications\n")
+	}
 	fmt.Fprintf(stdout, "  roles:  %s\n", cfg.Roles)
 	if newAdminKey != "" {
 		fmt.Fprintf(stdout, "  platform admin key (shown once, store it now): %s\n", newAdminKey)
@@ -237,6 +244,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			analytics.NewHandler(bg, now), recommend.NewHandler(bg, now),
 		} {
 			background = append(background, worker.New(brk.JetStream(), h, worker.Config{}, log, m))
+		}
+		if cfg.SMTPURL != "" {
+			sender, err := mailer.New(bg, mailer.Config{URL: cfg.SMTPURL}, now, log, reg)
+			if err != nil {
+				return err
+			}
+			background = append(background, sender)
 		}
 	}
 	for _, svc := range background {
@@ -447,4 +461,13 @@ func pprofMux() *http.ServeMux {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// redactURL hides a URL's password for the start-up banner.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "unparsable URL"
+	}
+	return u.Redacted()
 }

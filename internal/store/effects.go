@@ -74,10 +74,11 @@ func (s *Store) Notifications(ctx context.Context, shopID int64, orderID string,
 	return s.queryNotifications(ctx, query, append(args, limit)...)
 }
 
-// UnsentNotifications returns notifications waiting for SMTP delivery.
+// UnsentNotifications returns notifications waiting for SMTP delivery,
+// oldest first. Those without an email address stay in the shop's sink.
 func (s *Store) UnsentNotifications(ctx context.Context, limit int) ([]notify.Notification, error) {
 	return s.queryNotifications(ctx, `SELECT shop_id, notification_id, order_id, kind, recipient, subject, body, created_at, sent_at
-		FROM notifications WHERE sent_at IS NULL ORDER BY created_at LIMIT ?`, limit)
+		FROM notifications WHERE sent_at IS NULL AND recipient LIKE '%@%' ORDER BY created_at, notification_id LIMIT ?`, limit)
 }
 
 // MarkNotificationSent records an SMTP delivery.

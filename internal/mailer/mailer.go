@@ -1,0 +1,187 @@
+// Package mailer delivers the notifications the notify consumer stored to
+// an SMTP server. Stored notifications are the outbox of mail: a message
+// is marked sent only after the server accepted it, so a crash in between
+// sends it again (at least once); its Message-ID lets the receiving side
+// drop the duplicate.
+package mailer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/smtp"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/surge-commerce/surge/internal/notify"
+)
+
+// Store is what the mailer needs from persistence.
+type Store interface {
+	UnsentNotifications(ctx context.Context, limit int) ([]notify.Notification, error)
+	MarkNotificationSent(ctx context.Context, shopID int64, id string, now time.Time) error
+}
+
+// Config says where and how often to deliver.
+type Config struct {
+	// URL is smtp://[user:password@]host:port[?from=address].
+	URL string
+	// Interval between delivery rounds; 1 s when zero.
+	Interval time.Duration
+	// Timeout bounds one message's whole SMTP conversation; 10 s when zero.
+	Timeout time.Duration
+}
+
+// Sender runs delivery rounds until stopped.
+type Sender struct {
+	store    Store
+	addr     string
+	host     string
+	from     string
+	auth     smtp.Auth
+	interval time.Duration
+	timeout  time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	sent     prometheus.Counter
+	failed   prometheus.Counter
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// New parses cfg.URL and returns a sender; it sends nothing until Start.
+func New(store Store, cfg Config, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*Sender, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Scheme != "smtp" || u.Hostname() == "" || u.Port() == "" {
+		return nil, fmt.Errorf("SURGE_SMTP_URL must look like smtp://[user:password@]host:port[?from=address]")
+	}
+	s := &Sender{
+		store: store, addr: u.Host, host: u.Hostname(), from: u.Query().Get("from"),
+		interval: cfg.Interval, timeout: cfg.Timeout, now: now, log: log,
+		sent:   prometheus.NewCounter(prometheus.CounterOpts{Name: "surge_mail_sent_total", Help: "Notifications the SMTP server accepted."}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "surge_mail_failures_total", Help: "SMTP deliveries that failed and will be retried."}),
+	}
+	if s.from == "" {
+		s.from = "orders@" + s.host
+	}
+	if s.interval <= 0 {
+		s.interval = time.Second
+	}
+	if s.timeout <= 0 {
+		s.timeout = 10 * time.Second
+	}
+	if pw, ok := u.User.Password(); ok {
+		// net/smtp refuses PLAIN over an unencrypted link except to
+		// localhost, which is the protection we want.
+		s.auth = smtp.PlainAuth("", u.User.Username(), pw, s.host)
+	}
+	reg.MustRegister(s.sent, s.failed)
+	return s, nil
+}
+
+// Start begins delivery rounds.
+func (s *Sender) Start(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Go(func() {
+		t := time.NewTicker(s.interval)
+		defer t.Stop()
+		for {
+			if err := s.Round(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "mail delivery round failed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return nil
+}
+
+// Stop ends delivery and waits for the message in flight.
+func (s *Sender) Stop() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+}
+
+// Round delivers up to 100 waiting notifications, oldest first, and stops
+// at the first failure: the server is likely down for the others too, and
+// the next round retries in order.
+func (s *Sender) Round(ctx context.Context) error {
+	batch, err := s.store.UnsentNotifications(ctx, 100)
+	if err != nil {
+		return err
+	}
+	for _, n := range batch {
+		if err := s.send(ctx, n); err != nil {
+			s.failed.Inc()
+			return fmt.Errorf("deliver %s to %s: %w", n.ID, n.Recipient, err)
+		}
+		s.sent.Inc()
+		if err := s.store.MarkNotificationSent(ctx, n.ShopID, n.ID, s.now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// send has one SMTP conversation for n, bounded by the timeout.
+func (s *Sender) send(ctx context.Context, n notify.Notification) error {
+	if strings.ContainsAny(n.Recipient, "\r\n") || strings.ContainsAny(n.Subject, "\r\n") {
+		return errors.New("header injection refused")
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	c, err := smtp.NewClient(conn, s.host)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		if err := c.StartTLS(&tls.Config{ServerName: s.host}); err != nil {
+			return err
+		}
+	}
+	if s.auth != nil {
+		if err := c.Auth(s.auth); err != nil {
+			return err
+		}
+	}
+	if err := c.Mail(s.from); err != nil {
+		return err
+	}
+	if err := c.Rcpt(n.Recipient); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	msg := "From: " + s.from + "\r\nTo: " + n.Recipient + "\r\nSubject: " + n.Subject +
+		"\r\nMessage-ID: <" + n.ID + "@surge>\r\nDate: " + n.CreatedAt.UTC().Format(time.RFC1123Z) +
+		"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + strings.ReplaceAll(n.Body, "\n", "\r\n")
+	if _, err := w.Write([]byte(msg)); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
