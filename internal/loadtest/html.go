@@ -91,10 +91,12 @@ func charts(sr ScenarioReport, cfg ConfigReport) scenarioView {
 		}
 	}
 	for _, st := range sr.Steps {
-		for k := range st.StatusCodes {
-			if codes[k] == nil {
-				codes[k] = &series{name: k}
-				codeOrder = append(codeOrder, k)
+		for _, pt := range st.Series {
+			for k := range pt.StatusCodes {
+				if codes[k] == nil {
+					codes[k] = &series{name: k}
+					codeOrder = append(codeOrder, k)
+				}
 			}
 		}
 	}

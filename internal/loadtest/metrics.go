@@ -180,3 +180,15 @@ func saturating(st StepReport) string {
 	}
 	return found[0] + " (also: " + strings.Join(found[1:], "; ") + ")"
 }
+
+// signals summarises a step's resources in one neutral line.
+func signals(r Resources) string {
+	s := fmt.Sprintf("CPU %.2f of %.0f cores, %.0f requests in flight, %.0f shed", r.CPUCores, r.GoMaxProcs, r.InFlight, r.Shed)
+	for _, p := range r.DBPools {
+		s += fmt.Sprintf(", pool %q %.0f waits (%.2f s)", p.Name, p.Waits, p.WaitSeconds)
+	}
+	if len(r.BreakersOpen) > 0 {
+		s += ", breakers open: " + strings.Join(r.BreakersOpen, ", ")
+	}
+	return s
+}

@@ -181,8 +181,8 @@ func envelope(sr ScenarioReport, cfg Config) *Envelope {
 	switch {
 	case sr.Knee == nil:
 		env.SaturatingResource = "not reached"
-		env.Statement = fmt.Sprintf("%s, %s sustains %.0f op/s (the highest step, %d steps); the knee lies beyond — raise --rate or --max-steps (at the top: %s)",
-			cond, sr.Scenario, env.SustainedRate, len(sr.Steps), saturating(last))
+		env.Statement = fmt.Sprintf("%s, %s sustains %.0f op/s (the highest of %d steps); the knee lies beyond: raise --rate or --max-steps (at the top: %s)",
+			cond, sr.Scenario, env.SustainedRate, len(sr.Steps), signals(last.Resources))
 	default:
 		env.KneeRate = sr.Knee.OfferedRate
 		env.SaturatingResource = saturating(last)
