@@ -136,7 +136,9 @@ func TestRetriesBackoffAndDeadLetters(t *testing.T) {
 	publish("evt-alien", "surge.event/v9")
 
 	h := &failing{name: "test", okAfter: map[string]int{"evt-retry": 3}, calls: map[string][]time.Time{}}
-	backoff := []time.Duration{time.Second, 2 * time.Second}
+	// The first step is also the server's ack wait (see TestAckWaitIsHonoured),
+	// so it is long enough that a stalled machine does not cause redeliveries.
+	backoff := []time.Duration{2 * time.Second, 3 * time.Second}
 	metrics := NewMetrics(prometheus.NewRegistry())
 	c := New(js, h, Config{Backoff: backoff, MaxDeliver: 3}, slog.New(slog.DiscardHandler), metrics)
 	if err := c.Start(ctx); err != nil {
