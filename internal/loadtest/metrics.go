@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,6 +103,39 @@ type Resources struct {
 	Shed         float64  `json:"shed"`
 	ShedLimit    float64  `json:"shed_limit"`
 	BreakersOpen []string `json:"breakers_open"`
+	// HostLoad is the 1-minute load average of this machine and HostCPUs
+	// its CPUs, read only when the target is on loopback (same machine):
+	// a load above the CPUs means the target competes for CPU with the
+	// load generator and everything else.
+	HostLoad float64 `json:"host_load_avg1,omitempty"`
+	HostCPUs int     `json:"host_cpus,omitempty"`
+}
+
+// hostLoad reads this machine's load average (Linux; 0 elsewhere).
+func hostLoad() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// loopback reports whether the target URL names this machine.
+func loopback(target string) bool {
+	u, err := url.Parse(target)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }
 
 // DBPool is one database pool's saturation.
@@ -169,6 +205,9 @@ func saturating(st StepReport) string {
 	if r.GoMaxProcs > 0 && r.CPUCores >= 0.85*r.GoMaxProcs {
 		found = append(found, fmt.Sprintf("CPU: %.2f of %.0f cores busy", r.CPUCores, r.GoMaxProcs))
 	}
+	if r.HostCPUs > 0 && r.HostLoad >= float64(r.HostCPUs) {
+		found = append(found, fmt.Sprintf("host CPU: load average %.1f on %d CPUs, the target got %.2f cores", r.HostLoad, r.HostCPUs, r.CPUCores))
+	}
 	if r.Shed > 0 {
 		found = append(found, fmt.Sprintf("admission control: %.0f requests shed (adaptive limit %.0f, %.0f in flight)", r.Shed, r.ShedLimit, r.InFlight))
 	}
@@ -189,6 +228,9 @@ func signals(r Resources) string {
 	}
 	if len(r.BreakersOpen) > 0 {
 		s += ", breakers open: " + strings.Join(r.BreakersOpen, ", ")
+	}
+	if r.HostCPUs > 0 {
+		s += fmt.Sprintf(", host load average %.1f on %d CPUs", r.HostLoad, r.HostCPUs)
 	}
 	return s
 }

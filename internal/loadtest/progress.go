@@ -68,6 +68,8 @@ func (p *progress) print(final bool) {
 		fmt.Fprintf(p.w, "\r\033[2K%s\n", p.line())
 	case p.tty:
 		fmt.Fprintf(p.w, "\r\033[2K%s", p.line())
+	case final:
+		fmt.Fprintln(p.w, p.line()+" done")
 	default:
 		fmt.Fprintln(p.w, p.line())
 	}

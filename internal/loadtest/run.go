@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -147,6 +148,9 @@ func runStep(ctx context.Context, e *env, sc scenario, sched *scheduler, cfg Con
 		Operations: cs.Scheduled, OperationsOK: sum.OpsOK, Requests: sum.Requests,
 		Percentiles: sum.Latency, StatusCodes: sum.Codes, Errors: sum.Errors, Client: cs, Series: sum.Series,
 		Resources: resources(before, <-under)}
+	if loopback(cfg.Target) {
+		st.Resources.HostLoad, st.Resources.HostCPUs = hostLoad(), runtime.NumCPU()
+	}
 	if sum.Requests > 0 {
 		st.ErrorRate = float64(sum.FailedReqs) / float64(sum.Requests)
 	}

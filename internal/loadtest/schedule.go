@@ -66,9 +66,10 @@ type ClientStats struct {
 	// Cancelled operations were still running when the drain timed out.
 	Cancelled int64 `json:"cancelled"`
 	// Saturated is true when the client, not the server, limited the
-	// offered load: any drop, or more than 5 % of arrivals (and more than
-	// 5) started late. A few late starts are scheduling noise; their
-	// latency still counts from the schedule.
+	// offered load: any drop, more than 10 % of arrivals (and more than 5)
+	// started late, or one started over a second late. Occasional late
+	// starts are scheduling noise on a busy machine; their latency still
+	// counts from the schedule, so they hide nothing.
 	Saturated bool `json:"saturated"`
 }
 
@@ -153,7 +154,7 @@ func (s *scheduler) run(ctx context.Context, start time.Time, p Profile, d time.
 		<-done
 	}
 	st.Cancelled = cancelled.Load()
-	st.Saturated = st.Dropped > 0 || (st.Late > 5 && st.Late*20 > st.Scheduled)
+	st.Saturated = st.Dropped > 0 || (st.Late > 5 && st.Late*10 > st.Scheduled) || st.MaxStartLagMS > 1000
 	return st
 }
 
