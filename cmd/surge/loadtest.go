@@ -39,7 +39,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fs.BoolVar(&c.Flash, "flash", false, "checkout: put the SKUs in flash-sale mode (stock in buckets)")
 	fs.Int64Var(&c.Stock, "stock", 100, "flash-sale: units on sale")
 	fs.IntVar(&c.Customers, "customers", 200, "checkout, mixed: customers created up front")
-	fs.Int64Var(&c.AdmissionRate, "admission-rate", 50, "flash-sale: waiting-room admissions per second (0: no waiting room)")
+	fs.Int64Var(&c.AdmissionRate, "admission-rate", 20, "flash-sale: waiting-room admissions per second (0: no waiting room)")
 	fs.Int64Var(&c.AdmissionBurst, "admission-burst", 20, "flash-sale: buyers admitted the moment the sale opens")
 	fs.DurationVar(&c.BuyerTimeout, "buyer-timeout", 60*time.Second, "flash-sale: a buyer gives up after this")
 	fs.IntVar(&c.Connections, "connections", 256, "HTTP connections to the target")
