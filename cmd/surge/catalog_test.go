@@ -203,6 +203,8 @@ func catBadInput(t *testing.T, c catShop) {
 		{"malformed JSON", "PUT", "/admin/products/KEEP", `{"title":`, 400, "malformed-json", ""},
 		{"unknown field", "PUT", "/admin/products/KEEP", `{"title":"T","price":1,"currency":"EUR","stock":1,"colour":"red"}`, 422, "validation", "colour"},
 		{"over-long title", "PUT", "/admin/products/KEEP", `{"title":"` + long + `","price":1,"currency":"EUR","stock":1}`, 422, "validation", "title"},
+		{"NUL in the title", "PUT", "/admin/products/KEEP", `{"title":"a\u0000b","price":1,"currency":"EUR","stock":1}`, 422, "validation", "title"},
+		{"NUL in an attribute", "PUT", "/admin/products/KEEP", `{"title":"T","price":1,"currency":"EUR","stock":1,"attributes":{"k":"a\u0000"}}`, 422, "validation", "attributes.k"},
 		{"negative price", "PUT", "/admin/products/KEEP", `{"title":"T","price":-1,"currency":"EUR","stock":1}`, 422, "validation", "price"},
 		{"fractional price", "PUT", "/admin/products/KEEP", `{"title":"T","price":1.5,"currency":"EUR","stock":1}`, 422, "validation", "price"},
 		{"unknown currency", "PUT", "/admin/products/KEEP", `{"title":"T","price":1,"currency":"XQZ","stock":1}`, 422, "validation", "currency"},

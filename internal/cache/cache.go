@@ -60,6 +60,9 @@ type Cache[V any] struct {
 	group singleflight.Group
 
 	hits, misses, stale atomic.Uint64
+	// epoch counts invalidations: a load that overlapped one may have read
+	// the old value, so it answers its callers but must not be cached.
+	epoch atomic.Uint64
 }
 
 // New returns a Cache.
@@ -124,33 +127,54 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load func(context.Contex
 	return zero, Result{}, res.Err
 }
 
-// refresh starts (or joins) the one load of key, which fills L1 and L2.
+// refresh starts (or joins) the one load of key, which fills L1 and L2
+// unless an invalidation happened meanwhile.
 func (c *Cache[V]) refresh(ctx context.Context, key string, load func(context.Context) (V, error)) <-chan singleflight.Result {
 	return c.group.DoChan(key, func() (any, error) {
+		if e, ok := c.l1.GetIfPresent(key); ok && c.opts.Now().Before(e.freshUntil) {
+			// A load that finished just before this one began already
+			// refreshed the entry.
+			return e.value, e.err
+		}
+		epoch := c.epoch.Load()
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LoadTimeout)
 		defer cancel()
 		if v, ok := c.fromL2(lctx, key); ok {
-			c.l1.Set(key, entry[V]{value: v, loadedAt: c.opts.Now(), freshUntil: c.opts.Now().Add(c.jitter())})
+			c.store(key, epoch, entry[V]{value: v, loadedAt: c.opts.Now(), freshUntil: c.opts.Now().Add(c.jitter())})
 			return v, nil
 		}
 		v, err := load(lctx)
-		if err == nil {
+		if err == nil && c.epoch.Load() == epoch {
 			c.toL2(lctx, key, v)
+			if c.epoch.Load() != epoch && c.opts.L2 != nil {
+				// Invalidated while writing L2: take the old value back out.
+				c.opts.L2.Invalidate(lctx, key)
+			}
 		}
 		at := c.opts.Now()
 		switch {
 		case err == nil:
-			c.l1.Set(key, entry[V]{value: v, loadedAt: at, freshUntil: at.Add(c.jitter())})
+			c.store(key, epoch, entry[V]{value: v, loadedAt: at, freshUntil: at.Add(c.jitter())})
 		case errcode.Is(err, errcode.NotFound):
-			c.l1.Set(key, entry[V]{err: err, loadedAt: at, freshUntil: at.Add(c.jitter())})
+			c.store(key, epoch, entry[V]{err: err, loadedAt: at, freshUntil: at.Add(c.jitter())})
 		}
 		return v, err
 	})
 }
 
+// store puts e in L1 unless an invalidation happened since epoch was read.
+func (c *Cache[V]) store(key string, epoch uint64, e entry[V]) {
+	c.l1.Set(key, e)
+	if c.epoch.Load() != epoch {
+		c.l1.Invalidate(key)
+	}
+}
+
 // Invalidate drops key here, in L2 and (through L2) in every replica's L1,
 // so the next Get loads it afresh.
 func (c *Cache[V]) Invalidate(key string) {
+	c.epoch.Add(1)
+	c.group.Forget(key)
 	c.l1.Invalidate(key)
 	if c.opts.L2 != nil {
 		c.opts.L2.Invalidate(context.Background(), key)
@@ -158,7 +182,11 @@ func (c *Cache[V]) Invalidate(key string) {
 }
 
 // Forget drops key from this replica's L1 only (another replica changed it).
-func (c *Cache[V]) Forget(key string) { c.l1.Invalidate(key) }
+func (c *Cache[V]) Forget(key string) {
+	c.epoch.Add(1)
+	c.group.Forget(key)
+	c.l1.Invalidate(key)
+}
 
 func (c *Cache[V]) fromL2(ctx context.Context, key string) (V, bool) {
 	var v V

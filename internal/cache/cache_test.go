@@ -331,7 +331,6 @@ func TestCallerDeadlineDoesNotCancelTheLoad(t *testing.T) {
 // A load that read the old value before an invalidation must not put it
 // back in the cache after it: the next Get must see the change.
 func TestInvalidateDuringLoad(t *testing.T) {
-	t.Skip("known bug: a load in flight during Invalidate re-caches the old value for a full TTL (see report)")
 	c := newCache(newClock())
 	var value atomic.Value
 	value.Store("old")

@@ -3,6 +3,7 @@ package catalog
 import (
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -87,8 +88,11 @@ func (in Input) Validate(sku string) error {
 	}
 	validateAttributes(&v, in.Attributes)
 	validateImages(&v, in.Images)
-	if !utf8.ValidString(in.Title) || !utf8.ValidString(in.Description) {
-		v.Add("title", "must be valid UTF-8")
+	if !plainText(in.Title) {
+		v.Add("title", "must be valid UTF-8 without NUL characters")
+	}
+	if !plainText(in.Description) {
+		v.Add("description", "must be valid UTF-8 without NUL characters")
 	}
 	return v.Err()
 }
@@ -99,11 +103,11 @@ func validateAttributes(v *errcode.Validation, attrs map[string]string) {
 		return
 	}
 	for k, val := range attrs {
-		if n := utf8.RuneCountInString(k); n < 1 || n > MaxAttrKey || !utf8.ValidString(k) {
+		if n := utf8.RuneCountInString(k); n < 1 || n > MaxAttrKey || !plainText(k) {
 			v.Add("attributes", "keys must be 1-64 characters")
 			return
 		}
-		if utf8.RuneCountInString(val) > MaxAttrValue || !utf8.ValidString(val) {
+		if utf8.RuneCountInString(val) > MaxAttrValue || !plainText(val) {
 			v.Add("attributes."+k, "must be at most 500 characters")
 		}
 	}
@@ -121,4 +125,11 @@ func validateImages(v *errcode.Validation, images []string) {
 			return
 		}
 	}
+}
+
+// plainText reports whether s is valid UTF-8 free of NUL, which
+// PostgreSQL cannot store in text and SQLite would silently keep: both
+// engines must accept the same input.
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -72,8 +73,8 @@ func ValidateNew(slug, name string) error {
 	if !slugPattern.MatchString(slug) {
 		v.Add("slug", "must be 1-40 lowercase letters, digits or inner hyphens")
 	}
-	if n := utf8.RuneCountInString(name); n < 1 || n > 200 {
-		v.Add("name", "must be 1-200 characters")
+	if n := utf8.RuneCountInString(name); n < 1 || n > 200 || !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
+		v.Add("name", "must be 1-200 characters of valid UTF-8 without NUL")
 	}
 	return v.Err()
 }

@@ -52,6 +52,10 @@ func classifyPostgres(pgErr *pgconn.PgError, err error) error {
 	switch {
 	case pgErr.Code == "23505":
 		return errcode.Wrap(errcode.Conflict, err, "already exists")
+	case pgErr.Code == "22021", pgErr.Code == "22P05":
+		// A NUL or a character the server encoding cannot hold: the
+		// input's fault, and nothing was written.
+		return errcode.Wrap(errcode.Invalid, err, "the text holds a character the database cannot store")
 	case pgErr.Code == "23514":
 		return errcode.Wrap(errcode.Conflict, err, "the change would break a stock invariant")
 	case pgErr.Code == "40001", pgErr.Code == "40P01", pgErr.Code == "55P03", pgErr.Code == "57014",

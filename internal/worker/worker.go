@@ -103,11 +103,14 @@ func New(js jetstream.JetStream, h Handler, cfg Config, log *slog.Logger, m *Met
 	return &Consumer{js: js, h: h, cfg: cfg, log: log.With("consumer", h.Name()), metrics: m}
 }
 
-// ConsumerConfig is the durable consumer's JetStream configuration.
+// ConsumerConfig is the durable consumer's JetStream configuration. It
+// sets no BackOff: JetStream would then use BackOff[0] as the ack wait and
+// redeliver events still being worked on; failures wait out the backoff
+// schedule through NakWithDelay instead.
 func (c *Consumer) ConsumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable: c.h.Name(), FilterSubjects: c.h.Subjects(), AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: c.cfg.AckWait, MaxDeliver: c.cfg.MaxDeliver, BackOff: c.cfg.Backoff,
+		AckWait: c.cfg.AckWait, MaxDeliver: c.cfg.MaxDeliver,
 		MaxAckPending: c.cfg.MaxBatch * 4, DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
 }

@@ -204,7 +204,6 @@ func TestRetriesBackoffAndDeadLetters(t *testing.T) {
 // slower than the first backoff step gets its event redelivered while it
 // is still working on it.
 func TestAckWaitIsHonoured(t *testing.T) {
-	t.Skip("known bug: JetStream replaces AckWait with BackOff[0] (1s by default); see report")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	b, err := broker.Start(ctx, broker.Config{DataDir: t.TempDir(), Name: "worker-test"})
