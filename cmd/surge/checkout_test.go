@@ -348,7 +348,10 @@ func TestCheckoutNeverOversells(t *testing.T) {
 			shop := ckNewShop(t, s.URL, s.AdminKey, "oversell")
 			shop.product(t, "HOT", 100, 0)
 			const buyers = 500
+			began := time.Now()
 			tokens := shop.customers(t, buyers)
+			t.Logf("%d customers registered in %s", buyers, time.Since(began).Round(time.Millisecond))
+			began = time.Now()
 
 			answers := make([]ckResp, buyers)
 			var retries ckRetries
@@ -387,7 +390,7 @@ func TestCheckoutNeverOversells(t *testing.T) {
 					t.Fatalf("buyer %d: %s, want 2xx or 409\nserver log:\n%s", i, r, log)
 				}
 			}
-			t.Logf("503 answers retried by the buyers: %s", &retries)
+			t.Logf("the rush took %s; 503 answers retried by the buyers: %s", time.Since(began).Round(time.Millisecond), &retries)
 			if len(won) != 100 || soldOut != buyers-100-txDone {
 				t.Fatalf("%d orders and %d sold-out answers, want 100 and %d", len(won), soldOut, buyers-100-txDone)
 			}
