@@ -96,12 +96,18 @@ func run(conc int, d time.Duration, skus, customers int) error {
 	closed := loadgen.ClosedLoop(conc, d, func() bool { return c.checkout(&paid) })
 	fmt.Printf("surge checkout (%d SKUs, %d buyers), %d clients, %s: %.0f tps (%d ok, %d failed, %d paid synchronously), p50 %.1f ms, p99 %.1f ms\n",
 		skus, customers, conc, d, closed.Rate(), closed.OK, closed.Fail, paid.Load(), closed.P(50), closed.P(99))
+	if f := c.failed(); len(f) > 0 {
+		fmt.Printf("  failures by status: %v\n", f)
+	}
 	fmt.Printf("RATIO checkout tps / pgbench tps = %.2f (goal >= 0.5)\n", closed.Rate()/base)
 
 	half := closed.Rate() / 2
 	open := loadgen.Open(half, d, 4096, func() bool { return c.checkout(&paid) })
 	fmt.Printf("open model at %.0f/s (half the max) for %s: p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms (%d ok, %d failed, %d late)\n",
 		half, d, open.P(50), open.P(99), open.P(99.9), open.OK, open.Fail, open.Late)
+	if f := c.failed(); len(f) > 0 {
+		fmt.Printf("  failures by status: %v\n", f)
+	}
 
 	passed, err := c.audit()
 	if err != nil {
@@ -170,6 +176,18 @@ type client struct {
 	skus    int
 	tokens  []string
 	seq     atomic.Int64
+
+	mu       sync.Mutex
+	failures map[string]int // why checkouts failed, since the last call to failed
+}
+
+// failed returns and resets the count of failed checkouts by status.
+func (c *client) failed() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.failures
+	c.failures = nil
+	return f
 }
 
 func (c *client) do(method, path, key, body string, header ...string) (int, []byte, error) {
@@ -268,7 +286,20 @@ func (c *client) checkout(paid *atomic.Int64) bool {
 	if err == nil && code == http.StatusCreated {
 		paid.Add(1)
 	}
-	return err == nil && (code == http.StatusCreated || code == http.StatusAccepted)
+	ok := err == nil && (code == http.StatusCreated || code == http.StatusAccepted)
+	if !ok {
+		why := strconv.Itoa(code)
+		if err != nil {
+			why = err.Error()
+		}
+		c.mu.Lock()
+		if c.failures == nil {
+			c.failures = map[string]int{}
+		}
+		c.failures[why]++
+		c.mu.Unlock()
+	}
+	return ok
 }
 
 // audit polls the audit until it passes or 60s go by (events settle a
