@@ -26,6 +26,7 @@ import (
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/relay"
 	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/testrig"
 	"github.com/surge-commerce/surge/internal/worker"
 )
 
@@ -274,16 +275,31 @@ func (s evCrashAfterPublish) RelayOutbox(ctx context.Context, limit int, now tim
 // TestEvRelayDiesBetweenPublishAndMark publishes the paid events with a
 // relay that never marks them, then lets a healthy relay publish them
 // again: the broker keeps one copy of each (Nats-Msg-Id = event id) and
-// every effect happens once.
+// every effect happens once. On both engines: PostgreSQL holds the batch
+// FOR UPDATE SKIP LOCKED while publishing, SQLite publishes outside the
+// write lock.
 func TestEvRelayDiesBetweenPublishAndMark(t *testing.T) {
 	t.Parallel()
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			dbURL := ""
+			if engine == "postgres" {
+				dbURL = testrig.PostgresURL(t)
+			}
+			evRelayDies(t, dbURL)
+		})
+	}
+}
+
+func evRelayDies(t *testing.T, dbURL string) {
 	dir := t.TempDir()
 	// No relay role: this test is the relay.
-	s := startSurge(t, map[string]string{"SURGE_DATA": dir, "SURGE_RATE_LIMITS": "off"}, "--roles", "api,worker,sweeper")
+	s := startSurge(t, map[string]string{"SURGE_DATA": dir, "SURGE_DATABASE_URL": dbURL, "SURGE_RATE_LIMITS": "off"},
+		"--roles", "api,worker,sweeper")
 	sh := evNewShop(t, s.URL, s.AdminKey, "evrelay")
 	const orders = 5
 	evPaid(t, sh, "relay", orders)
-	st := evOpenStore(t, dir, "")
+	st := evOpenStore(t, dir, dbURL)
 	js := evConnect(t, "", dir)
 	log := slog.New(slog.DiscardHandler)
 	healthy := relay.New(st, js, nil, relay.Config{}, time.Now, log, prometheus.NewRegistry())
