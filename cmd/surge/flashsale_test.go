@@ -1,0 +1,519 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/testrig"
+)
+
+// Flash-sale end-to-end tests: a crowd of buyers over HTTP for a few units,
+// the per-customer limit under parallel requests; the waiting room and the
+// bot limits are in flashsale2_test.go.
+
+// fsMaxTries bounds how often a buyer sends one request again after 429 or
+// 503 before giving up, as a real client would.
+const fsMaxTries = 20
+
+// fsResp is one HTTP answer. Requests made from buyer goroutines cannot call
+// t.Fatal, so the helpers return errors instead.
+type fsResp struct {
+	code   int
+	header http.Header
+	body   []byte
+}
+
+// problemType is the problem's type without the common prefix, e.g. "out-of-stock".
+func (r fsResp) problemType() string {
+	var p struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(r.body, &p)
+	return strings.TrimPrefix(p.Type, "https://surge.dev/problems/")
+}
+
+// fsClient sends at most cap(sem) requests at a time: thousands of buyer
+// goroutines share a few connections on a small machine, and a request's
+// timeout starts only once it is on its way.
+type fsClient struct {
+	http *http.Client
+	sem  chan struct{}
+}
+
+func fsNewClient(t *testing.T, inFlight int) *fsClient {
+	tr := &http.Transport{MaxConnsPerHost: inFlight, MaxIdleConnsPerHost: inFlight, IdleConnTimeout: 30 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &fsClient{http: &http.Client{Timeout: 60 * time.Second, Transport: tr}, sem: make(chan struct{}, inFlight)}
+}
+
+func (c *fsClient) call(method, url, token, body string, header ...string) (fsResp, error) {
+	c.sem <- struct{}{}
+	defer func() { <-c.sem }()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return fsResp{}, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fsResp{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return fsResp{code: resp.StatusCode, header: resp.Header, body: b}, err
+}
+
+// fsSend behaves like a well-mannered client: on 429 or 503 it waits the
+// Retry-After and sends the very same request again (same Idempotency-Key),
+// at most fsMaxTries times; gaveUp reports that the last answer was still
+// one of those. why is set for what no answer may be: a transport error, a
+// 5xx other than 503, or a 429/503 without a valid Retry-After.
+func fsSend(c *fsClient, method, url, token, body string, header ...string) (r fsResp, gaveUp bool, why string) {
+	for try := 1; ; try++ {
+		var err error
+		r, err = c.call(method, url, token, body, header...)
+		if err != nil {
+			return r, false, method + " " + url + ": " + err.Error()
+		}
+		inProgress := r.code == http.StatusConflict && r.problemType() == "request-in-progress"
+		if r.code != http.StatusTooManyRequests && r.code != http.StatusServiceUnavailable && !inProgress {
+			if r.code >= 500 {
+				return r, false, fmt.Sprintf("%s %s: %d %s", method, url, r.code, r.body)
+			}
+			return r, false, ""
+		}
+		secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+		if !inProgress && (err != nil || secs < 1) {
+			return r, false, fmt.Sprintf("%s %s: %d with Retry-After %q", method, url, r.code, r.header.Get("Retry-After"))
+		}
+		if try == fsMaxTries {
+			if inProgress {
+				return r, false, fmt.Sprintf("%s %s: still in progress after %d tries", method, url, try)
+			}
+			return r, true, ""
+		}
+		// Honour Retry-After, plus jitter so refused clients don't all come
+		// back in the same instant.
+		time.Sleep(time.Duration(max(secs, 1))*time.Second + rand.N(time.Second))
+	}
+}
+
+// fsShop is a shop under test, with the setup calls every test needs.
+type fsShop struct {
+	s    *surge
+	slug string
+	key  string // the shop's API key
+	c    *fsClient
+	hdr  func() []string // extra headers on every setup call (nil: none)
+}
+
+type fsCustomer struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+}
+
+type fsTicket struct {
+	Token        string `json:"token"`
+	SKU          string `json:"sku"`
+	Position     int64  `json:"position"`
+	Status       string `json:"status"`
+	AdmittedUpTo int64  `json:"admitted_up_to"`
+	RetryAfter   int    `json:"retry_after"`
+	ETA          string `json:"eta"`
+}
+
+type fsLevel struct {
+	Received  int64 `json:"received"`
+	Available int64 `json:"available"`
+	Reserved  int64 `json:"reserved"`
+	Sold      int64 `json:"sold"`
+}
+
+func fsNewShop(t *testing.T, s *surge, slug string, hdr func() []string) *fsShop {
+	t.Helper()
+	sh := &fsShop{s: s, slug: slug, c: fsNewClient(t, 12), hdr: hdr}
+	r := sh.must(t, http.StatusCreated, "POST", s.URL+"/v1/admin/shops", s.AdminKey, `{"slug":"`+slug+`","name":"Flash"}`)
+	var out struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.Unmarshal(r.body, &out); err != nil || out.APIKey == "" {
+		t.Fatalf("create shop: %s", r.body)
+	}
+	sh.key = out.APIKey
+	return sh
+}
+
+func (sh *fsShop) url(path string) string { return sh.s.URL + "/v1/shops/" + sh.slug + path }
+
+// send is fsSend with the shop's extra headers.
+func (sh *fsShop) send(method, url, token, body string, header ...string) (fsResp, bool, string) {
+	if sh.hdr != nil {
+		header = append(header, sh.hdr()...)
+	}
+	return fsSend(sh.c, method, url, token, body, header...)
+}
+
+// must sends a setup request (retrying overload answers) and fails the test
+// unless it gets want.
+func (sh *fsShop) must(t *testing.T, want int, method, url, token, body string, header ...string) fsResp {
+	t.Helper()
+	r, gaveUp, why := sh.send(method, url, token, body, header...)
+	if why != "" || gaveUp || r.code != want {
+		t.Fatalf("%s %s: %d %s (want %d; %s)", method, url, r.code, r.body, want, why)
+	}
+	return r
+}
+
+func (sh *fsShop) product(t *testing.T, sku string, stock int64) {
+	t.Helper()
+	sh.must(t, http.StatusCreated, "PUT", sh.url("/admin/products/"+sku), sh.key,
+		fmt.Sprintf(`{"title":"Flash %s","price":2500,"currency":"EUR","stock":%d}`, sku, stock))
+}
+
+func (sh *fsShop) sale(t *testing.T, sku, body string) {
+	t.Helper()
+	sh.must(t, http.StatusOK, "PUT", sh.url("/admin/sales/"+sku), sh.key, body)
+}
+
+func (sh *fsShop) level(t *testing.T, sku string) fsLevel {
+	t.Helper()
+	var l fsLevel
+	r := sh.must(t, http.StatusOK, "GET", sh.url("/admin/inventory/"+sku), sh.key, "")
+	if err := json.Unmarshal(r.body, &l); err != nil {
+		t.Fatalf("inventory %s: %s", sku, r.body)
+	}
+	return l
+}
+
+// waitLevel polls the inventory until it settles at want (payments still
+// pending move reserved to sold in the background).
+func (sh *fsShop) waitLevel(t *testing.T, sku string, want fsLevel) {
+	t.Helper()
+	var got fsLevel
+	deadline := time.Now().Add(90 * time.Second)
+	for got = sh.level(t, sku); got != want; got = sh.level(t, sku) {
+		if time.Now().After(deadline) {
+			t.Fatalf("inventory of %s: %+v, want %+v", sku, got, want)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition
+	}
+}
+
+// customers registers n customers, a few at a time.
+func (sh *fsShop) customers(t *testing.T, n int) []fsCustomer {
+	t.Helper()
+	out := make([]fsCustomer, n)
+	errs := make(chan string, n)
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				r, gaveUp, why := sh.send("POST", sh.url("/customers"), "", "")
+				if why != "" || gaveUp || r.code != http.StatusCreated || json.Unmarshal(r.body, &out[i]) != nil {
+					errs <- fmt.Sprintf("create customer: %d %s %s", r.code, r.body, why)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	return out
+}
+
+// join puts a customer in a sale's waiting room and returns the ticket.
+func (sh *fsShop) join(t *testing.T, sku string, c fsCustomer) (fsTicket, fsResp) {
+	t.Helper()
+	r := sh.must(t, http.StatusOK, "POST", sh.url("/sales/"+sku+"/queue"), c.Token, "")
+	var tk fsTicket
+	if err := json.Unmarshal(r.body, &tk); err != nil || tk.Token == "" {
+		t.Fatalf("join %s: %s", sku, r.body)
+	}
+	return tk, r
+}
+
+// checkout buys one unit of sku with a queue ticket (none if empty).
+func (sh *fsShop) checkout(sku string, c fsCustomer, key, ticket string) (fsResp, bool, string) {
+	header := []string{"Idempotency-Key", key}
+	if ticket != "" {
+		header = append(header, "Surge-Queue-Ticket", ticket)
+	}
+	return sh.send("POST", sh.url("/checkout"), c.Token, `{"items":[{"sku":"`+sku+`","quantity":1}]}`, header...)
+}
+
+// fsMetric reads one flash-sale gauge of a shop's SKU from /metrics.
+func fsMetric(t *testing.T, s *surge, name, shop, sku string) float64 {
+	t.Helper()
+	code, _, body := do(t, "GET", s.URL+"/metrics", "", "")
+	re := regexp.MustCompile(`(?m)^` + name + `\{shop="` + shop + `",sku="` + sku + `"\} (\S+)$`)
+	m := re.FindStringSubmatch(body)
+	if code != http.StatusOK || m == nil {
+		t.Fatalf("/metrics: %d, no %s for %s/%s", code, name, shop, sku)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// fsLogErrors shows the server's error log lines, which name the cause
+// behind a 500's request id.
+func fsLogErrors(t *testing.T, s *surge) {
+	t.Helper()
+	n := 0
+	for _, l := range strings.Split(s.Stdout.String()+s.Stderr.String(), "\n") {
+		if strings.Contains(l, `"level":"ERROR"`) && n < 10 {
+			t.Log(l)
+			n++
+		}
+	}
+}
+
+// fsEngines runs fn on SQLite and on PostgreSQL, one after the other.
+func fsEngines(t *testing.T, fn func(t *testing.T, env map[string]string)) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			env := map[string]string{}
+			if engine == "postgres" {
+				env["SURGE_DATABASE_URL"] = testrig.PostgresURL(t)
+			}
+			fn(t, env)
+		})
+	}
+}
+
+// What became of a buyer.
+type fsOutcome int
+
+const (
+	fsWon          fsOutcome = iota // 201 paid or 202 pending
+	fsToldSoldOut                   // the waiting room answered sold_out
+	fsRefusedStock                  // checkout answered 409 out-of-stock
+	fsGaveUp                        // still 429/503 with Retry-After after fsMaxTries
+	fsBad                           // anything else: a failure
+	fsOutcomes
+)
+
+// fsBuy is one buyer of one unit: join the waiting room, poll honouring
+// Retry-After until admitted or sold out, then check out with the ticket.
+func fsBuy(sh *fsShop, sku string, c fsCustomer) (out fsOutcome, joined bool, why string) {
+	queue := sh.url("/sales/" + sku + "/queue")
+	r, gaveUp, why := sh.send("POST", queue, c.Token, "")
+	if why != "" {
+		return fsBad, false, why
+	}
+	if gaveUp {
+		return fsGaveUp, false, ""
+	}
+	var tk fsTicket
+	if r.code != http.StatusOK || json.Unmarshal(r.body, &tk) != nil {
+		return fsBad, false, fmt.Sprintf("join: %d %s", r.code, r.body)
+	}
+	for polls := 0; tk.Status == "waiting"; polls++ {
+		secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+		if err != nil || secs < 1 || polls == 100 {
+			return fsBad, true, fmt.Sprintf("waiting ticket (poll %d): Retry-After %q, %s", polls, r.header.Get("Retry-After"), r.body)
+		}
+		time.Sleep(time.Duration(secs) * time.Second) // honouring Retry-After
+		r, gaveUp, why = sh.send("GET", queue, c.Token, "", "Surge-Queue-Ticket", tk.Token)
+		if why != "" {
+			return fsBad, true, why
+		}
+		if gaveUp {
+			return fsGaveUp, true, ""
+		}
+		if r.code != http.StatusOK || json.Unmarshal(r.body, &tk) != nil {
+			return fsBad, true, fmt.Sprintf("poll: %d %s", r.code, r.body)
+		}
+	}
+	switch tk.Status {
+	case "sold_out":
+		return fsToldSoldOut, true, ""
+	case "admitted":
+	default:
+		return fsBad, true, "ticket status " + tk.Status
+	}
+	r, gaveUp, why = sh.checkout(sku, c, "buy-"+c.ID, tk.Token)
+	switch {
+	case why != "":
+		return fsBad, true, why
+	case gaveUp:
+		return fsGaveUp, true, ""
+	case r.code == http.StatusCreated || r.code == http.StatusAccepted:
+		return fsWon, true, ""
+	case r.code == http.StatusConflict && r.problemType() == "out-of-stock":
+		return fsRefusedStock, true, ""
+	}
+	return fsBad, true, fmt.Sprintf("checkout: %d %s", r.code, r.body)
+}
+
+// TestFlashSaleCrowd sends 2,000 buyers, each a customer of their own, for
+// 100 units of one SKU in flash-sale mode behind a waiting room: exactly
+// 100 are sold, none oversold, every loser is told sold out (by the queue
+// or a 409) or was still being held off with 429/503 and Retry-After, no
+// other 5xx, and the audit passes. Not parallel: it is the heaviest test.
+func TestFlashSaleCrowd(t *testing.T) {
+	const buyers, units = 2000, 100
+	fsEngines(t, func(t *testing.T, env map[string]string) {
+		// One test process stands for all the buyers.
+		env["SURGE_RATE_LIMITS"] = "off"
+		env["SURGE_MAX_CONNS_PER_CLIENT"] = "100000"
+		s := startSurge(t, env)
+		sh := fsNewShop(t, s, "crowd", nil)
+		sh.product(t, "HOT", units)
+		setup := time.Now()
+		custs := sh.customers(t, buyers)
+		t.Logf("%d customers registered in %s", buyers, time.Since(setup).Round(time.Millisecond))
+		// The admission clock starts here: as many as there are units at
+		// once, then 25 a second. The units go to the first admitted; the
+		// rest learn from the waiting room that it is sold out (a cheap read)
+		// instead of all trying checkout.
+		sh.sale(t, "HOT", fmt.Sprintf(`{"stock":%d,"per_customer_limit":1,"admission_burst":%d,"admission_rate":25}`, units, units))
+
+		var counts [fsOutcomes]atomic.Int64
+		var joined atomic.Int64
+		var mu sync.Mutex
+		var bad []string
+		start := time.Now()
+		var wg sync.WaitGroup
+		for _, c := range custs {
+			wg.Go(func() {
+				out, j, why := fsBuy(sh, "HOT", c)
+				counts[out].Add(1)
+				if j {
+					joined.Add(1)
+				}
+				if why != "" {
+					mu.Lock()
+					bad = append(bad, why)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		t.Logf("%d buyers in %s: won %d, told sold out %d, refused out-of-stock %d, gave up on 429/503 %d, bad %d",
+			buyers, time.Since(start).Round(time.Millisecond), counts[fsWon].Load(), counts[fsToldSoldOut].Load(),
+			counts[fsRefusedStock].Load(), counts[fsGaveUp].Load(), counts[fsBad].Load())
+		if len(bad) > 0 {
+			fsLogErrors(t, s)
+			t.Fatalf("%d buyers got an answer no client should get, e.g. %q", len(bad), bad[:min(len(bad), 5)])
+		}
+		if won := counts[fsWon].Load(); won != units {
+			t.Fatalf("%d buyers won, want exactly %d", won, units)
+		}
+
+		sh.waitLevel(t, "HOT", fsLevel{Received: units, Available: 0, Reserved: 0, Sold: units})
+		r := sh.must(t, http.StatusOK, "GET", sh.url("/admin/sales/HOT"), sh.key, "")
+		var sale struct {
+			Stock            int64 `json:"stock"`
+			PerCustomerLimit int64 `json:"per_customer_limit"`
+		}
+		if err := json.Unmarshal(r.body, &sale); err != nil || sale.Stock != units || sale.PerCustomerLimit != 1 {
+			t.Fatalf("sale after the crowd: %s", r.body)
+		}
+		if v := fsMetric(t, s, "surge_sale_units_left", "crowd", "HOT"); v != 0 {
+			t.Fatalf("surge_sale_units_left = %v after selling out", v)
+		}
+		if v := fsMetric(t, s, "surge_sale_queue_length", "crowd", "HOT"); int64(v) != joined.Load() {
+			t.Fatalf("surge_sale_queue_length = %v, %d buyers joined", v, joined.Load())
+		}
+		poll(t, "a clean audit", func() bool { return auditPassed(t, s) })
+	})
+}
+
+// TestFlashSalePerCustomerLimit sends 20 checkouts at once from one
+// customer, each under its own Idempotency-Key, for a SKU limited to one
+// per customer: exactly one unit is sold to them, the others get 409
+// naming the limit, and another customer can still buy.
+func TestFlashSalePerCustomerLimit(t *testing.T) {
+	t.Parallel()
+	fsEngines(t, func(t *testing.T, env map[string]string) {
+		env["SURGE_RATE_LIMITS"] = "off"
+		s := startSurge(t, env)
+		sh := fsNewShop(t, s, "limit", nil)
+		sh.product(t, "LTD", 50)
+		sh.sale(t, "LTD", `{"stock":50,"per_customer_limit":1,"admission_burst":1000,"admission_rate":10}`)
+		custs := sh.customers(t, 2)
+		tk, _ := sh.join(t, "LTD", custs[0])
+		if tk.Status != "admitted" {
+			t.Fatalf("ticket inside the burst: %+v", tk)
+		}
+
+		rs := make([]fsResp, 20)
+		whys := make([]string, 20)
+		var wg sync.WaitGroup
+		for i := range rs {
+			wg.Go(func() {
+				var gaveUp bool
+				rs[i], gaveUp, whys[i] = sh.checkout("LTD", custs[0], fmt.Sprintf("limit-%d", i), tk.Token)
+				if gaveUp && whys[i] == "" {
+					whys[i] = "gave up on 429/503"
+				}
+			})
+		}
+		wg.Wait()
+		won := -1
+		for i, r := range rs {
+			switch {
+			case whys[i] != "":
+				t.Fatalf("checkout %d: %s", i, whys[i])
+			case r.code == http.StatusCreated || r.code == http.StatusAccepted:
+				if won >= 0 {
+					t.Fatalf("checkouts %d and %d both sold to one customer limited to 1", won, i)
+				}
+				won = i
+			case r.code == http.StatusConflict && r.problemType() == "purchase-limit":
+				var p struct{ Limit int64 }
+				if json.Unmarshal(r.body, &p) != nil || p.Limit != 1 {
+					t.Fatalf("purchase-limit problem without the limit: %s", r.body)
+				}
+			default:
+				t.Fatalf("checkout %d: %d %s, want 201 once and 409 purchase-limit", i, r.code, r.body)
+			}
+		}
+		if won < 0 {
+			t.Fatal("none of the 20 checkouts sold the customer their one unit")
+		}
+		sh.waitLevel(t, "LTD", fsLevel{Received: 50, Available: 49, Reserved: 0, Sold: 1})
+
+		// The winning key replays its answer and sells nothing more.
+		r, _, why := sh.checkout("LTD", custs[0], fmt.Sprintf("limit-%d", won), tk.Token)
+		if why != "" || r.code != rs[won].code || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay of the winning key: %d %v %s %s", r.code, r.header, r.body, why)
+		}
+		// The limit is per customer, not per SKU.
+		other, _ := sh.join(t, "LTD", custs[1])
+		if r, _, why := sh.checkout("LTD", custs[1], "other", other.Token); why != "" || r.code != http.StatusCreated {
+			t.Fatalf("another customer's checkout: %d %s %s", r.code, r.body, why)
+		}
+		sh.waitLevel(t, "LTD", fsLevel{Received: 50, Available: 48, Reserved: 0, Sold: 2})
+		poll(t, "a clean audit", func() bool { return auditPassed(t, s) })
+	})
+}
