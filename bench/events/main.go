@@ -15,7 +15,7 @@
 // (its consumers then write through group commit instead of SQLite's one
 // writer).
 //
-//	go run ./bench/events [-n 20000] [-d 10s] [-postgres]
+//	go run ./bench/events [-n 20000] [-passes 5] [-d 10s] [-postgres]
 package main
 
 import (
@@ -48,7 +48,8 @@ import (
 )
 
 func main() {
-	n := flag.Int("n", 20000, "events per throughput phase")
+	n := flag.Int("n", 20000, "events per throughput pass")
+	passes := flag.Int("passes", 5, "alternating raw and relay passes (medians are compared)")
 	d := flag.Duration("d", 10*time.Second, "duration of the latency phase (and 5 s closed loop before it)")
 	pg := flag.Bool("postgres", false, "run the latency phase on PostgreSQL instead of SQLite")
 	flag.Parse()
@@ -57,7 +58,7 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	if err := throughput(ctx, *n); err != nil {
+	if err := throughput(ctx, *n, *passes); err != nil {
 		fmt.Fprintln(os.Stderr, "events:", err)
 		os.Exit(1)
 	}
@@ -68,7 +69,7 @@ func main() {
 }
 
 // throughput compares the relay with raw async publishing on one broker.
-func throughput(ctx context.Context, n int) error {
+func throughput(ctx context.Context, n, passes int) error {
 	dir, err := os.MkdirTemp("", "surge-bench-events")
 	if err != nil {
 		return err
@@ -103,7 +104,7 @@ func throughput(ctx context.Context, n int) error {
 	ts := &timedStore{Store: st}
 	rl := relay.New(ts, brk.JetStream(), nil, relay.Config{}, time.Now, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	var raws, relays []float64
-	for pass := range 3 {
+	for pass := range passes {
 		events := envelopes(shop.ID, "bench", n)
 		raw, err := rawPublish(ctx, brk.JetStream(), events, fmt.Sprintf("raw%d_", pass))
 		if err != nil {
