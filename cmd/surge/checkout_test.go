@@ -366,7 +366,7 @@ func TestCheckoutNeverOversells(t *testing.T) {
 			close(start)
 			wg.Wait()
 
-			won, soldOut, txDone := map[string]bool{}, 0, 0
+			won, soldOut := map[string]bool{}, 0
 			for i, r := range answers {
 				switch {
 				case r.err == nil && (r.code == http.StatusCreated || r.code == http.StatusAccepted):
@@ -382,17 +382,12 @@ func TestCheckoutNeverOversells(t *testing.T) {
 					}
 					soldOut++
 				default:
-					log := ckLogOf(s.Stdout.String()+s.Stderr.String(), r)
-					if r.code == http.StatusInternalServerError && strings.Contains(log, ckTxDoneBug) {
-						txDone++ // known bug, see below; the transaction was rolled back
-						continue
-					}
-					t.Fatalf("buyer %d: %s, want 2xx or 409\nserver log:\n%s", i, r, log)
+					t.Fatalf("buyer %d: %s, want 2xx or 409\nserver log:\n%s", i, r, ckLogOf(s.Stdout.String()+s.Stderr.String(), r))
 				}
 			}
 			t.Logf("the rush took %s; 503 answers retried by the buyers: %s", time.Since(began).Round(time.Millisecond), &retries)
-			if len(won) != 100 || soldOut != buyers-100-txDone {
-				t.Fatalf("%d orders and %d sold-out answers, want 100 and %d", len(won), soldOut, buyers-100-txDone)
+			if len(won) != 100 || soldOut != buyers-100 {
+				t.Fatalf("%d orders and %d sold-out answers, want 100 and %d", len(won), soldOut, buyers-100)
 			}
 
 			l := shop.awaitLevel(t, "HOT", func(l ckLevel) bool { return l.Reserved == 0 })
@@ -409,19 +404,9 @@ func TestCheckoutNeverOversells(t *testing.T) {
 				}
 			}
 			ckAwaitAudit(t, s.URL, s.AdminKey)
-			if txDone > 0 {
-				// Every invariant above held; only the status of these
-				// answers was wrong.
-				t.Skipf("known bug: %d checkouts answered 500 (%q): a write transaction that overruns "+
-					"the store's 2s write timeout surfaces sql.ErrTxDone, which internal/store/errors.go "+
-					"classify() maps to internal instead of unavailable (503 + Retry-After)", txDone, ckTxDoneBug)
-			}
 		})
 	}
 }
-
-// ckTxDoneBug is the log line of a known bug: see TestCheckoutNeverOversells.
-const ckTxDoneBug = "transaction has already been committed or rolled back"
 
 // TestCheckoutIdempotencyKeyUnderConcurrency sends one request 64 times at
 // once under one Idempotency-Key: one order, every success byte-identical,

@@ -62,6 +62,12 @@ type Store interface {
 	// FinishKey ends the in-progress lock of an idempotency key, so retries
 	// get the stored response at once.
 	FinishKey(ctx context.Context, shopID int64, customerID, key string) error
+	// UnverifiedCancellations returns orders cancelled while the provider
+	// could not say whether it took the money, oldest first.
+	UnverifiedCancellations(ctx context.Context, limit int) ([]order.Order, error)
+	// SetCancelReason changes a cancelled order's reason from one code to
+	// another (nothing happens if it no longer is from).
+	SetCancelReason(ctx context.Context, orderID, from, to string) error
 	// StaleOrders returns pending orders created before olderThan or whose
 	// reservations expired before now, oldest first.
 	StaleOrders(ctx context.Context, olderThan, now time.Time, limit int) ([]order.Order, error)
@@ -216,20 +222,26 @@ func (s *Service) settle(ctx context.Context, o order.Order, p Payment) (order.O
 		}
 		return done, nil
 	case PaymentDeclined, PaymentNone:
-		reason := "payment declined"
+		reason := order.ReasonPaymentDeclined
 		if p.Outcome == PaymentNone {
-			reason = "payment never reached the provider"
+			reason = order.ReasonPaymentNone
 		}
-		done, err := s.store.CancelOrder(ctx, o.ID, reason, s.now(), respond)
-		if errcode.Is(err, errcode.Conflict) {
-			return s.store.Order(ctx, o.ID)
-		}
-		if err != nil {
-			return o, err
-		}
-		return done, nil
+		return s.cancel(ctx, o, reason)
 	}
 	return o, nil
+}
+
+// cancel cancels a pending order, releasing its stock; an order settled
+// meanwhile is returned as it now is.
+func (s *Service) cancel(ctx context.Context, o order.Order, reason string) (order.Order, error) {
+	done, err := s.store.CancelOrder(ctx, o.ID, reason, s.now(), respond)
+	if errcode.Is(err, errcode.Conflict) {
+		return s.store.Order(ctx, o.ID)
+	}
+	if err != nil {
+		return o, err
+	}
+	return done, nil
 }
 
 // refundIfCancelled handles money that arrived for an order already

@@ -15,7 +15,8 @@ import (
 // in), the charge is sent again under the same idempotency key — the order
 // id — so it can never be taken twice; once the reservation has expired the
 // order is cancelled instead and its stock released (money arriving after
-// that is refunded). It returns how many orders it finished.
+// that is refunded: the order stays marked unverified until the provider
+// answers). It returns how many orders it finished.
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	now := s.now()
 	stale, err := s.store.StaleOrders(ctx, now.Add(-s.cfg.ChargeBudget-5*time.Second), now, 100)
@@ -29,16 +30,20 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		}
 		expired := now.Sub(o.CreatedAt) >= s.cfg.ReservationTTL
 		p := s.payments.Lookup(ctx, o.ID)
-		switch {
-		case p.Outcome == PaymentNone && !expired:
+		if p.Outcome == PaymentNone && !expired {
 			p = s.payments.Charge(ctx, o.ID, o.Total, o.Currency)
+		}
+		var final order.Order
+		switch {
 		case p.Outcome == PaymentUnknown && expired:
-			p.Outcome = PaymentNone
-		}
-		if p.Outcome == PaymentUnknown {
+			// The stock must go back on sale, but the money may have been
+			// taken: cancel, and keep asking (verifyCancellations).
+			final, err = s.cancel(ctx, o, order.ReasonPaymentUnverified)
+		case p.Outcome == PaymentUnknown:
 			continue // ask again next round
+		default:
+			final, err = s.settle(ctx, o, p)
 		}
-		final, err := s.settle(ctx, o, p)
 		if err != nil {
 			s.log.WarnContext(ctx, "reconcile: order not settled", "order_id", o.ID, "err", err)
 			continue
@@ -47,7 +52,47 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 			done++
 		}
 	}
-	return done, nil
+	return done + s.verifyCancellations(ctx), nil
+}
+
+// verifyCancellations asks the provider about orders cancelled while it
+// could not answer, refunds money that did arrive, and records what it
+// learnt. It returns how many it settled.
+func (s *Service) verifyCancellations(ctx context.Context) int {
+	orders, err := s.store.UnverifiedCancellations(ctx, 100)
+	if err != nil {
+		if !errcode.Is(err, errcode.Unavailable) {
+			s.log.WarnContext(ctx, "reconcile: listing unverified cancellations failed", "err", err)
+		}
+		return 0
+	}
+	done := 0
+	for _, o := range orders {
+		if ctx.Err() != nil {
+			break
+		}
+		p := s.payments.Lookup(ctx, o.ID)
+		reason := order.ReasonPaymentNone
+		switch p.Outcome {
+		case PaymentUnknown:
+			continue // ask again next round
+		case PaymentDeclined:
+			reason = order.ReasonPaymentDeclined
+		case PaymentPaid:
+			s.log.WarnContext(ctx, "reconcile: refunding money that arrived for a cancelled order", "order_id", o.ID, "payment", p.Ref)
+			if err := s.payments.Refund(ctx, p.Ref); err != nil {
+				s.log.WarnContext(ctx, "reconcile: refund failed; retrying next round", "order_id", o.ID, "err", err)
+				continue
+			}
+			reason = order.ReasonLatePaymentRefunded
+		}
+		if err := s.store.SetCancelReason(ctx, o.ID, order.ReasonPaymentUnverified, reason); err != nil {
+			s.log.WarnContext(ctx, "reconcile: recording a verified cancellation failed", "order_id", o.ID, "err", err)
+			continue
+		}
+		done++
+	}
+	return done
 }
 
 // ApplyProviderEvent applies a payment outcome the provider pushed (a

@@ -22,6 +22,20 @@ const (
 	Refunded       Status = "refunded"
 )
 
+// Why an order was cancelled: stable codes stored with it.
+const (
+	ReasonPaymentDeclined = "payment_declined"
+	// ReasonPaymentNone: the charge never reached the provider.
+	ReasonPaymentNone = "payment_none"
+	// ReasonPaymentUnverified: the reservation expired while the provider
+	// could not say whether it took the money; reconciliation goes on
+	// until it can, then records one of the others.
+	ReasonPaymentUnverified = "payment_unverified"
+	// ReasonLatePaymentRefunded: money arrived after the cancellation and
+	// was refunded.
+	ReasonLatePaymentRefunded = "late_payment_refunded"
+)
+
 // transitions lists the legal moves; anything else is refused.
 var transitions = map[Status][]Status{
 	PendingPayment: {Paid, Cancelled},

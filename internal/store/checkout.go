@@ -221,22 +221,35 @@ func (s *Store) FinishKey(ctx context.Context, shopID int64, customerID, key str
 
 // CompletePayment implements checkout.Store.
 func (s *Store) CompletePayment(ctx context.Context, orderID, paymentRef string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
-	return s.settleOrder(ctx, orderID, order.Paid, paymentRef, now, respond)
+	return s.settleOrder(ctx, orderID, order.Paid, paymentRef, "", now, respond)
 }
 
 // CancelOrder implements checkout.Store.
 func (s *Store) CancelOrder(ctx context.Context, orderID, reason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
-	return s.settleOrder(ctx, orderID, order.Cancelled, "", now, respond)
+	return s.settleOrder(ctx, orderID, order.Cancelled, "", reason, now, respond)
+}
+
+// UnverifiedCancellations implements checkout.Store.
+func (s *Store) UnverifiedCancellations(ctx context.Context, limit int) ([]order.Order, error) {
+	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders
+		WHERE cancel_reason = ? ORDER BY created_at LIMIT ?`, order.ReasonPaymentUnverified, limit)
+}
+
+// SetCancelReason implements checkout.Store.
+func (s *Store) SetCancelReason(ctx context.Context, orderID, from, to string) error {
+	_, err := s.write.ExecContext(ctx, s.q(`UPDATE orders SET cancel_reason = ?
+		WHERE order_id = ? AND status = 'cancelled' AND cancel_reason = ?`), to, orderID, from)
+	return classify(err)
 }
 
 // settleOrder moves a pending order to paid (reservations become sold) or
 // cancelled (reservations go back on sale), in one transaction with its
 // event and the final idempotent response.
-func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status, paymentRef string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
+func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status, paymentRef, cancelReason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
 	var o order.Order
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, payment_ref = ?, updated_at = ?
-			WHERE order_id = ? AND status = 'pending_payment'`), string(to), paymentRef, micros(now), orderID)
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
+			WHERE order_id = ? AND status = 'pending_payment'`), string(to), paymentRef, cancelReason, micros(now), orderID)
 		if err != nil {
 			return err
 		}
@@ -311,10 +324,16 @@ func (s *Store) settleReservation(ctx context.Context, tx *sql.Tx, o order.Order
 
 // StaleOrders implements checkout.Store.
 func (s *Store) StaleOrders(ctx context.Context, olderThan, now time.Time, limit int) ([]order.Order, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders
+	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders
 		WHERE status = 'pending_payment' AND (created_at < ? OR order_id IN
 			(SELECT order_id FROM reservations WHERE state = 'held' AND expires_at < ?))
-		ORDER BY created_at LIMIT ?`), micros(olderThan), micros(now), limit)
+		ORDER BY created_at LIMIT ?`, micros(olderThan), micros(now), limit)
+}
+
+// queryOrders returns the orders a query selects (orderColumns, without
+// their lines).
+func (s *Store) queryOrders(ctx context.Context, query string, args ...any) ([]order.Order, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, classify(err)
 	}

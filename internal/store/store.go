@@ -11,7 +11,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -217,7 +216,11 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	err := s.runTx(ctx, fn)
-	if errcode.Is(err, errcode.Unavailable) && ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	// Only an unreachable database opens the breaker. A transaction that
+	// ran out of time waited on a busy pool, the SQLite writer or a hot
+	// row: that is load, which shedding handles, and counting it would
+	// turn a rush on one product into an outage for every shop.
+	if errcode.Is(err, errcode.Unavailable) && ctx.Err() == nil {
 		s.breaker.RecordFailure()
 	} else {
 		s.breaker.RecordSuccess()
@@ -228,13 +231,23 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 func (s *Store) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return classify(err)
+		return classifyTx(ctx, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if err := fn(tx); err != nil {
-		return classify(err)
+		return classifyTx(ctx, err)
 	}
-	return classify(tx.Commit())
+	return classifyTx(ctx, tx.Commit())
+}
+
+// classifyTx is classify for a transaction under a deadline: once the
+// deadline passes, database/sql rolls the transaction back and later calls
+// fail with ErrTxDone, which means "out of time", not a bug.
+func classifyTx(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && !errcode.Is(err, errcode.Invalid) && !errcode.Is(err, errcode.Conflict) && !errcode.Is(err, errcode.NotFound) {
+		return errcode.Wrap(errcode.Unavailable, err, "the database did not answer in time")
+	}
+	return classify(err)
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
