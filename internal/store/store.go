@@ -52,6 +52,12 @@ type Store struct {
 	rebound sync.Map
 	// outboxWake signals this process's relay that an event was committed.
 	outboxWake chan struct{}
+	// notify asks notifyRelays (PostgreSQL) to wake the other processes'
+	// relays; closing stop ends it.
+	notify chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+	closer sync.Once
 	// breaker fails writes fast while the database is unreachable, so a
 	// checkout answers 503 at once instead of waiting out its deadline.
 	breaker circuitbreaker.CircuitBreaker[any]
@@ -78,7 +84,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Store{engine: Postgres, write: db, read: db, outboxWake: make(chan struct{}, 1), breaker: newBreaker()}, nil
+		s := &Store{engine: Postgres, write: db, read: db, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
+			notify: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		go s.notifyRelays()
+		return s, nil
 	}
 	if cfg.DatabaseURL != "" {
 		return nil, fmt.Errorf("store: SURGE_DATABASE_URL must start with postgres:// or postgresql://")
@@ -114,10 +123,49 @@ func (s *Store) wakeRelay() {
 	case s.outboxWake <- struct{}{}:
 	default:
 	}
+	if s.notify != nil {
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// notifyRelays sends one NOTIFY per burst of commits, outside any business
+// transaction: a NOTIFY inside one would hold PostgreSQL's database-wide
+// notify lock through the commit and serialise every checkout. A lost
+// notification only delays a relay until its next poll.
+func (s *Store) notifyRelays() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.notify:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		tx, err := s.write.BeginTx(ctx, nil)
+		if err == nil {
+			// Nothing durable is written: no need to wait for the disk.
+			_, err = tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`)
+			if err == nil {
+				_, err = tx.ExecContext(ctx, `SELECT pg_notify('surge_outbox', '')`)
+			}
+			if err == nil {
+				_ = tx.Commit()
+			} else {
+				_ = tx.Rollback()
+			}
+		}
+		cancel()
+	}
 }
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	if s.stop != nil {
+		s.closer.Do(func() { close(s.stop); <-s.done })
+	}
 	if s.read != s.write {
 		s.read.Close()
 	}
