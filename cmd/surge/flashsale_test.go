@@ -17,9 +17,9 @@ import (
 	"github.com/surge-commerce/surge/internal/testrig"
 )
 
-// Flash-sale end-to-end tests: a crowd of buyers over HTTP for a few units,
-// the per-customer limit under parallel requests; the waiting room and the
-// bot limits are in flashsale2_test.go.
+// Flash-sale end-to-end tests: the helpers and a crowd of buyers over HTTP
+// for a few units; the per-customer limit, the waiting room and the bot
+// limits are in flashsale2_test.go.
 
 // fsMaxTries bounds how often a buyer sends one request again after 429 or
 // 503 before giving up, as a real client would.
@@ -445,77 +445,6 @@ func TestFlashSaleCrowd(t *testing.T) {
 		if v := fsMetric(t, s, "surge_sale_queue_length", "crowd", "HOT"); int64(v) != joined.Load() {
 			t.Fatalf("surge_sale_queue_length = %v, %d buyers joined", v, joined.Load())
 		}
-		poll(t, "a clean audit", func() bool { return auditPassed(t, s) })
-	})
-}
-
-// TestFlashSalePerCustomerLimit sends 20 checkouts at once from one
-// customer, each under its own Idempotency-Key, for a SKU limited to one
-// per customer: exactly one unit is sold to them, the others get 409
-// naming the limit, and another customer can still buy.
-func TestFlashSalePerCustomerLimit(t *testing.T) {
-	t.Parallel()
-	fsEngines(t, func(t *testing.T, env map[string]string) {
-		env["SURGE_RATE_LIMITS"] = "off"
-		s := startSurge(t, env)
-		sh := fsNewShop(t, s, "limit", nil)
-		sh.product(t, "LTD", 50)
-		sh.sale(t, "LTD", `{"stock":50,"per_customer_limit":1,"admission_burst":1000,"admission_rate":10}`)
-		custs := sh.customers(t, 2)
-		tk, _ := sh.join(t, "LTD", custs[0])
-		if tk.Status != "admitted" {
-			t.Fatalf("ticket inside the burst: %+v", tk)
-		}
-
-		rs := make([]fsResp, 20)
-		whys := make([]string, 20)
-		var wg sync.WaitGroup
-		for i := range rs {
-			wg.Go(func() {
-				var gaveUp bool
-				rs[i], gaveUp, whys[i] = sh.checkout("LTD", custs[0], fmt.Sprintf("limit-%d", i), tk.Token)
-				if gaveUp && whys[i] == "" {
-					whys[i] = "gave up on 429/503"
-				}
-			})
-		}
-		wg.Wait()
-		won := -1
-		for i, r := range rs {
-			switch {
-			case whys[i] != "":
-				t.Fatalf("checkout %d: %s", i, whys[i])
-			case r.code == http.StatusCreated || r.code == http.StatusAccepted:
-				if won >= 0 {
-					t.Fatalf("checkouts %d and %d both sold to one customer limited to 1", won, i)
-				}
-				won = i
-			case r.code == http.StatusConflict && r.problemType() == "purchase-limit":
-				var p struct{ Limit int64 }
-				if json.Unmarshal(r.body, &p) != nil || p.Limit != 1 {
-					t.Fatalf("purchase-limit problem without the limit: %s", r.body)
-				}
-			default:
-				t.Fatalf("checkout %d: %d %s, want 201 once and 409 purchase-limit", i, r.code, r.body)
-			}
-		}
-		if won < 0 {
-			t.Fatal("none of the 20 checkouts sold the customer their one unit")
-		}
-		sh.waitLevel(t, "LTD", fsLevel{Received: 50, Available: 49, Reserved: 0, Sold: 1})
-
-		// The winning key replays its answer and sells nothing more.
-		r, _, why := sh.checkout("LTD", custs[0], fmt.Sprintf("limit-%d", won), tk.Token)
-		if why != "" || r.code != rs[won].code || r.header.Get("Idempotent-Replayed") != "true" {
-			t.Fatalf("replay of the winning key: %d %v %s %s", r.code, r.header, r.body, why)
-		}
-		// The limit is per customer, not per SKU.
-		other, _ := sh.join(t, "LTD", custs[1])
-		if r, _, why := sh.checkout("LTD", custs[1], "other", other.Token); why != "" ||
-			(r.code != http.StatusCreated && r.code != http.StatusAccepted) {
-			t.Fatalf("another customer's checkout: %d %s %s", r.code, r.body, why)
-		}
-		sh.waitLevel(t, "LTD", fsLevel{Received: 50, Available: 48, Reserved: 0, Sold: 2})
 		poll(t, "a clean audit", func() bool { return auditPassed(t, s) })
 	})
 }
