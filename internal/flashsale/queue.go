@@ -99,7 +99,14 @@ func (s *Service) ticket(ctx context.Context, shopID int64, sale Sale, customerI
 		}
 		wait := time.Duration(float64(pos-t.AdmittedUpTo) / float64(sale.AdmissionRate) * float64(time.Second))
 		t.ETA = start.Add(wait).UTC().Truncate(time.Second)
-		t.RetryAfter = min(max(int(t.ETA.Sub(now).Seconds()), 1), 30)
+		// Once the sale runs, stock can go at any moment and a waiting
+		// buyer must hear it soon: poll at least every 5 s. Before it
+		// opens, every 30 s is enough.
+		longest := 5
+		if sale.StartsAt.After(now) {
+			longest = 30
+		}
+		t.RetryAfter = min(max(int(t.ETA.Sub(now).Seconds()), 1), longest)
 	}
 	return t, nil
 }
