@@ -140,7 +140,7 @@ func (r ckResp) ckOrderID() string {
 // key's first request still runs. The retries are what a well-behaved
 // client does; retries (may be nil) counts the 503s.
 func ckCheckout(base, shop, token, key, body string, waitInProgress bool, retries *ckRetries) ckResp {
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(240 * time.Second)
 	for {
 		r := ckDo("POST", base+"/v1/shops/"+shop+"/checkout", token, body, "Idempotency-Key", key)
 		if r.ckRetryable() {
