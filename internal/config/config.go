@@ -97,7 +97,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 		return def
 	}
 	fs.StringVar(&c.Addr, "addr", env("SURGE_ADDR", "127.0.0.1:8080"), "HTTP listen address (env SURGE_ADDR)")
-	fs.BoolVar(&c.Demo, "demo", getenv("SURGE_DEMO") == "true", "seed a demo shop with a dozen products (env SURGE_DEMO=true)")
+	fs.BoolVar(&c.Demo, "demo", c.envBool(getenv, "SURGE_DEMO", false), "seed a demo shop with a dozen products (env SURGE_DEMO=true)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(c.envInt(getenv, "SURGE_MAX_BODY_BYTES", 1<<20)), "largest accepted request body (env SURGE_MAX_BODY_BYTES)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.envDuration(getenv, "SURGE_REQUEST_TIMEOUT", 5*time.Second), "deadline of every request (env SURGE_REQUEST_TIMEOUT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration(getenv, "SURGE_SHUTDOWN_TIMEOUT", 15*time.Second), "how long in-flight requests may drain on SIGTERM (env SURGE_SHUTDOWN_TIMEOUT)")
@@ -126,7 +126,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.BoolVar(&c.Shedding, "shedding", getenv("SURGE_SHEDDING") != "off", "adaptive load shedding (env SURGE_SHEDDING=off disables, for baseline benchmarks only)")
 	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", c.envInt(getenv, "SURGE_MAX_CONNS_PER_CLIENT", 1024), "open connections one client IP may hold (env SURGE_MAX_CONNS_PER_CLIENT)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("SURGE_PPROF_ADDR", ""), "serve Go profiles (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; empty disables (env SURGE_PPROF_ADDR)")
-	fs.BoolVar(&c.AccessLog, "access-log", getenv("SURGE_ACCESS_LOG") != "false", "log every request (env SURGE_ACCESS_LOG=false disables)")
+	fs.BoolVar(&c.AccessLog, "access-log", c.envBool(getenv, "SURGE_ACCESS_LOG", true), "log every request (env SURGE_ACCESS_LOG=false disables)")
 }
 
 func (c *Config) envInt(getenv func(string) string, name string, def int) int {
@@ -137,6 +137,21 @@ func (c *Config) envInt(getenv func(string) string, name string, def int) int {
 	v, err := strconv.Atoi(raw)
 	if err != nil {
 		c.envErrs = append(c.envErrs, fmt.Sprintf("%s=%q is not an integer", name, raw))
+		return def
+	}
+	return v
+}
+
+// envBool reads a boolean the way strconv.ParseBool does (1, t, true,
+// 0, f, false, any case).
+func (c *Config) envBool(getenv func(string) string, name string, def bool) bool {
+	raw := getenv(name)
+	if raw == "" {
+		return def
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Sprintf("%s=%q is not true or false", name, raw))
 		return def
 	}
 	return v
@@ -172,6 +187,16 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--outbox-retention must be at least --republish-window")
 	case c.DBMaxConns < 1:
 		return fmt.Errorf("--db-max-conns must be at least 1")
+	case c.WorkerDBConns < 1:
+		return fmt.Errorf("--worker-db-conns must be at least 1")
+	case c.StreamReplicas < 1 || c.StreamReplicas > 5:
+		return fmt.Errorf("--stream-replicas must be between 1 and 5")
+	case c.CacheTTL < 0 || c.CacheMaxStale < 0:
+		return fmt.Errorf("--cache-ttl and --cache-max-stale must not be negative")
+	case c.RateLimitIP < 0 || c.RateLimitKey < 0 || c.RateLimitCustomer < 0:
+		return fmt.Errorf("rate limits must not be negative")
+	case c.MaxConnsPerClient < 1:
+		return fmt.Errorf("--max-conns-per-client must be at least 1")
 	case c.MaxBodyBytes < 1024 && c.Addr != "":
 		return fmt.Errorf("--max-body-bytes must be at least 1024")
 	case c.RequestTimeout <= 0 && c.Addr != "":

@@ -107,6 +107,11 @@ func TestValidateRejects(t *testing.T) {
 	}{
 		"unknown role":      {[]string{"--roles", "api,web"}, `unknown role "web"`},
 		"zero pool":         {[]string{"--db-max-conns", "0"}, "--db-max-conns"},
+		"zero worker pool":  {[]string{"--worker-db-conns", "0"}, "--worker-db-conns"},
+		"no replicas":       {[]string{"--stream-replicas", "0"}, "--stream-replicas"},
+		"negative ttl":      {[]string{"--cache-ttl", "-1s"}, "--cache-ttl"},
+		"negative limit":    {[]string{"--rate-limit-ip", "-1"}, "rate limits"},
+		"no connections":    {[]string{"--max-conns-per-client", "0"}, "--max-conns-per-client"},
 		"tiny body cap":     {[]string{"--max-body-bytes", "100"}, "--max-body-bytes"},
 		"zero timeout":      {[]string{"--request-timeout", "0s"}, "--request-timeout"},
 		"short retention":   {[]string{"--outbox-retention", "1m", "--republish-window", "2m"}, "--outbox-retention"},
@@ -223,4 +228,15 @@ func FuzzParseLists(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestBooleanEnvironment(t *testing.T) {
+	for raw, want := range map[string]bool{"1": true, "true": true, "TRUE": true, "0": false, "false": false} {
+		if c := parse(t, map[string]string{"SURGE_DEMO": raw}); c.Demo != want || c.Validate() != nil {
+			t.Errorf("SURGE_DEMO=%s: demo %v, %v", raw, c.Demo, c.Validate())
+		}
+	}
+	if err := parse(t, map[string]string{"SURGE_ACCESS_LOG": "nope"}).Validate(); err == nil || !strings.Contains(err.Error(), "SURGE_ACCESS_LOG") {
+		t.Fatalf("SURGE_ACCESS_LOG=nope: %v", err)
+	}
 }
