@@ -5,7 +5,7 @@
 // sustained rate at the SLO, the knee and what saturated first) and the
 // audit. Loopback only; each step is bounded, so the whole run is too.
 //
-//	go run ./bench/envelope [-step 8s] [-steps 6] [-slo-p99 250ms] [-engines sqlite,postgres]
+//	go run ./bench/envelope [-step 8s] [-steps 8] [-slo-p99 250ms] [-engines sqlite,postgres]
 package main
 
 import (
@@ -28,14 +28,14 @@ var scenarios = []struct {
 	rate string
 	args []string
 }{
-	{"browse", "200", nil},
-	{"checkout", "20", []string{"--skus", "200"}},
-	{"flash-sale", "20", []string{"--stock", "100000", "--admission-rate", "5000", "--admission-burst", "5000"}},
+	{"browse", "1000", nil},
+	{"checkout", "100", []string{"--skus", "200"}},
+	{"flash-sale", "60", []string{"--stock", "100000", "--admission-rate", "5000", "--admission-burst", "5000"}},
 }
 
 func main() {
 	step := flag.Duration("step", 8*time.Second, "duration of each load step")
-	steps := flag.Int("steps", 6, "most steps per scenario")
+	steps := flag.Int("steps", 8, "most steps per scenario")
 	slo := flag.Duration("slo-p99", 250*time.Millisecond, "p99 latency objective")
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	flag.Parse()
