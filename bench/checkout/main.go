@@ -16,12 +16,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -191,26 +189,7 @@ func (c *client) failed() map[string]int {
 }
 
 func (c *client) do(method, path, key, body string, header ...string) (int, []byte, error) {
-	req, err := http.NewRequest(method, c.base+path, bytes.NewBufferString(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return loadgen.Do(c.http, method, c.base+path, key, body, header...)
 }
 
 // setup waits for readiness and creates a shop with skus well-stocked

@@ -19,13 +19,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -392,24 +390,7 @@ type shopClient struct {
 }
 
 func (c *shopClient) post(path, key, body string, header ...string) (int, []byte, error) {
-	req, err := http.NewRequest("POST", c.base+path, bytes.NewBufferString(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return loadgen.Do(c.http, "POST", c.base+path, key, body, header...)
 }
 
 func (c *shopClient) setup() error {

@@ -13,12 +13,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -140,26 +138,7 @@ type client struct {
 }
 
 func (c *client) do(method, path, key, body string, header ...string) (int, []byte, error) {
-	req, err := http.NewRequest(method, c.base+path, bytes.NewBufferString(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return loadgen.Do(c.http, method, c.base+path, key, body, header...)
 }
 
 // must sends a setup request and insists on the status.

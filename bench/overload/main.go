@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/surge-commerce/surge/bench/loadgen"
 )
 
 func main() {
@@ -105,21 +107,7 @@ type client struct {
 }
 
 func (c *client) post(path, key, body string, header ...string) (int, []byte, error) {
-	req, _ := http.NewRequest("POST", c.base+path, bytes.NewBufferString(body))
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, nil
+	return loadgen.Do(c.http, "POST", c.base+path, key, body, header...)
 }
 
 // setup creates a shop with ten well-stocked products and 500 customers.
