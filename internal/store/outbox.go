@@ -63,8 +63,10 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publi
 	return len(acked), pubErr
 }
 
+// querier is a pool or a transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func (s *Store) readOutbox(ctx context.Context, q querier, query string, limit int) ([]event.Envelope, error) {
