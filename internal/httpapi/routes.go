@@ -60,8 +60,8 @@ func (s *Server) routes() {
 	s.handle("GET /v1/shops/{shop}/carts/{cart}", ls.Checkout, s.getCart())
 	s.handle("PUT /v1/shops/{shop}/carts/{cart}/lines/{sku}", ls.Checkout, s.setCartLine())
 	s.handle("DELETE /v1/shops/{shop}/carts/{cart}/lines/{sku}", ls.Checkout, s.setCartLine())
-	s.handle("POST /v1/shops/{shop}/sales/{sku}/queue", ls.Checkout, s.joinQueue())
-	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue", ls.Checkout, s.queueStatus())
+	s.handle("POST /v1/shops/{shop}/sales/{sku}/queue", ls.Queue, s.joinQueue())
+	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue", ls.Queue, s.queueStatus())
 	s.handle("POST /v1/shops/{shop}/checkout", ls.Checkout, s.checkout())
 	s.handle("GET /v1/shops/{shop}/orders/{order}", ls.Checkout, s.getOrder())
 

@@ -27,14 +27,18 @@ type Class string
 const (
 	Payments Class = "payments" // provider webhooks: money already moved
 	Checkout Class = "checkout"
-	Admin    Class = "admin"
-	Browse   Class = "browse"
-	Extras   Class = "extras" // search, recommendations
+	// Queue is a flash sale's waiting room (joins and polls): apart from
+	// checkout, so a crowd waiting cannot crowd out the buyers it admitted.
+	Queue  Class = "queue"
+	Admin  Class = "admin"
+	Browse Class = "browse"
+	Extras Class = "extras" // search, recommendations
 )
 
 var priorities = map[Class]priority.Priority{
 	Payments: priority.VeryHigh,
 	Checkout: priority.High,
+	Queue:    priority.Medium,
 	Admin:    priority.Medium,
 	Browse:   priority.Medium,
 	Extras:   priority.Low,
@@ -56,7 +60,7 @@ type Config struct {
 // bulkhead is the pool's size.
 func DefaultConfig(dbConns uint) Config {
 	return Config{
-		Bulkheads: map[Class]uint{Payments: 64, Checkout: max(dbConns, 4), Admin: 64, Browse: 512, Extras: 128},
+		Bulkheads: map[Class]uint{Payments: 64, Checkout: max(dbConns, 4), Queue: 128, Admin: 64, Browse: 512, Extras: 128},
 		MaxLimit:  1024,
 		MaxWait:   20 * time.Millisecond,
 	}
