@@ -125,7 +125,7 @@ func TestProcessKillAndTerminate(t *testing.T) {
 	// a clean SIGTERM exits 0.
 	p = startProcess(t, map[string]string{"SURGE_DATA": dir})
 	code, _, body := do(t, "POST", p.URL+"/v1/admin/shops", p.AdminKey, `{"slug":"kill","name":"Kill"}`)
-	if code != http.StatusConflict || !strings.Contains(body, "problem") && !strings.Contains(body, "type") {
+	if code != http.StatusConflict || !strings.Contains(body, "/problems/shop-exists") {
 		t.Fatalf("shop created before SIGKILL: recreate = %d %s, want 409", code, body)
 	}
 	if err := p.Terminate(t); err != nil {
