@@ -235,7 +235,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if cfg.HasRole("relay") {
 		background = append(background, relay.New(bg, brk.JetStream(), relayWake(ctx, st, cfg),
-			relay.Config{Retention: cfg.OutboxRetention}, now, log, reg))
+			relay.Config{Retention: cfg.OutboxRetention, Sole: bg.Engine() == store.SQLite}, now, log, reg))
 	}
 	if cfg.HasRole("worker") {
 		m := worker.NewMetrics(reg)

@@ -9,7 +9,6 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -26,15 +25,22 @@ import (
 // Store is the outbox as the relay uses it.
 type Store interface {
 	RelayOutbox(ctx context.Context, limit int, now time.Time, publish store.Publish) (int, error)
+	NextOutbox(ctx context.Context, after int64, limit int) ([]store.OutboxEvent, error)
+	MarkOutbox(ctx context.Context, seqs []int64, now time.Time) error
 	PruneOutbox(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Config tunes the relay.
 type Config struct {
-	Batch        int           // events per round (default 256)
+	Batch        int           // events per round (default 512)
 	PollInterval time.Duration // safety-net polling when no wake-up comes (default 250ms)
 	Retention    time.Duration // how long published events stay in the outbox (default 24h)
 	AckTimeout   time.Duration // how long to wait for the broker's acks (default 5s)
+	// Sole says this is the only relay on its outbox (SQLite, whose one
+	// writer fixes commit order): it then publishes by position and
+	// overlaps batches (Drain). Otherwise several relays share the outbox
+	// by locking rows for a round (Round).
+	Sole bool
 }
 
 // Relay publishes the outbox.
@@ -53,7 +59,7 @@ type Relay struct {
 // New returns a Relay woken by wake (and by polling).
 func New(st Store, js jetstream.JetStream, wake <-chan struct{}, cfg Config, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) *Relay {
 	if cfg.Batch <= 0 {
-		cfg.Batch = 256
+		cfg.Batch = 512
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 250 * time.Millisecond
@@ -107,9 +113,15 @@ func (r *Relay) loop(ctx context.Context) {
 	}
 }
 
-// drain publishes rounds until the outbox has nothing ready or a round
-// fails (the next wake-up or poll retries).
+// drain publishes until the outbox has nothing ready or a publish fails
+// (the next wake-up or poll retries).
 func (r *Relay) drain(ctx context.Context) {
+	if r.cfg.Sole {
+		if _, err := r.Drain(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("relay: drain failed; will retry", "err", err)
+		}
+		return
+	}
 	for ctx.Err() == nil {
 		n, err := r.Round(ctx)
 		if err != nil {
@@ -122,46 +134,168 @@ func (r *Relay) drain(ctx context.Context) {
 	}
 }
 
-// Round publishes one batch and returns how many events were published.
+// Round publishes one batch of the shared outbox (rows locked while it
+// runs) and returns how many events were published.
 func (r *Relay) Round(ctx context.Context) (int, error) {
 	n, err := r.store.RelayOutbox(ctx, r.cfg.Batch, r.now(), r.publish)
 	r.published.Add(float64(n))
 	return n, err
 }
 
-// publish sends a batch asynchronously and waits for every ack, returning
-// the ids the broker acknowledged.
-func (r *Relay) publish(ctx context.Context, batch []event.Envelope) ([]string, error) {
-	futures := make([]jetstream.PubAckFuture, 0, len(batch))
-	ids := make([]string, 0, len(batch))
+// Drain publishes, as the only relay on its outbox, every event ready and
+// returns how many were published. It runs as a pipeline of three stages,
+// so the database, the encoder and the broker all work at once: one
+// goroutine reads batches by position and encodes them, one sends them to
+// the broker in order, and this one waits for the acks and marks. Events
+// leave in position order, which keeps each order's events in order. A
+// failure stops the reading; what was already sent is still settled, and
+// the next drain starts again from the oldest unpublished event (the
+// broker's dedup window drops what it already stored).
+func (r *Relay) Drain(ctx context.Context) (int, error) {
+	stopCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	encoded := make(chan *inflight, 2)
+	sent := make(chan *inflight, 2)
+	var readErr error
+	go func() {
+		defer close(encoded)
+		var after int64
+		for {
+			batch, err := r.store.NextOutbox(stopCtx, after, r.cfg.Batch)
+			if err != nil || len(batch) == 0 {
+				if stopCtx.Err() == nil {
+					readErr = err
+				}
+				return
+			}
+			after = batch[len(batch)-1].Seq
+			select {
+			case encoded <- r.encode(batch):
+			case <-stopCtx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		defer close(sent)
+		for f := range encoded {
+			if stopCtx.Err() != nil {
+				continue // not sent, so nothing to settle
+			}
+			r.send(f)
+			if f.failed() {
+				stop()
+			}
+			sent <- f
+		}
+	}()
+	// Acknowledged events are marked together once the pipeline runs dry
+	// or several batches have come in, which saves commits under load.
+	published := 0
+	var acked []int64
 	var errs []error
-	for _, e := range batch {
-		body, err := json.Marshal(e)
+	for f := range sent {
+		seqs, err := r.acked(ctx, f)
+		acked = append(acked, seqs...)
 		if err != nil {
+			stop()
 			errs = append(errs, err)
+		}
+		if len(sent) > 0 && len(acked) < 4*r.cfg.Batch {
 			continue
 		}
-		msg := &nats.Msg{Subject: e.Subject(), Data: body, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
-		if e.TraceParent != "" {
-			msg.Header.Set("traceparent", e.TraceParent)
-		}
-		f, err := r.js.PublishMsgAsync(msg)
+		n, err := r.mark(ctx, acked)
+		published, acked = published+n, nil
 		if err != nil {
+			stop()
 			errs = append(errs, err)
-			break // the connection is likely down; later events wait for the next round
 		}
-		futures = append(futures, f)
-		ids = append(ids, e.ID)
 	}
+	return published, errors.Join(append(errs, readErr)...)
+}
+
+// acked waits for a sent batch's acks and returns the outbox positions of
+// the events the broker acknowledged.
+func (r *Relay) acked(ctx context.Context, f *inflight) ([]int64, error) {
+	acked, err := r.wait(ctx, f)
+	seqs := make([]int64, len(acked))
+	for i, k := range acked {
+		seqs[i] = f.seqs[k]
+	}
+	return seqs, err
+}
+
+// mark marks acknowledged events published.
+func (r *Relay) mark(ctx context.Context, seqs []int64) (int, error) {
+	if err := r.store.MarkOutbox(ctx, seqs, r.now()); err != nil {
+		return 0, err
+	}
+	r.published.Add(float64(len(seqs)))
+	return len(seqs), nil
+}
+
+// inflight is a batch on its way to the broker.
+type inflight struct {
+	msgs    []*nats.Msg
+	index   []int   // the batch position of each message
+	seqs    []int64 // outbox positions of the batch (Drain only)
+	futures []jetstream.PubAckFuture
+	errs    []error // failures to send
+}
+
+func (f *inflight) failed() bool { return len(f.errs) > 0 }
+
+// encode turns a batch of the only relay's outbox into messages.
+func (r *Relay) encode(batch []store.OutboxEvent) *inflight {
+	envs := make([]event.Envelope, len(batch))
+	seqs := make([]int64, len(batch))
+	for i, e := range batch {
+		envs[i], seqs[i] = e.Envelope, e.Seq
+	}
+	f := encode(envs)
+	f.seqs = seqs
+	return f
+}
+
+// encode turns events into messages with Nats-Msg-Id = event id.
+func encode(batch []event.Envelope) *inflight {
+	f := &inflight{msgs: make([]*nats.Msg, 0, len(batch)), index: make([]int, 0, len(batch))}
+	for i, e := range batch {
+		msg := &nats.Msg{Subject: e.Subject(), Data: e.AppendJSON(nil), Header: nats.Header{jetstream.MsgIDHeader: {e.ID}}}
+		if e.TraceParent != "" {
+			msg.Header["traceparent"] = []string{e.TraceParent}
+		}
+		f.msgs = append(f.msgs, msg)
+		f.index = append(f.index, i)
+	}
+	return f
+}
+
+// send publishes the messages asynchronously, without waiting for acks.
+func (r *Relay) send(f *inflight) {
+	f.futures = make([]jetstream.PubAckFuture, 0, len(f.msgs))
+	for _, msg := range f.msgs {
+		pf, err := r.js.PublishMsgAsync(msg)
+		if err != nil {
+			f.errs = append(f.errs, err)
+			return // the connection is likely down; later events wait for the next round
+		}
+		f.futures = append(f.futures, pf)
+	}
+}
+
+// wait returns the batch positions of the events the broker acknowledged,
+// in order, and what went wrong with the others.
+func (r *Relay) wait(ctx context.Context, f *inflight) ([]int, error) {
 	timeout := time.NewTimer(r.cfg.AckTimeout)
 	defer timeout.Stop()
-	var acked []string
-	for i, f := range futures {
+	errs := f.errs
+	var acked []int
+	for i, pf := range f.futures {
 		select {
-		case <-f.Ok():
-			acked = append(acked, ids[i])
-		case err := <-f.Err():
+		case <-pf.Ok():
+			acked = append(acked, f.index[i])
+		case err := <-pf.Err():
 			errs = append(errs, err)
 		case <-timeout.C:
 			return acked, errors.Join(append(errs, errors.New("relay: broker acks timed out"))...)
@@ -170,4 +304,17 @@ func (r *Relay) publish(ctx context.Context, batch []event.Envelope) ([]string, 
 		}
 	}
 	return acked, errors.Join(errs...)
+}
+
+// publish sends a batch and waits for every ack, returning the ids the
+// broker acknowledged.
+func (r *Relay) publish(ctx context.Context, batch []event.Envelope) ([]string, error) {
+	f := encode(batch)
+	r.send(f)
+	acked, err := r.wait(ctx, f)
+	ids := make([]string, len(acked))
+	for i, k := range acked {
+		ids[i] = batch[k].ID
+	}
+	return ids, err
 }

@@ -3,7 +3,9 @@ package relay
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -14,7 +16,9 @@ import (
 
 	"github.com/surge-commerce/surge/internal/broker"
 	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/store/storetest"
 )
 
 // outbox is a Store handing fixed batches to the relay, recording what
@@ -44,6 +48,14 @@ func (o *outbox) RelayOutbox(ctx context.Context, _ int, _ time.Time, publish st
 	o.errs = append(o.errs, err)
 	o.mu.Unlock()
 	return len(acked), err
+}
+
+func (o *outbox) NextOutbox(context.Context, int64, int) ([]store.OutboxEvent, error) {
+	panic("the shared-outbox relay never reads by position")
+}
+
+func (o *outbox) MarkOutbox(context.Context, []int64, time.Time) error {
+	panic("the shared-outbox relay never marks by position")
 }
 
 func (o *outbox) PruneOutbox(context.Context, time.Time, int) (int, error) {
@@ -154,7 +166,102 @@ func TestRelayPublishes(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	r := New(&outbox{}, nil, nil, Config{}, time.Now, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	if r.cfg.Batch != 256 || r.cfg.PollInterval != 250*time.Millisecond || r.cfg.Retention != 24*time.Hour || r.cfg.AckTimeout != 5*time.Second {
+	if r.cfg.Batch != 512 || r.cfg.PollInterval != 250*time.Millisecond || r.cfg.Retention != 24*time.Hour || r.cfg.AckTimeout != 5*time.Second {
 		t.Fatalf("defaults: %+v", r.cfg)
+	}
+}
+
+// markFails is a SQLite outbox whose marking always fails: a relay that
+// dies between the broker's acks and the mark.
+type markFails struct{ *store.Store }
+
+func (markFails) MarkOutbox(context.Context, []int64, time.Time) error {
+	return errors.New("killed before the mark")
+}
+
+// TestDrain runs the only relay of a SQLite outbox against an embedded
+// JetStream, over several overlapping batches: every event reaches the
+// stream once and in outbox order, and all are marked. Events published
+// but never marked are sent again by the next drain and dropped by the
+// broker's dedup window.
+func TestDrain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	b, err := broker.Start(ctx, broker.Config{DataDir: filepath.Join(dir, "nats"), Name: "drain-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.EnsureStreams(ctx, broker.StreamConfig{Duplicates: time.Hour, MaxAge: time.Hour}, event.Streams...); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, store.Config{DataDir: filepath.Join(dir, "db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sl := storetest.NewSeller(t, st, "drain", "A")
+	for range 150 {
+		sl.Order(t, order.Paid, "A") // order.created and order.paid
+	}
+	log := slog.New(slog.DiscardHandler)
+	cfg := Config{Sole: true, Batch: 64, AckTimeout: 30 * time.Second}
+	r := New(st, b.JetStream(), nil, cfg, time.Now, log, prometheus.NewRegistry())
+	if n, err := r.Drain(ctx); n != 300 || err != nil {
+		t.Fatalf("drained %d events (%v), want 300", n, err)
+	}
+	if _, n, err := st.OutboxLag(ctx, time.Now()); n != 0 || err != nil {
+		t.Fatalf("%d events left unpublished (%v)", n, err)
+	}
+	want, err := st.NextOutbox(ctx, 0, 1000) // nothing: all are marked
+	if err != nil || len(want) != 0 {
+		t.Fatalf("unpublished after the drain: %d (%v)", len(want), err)
+	}
+	s, err := b.JetStream().Stream(ctx, "ORDERS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]bool{}
+	for seq := uint64(1); seq <= 300; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("stream message %d: %v", seq, err)
+		}
+		var e event.Envelope
+		if err := json.Unmarshal(m.Data, &e); err != nil {
+			t.Fatal(err)
+		}
+		switch e.Type {
+		case "order.created":
+			created[e.AggregateID] = true
+		case "order.paid":
+			if !created[e.AggregateID] {
+				t.Fatalf("message %d: order.paid of %s before its order.created", seq, e.AggregateID)
+			}
+		}
+	}
+	if len(created) != 150 {
+		t.Fatalf("%d orders created in the stream, want 150", len(created))
+	}
+
+	for range 10 {
+		sl.Order(t, order.Paid, "A")
+	}
+	dying := New(markFails{st}, b.JetStream(), nil, cfg, time.Now, log, prometheus.NewRegistry())
+	if n, err := dying.Drain(ctx); n != 0 || err == nil {
+		t.Fatalf("a relay that cannot mark reported %d published (%v)", n, err)
+	}
+	if n, err := b.StreamMessages(ctx, "ORDERS"); err != nil || n != 320 {
+		t.Fatalf("ORDERS holds %d messages (%v), want 320", n, err)
+	}
+	if n, err := r.Drain(ctx); n != 20 || err != nil {
+		t.Fatalf("the next drain published %d (%v), want the 20 left unmarked", n, err)
+	}
+	if n, err := b.StreamMessages(ctx, "ORDERS"); err != nil || n != 320 {
+		t.Fatalf("ORDERS holds %d messages (%v), want 320: the broker drops the copies", n, err)
 	}
 }

@@ -63,6 +63,60 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publi
 	return len(acked), pubErr
 }
 
+// OutboxEvent is an unpublished event and its position in the outbox.
+type OutboxEvent struct {
+	Seq int64
+	event.Envelope
+}
+
+// NextOutbox returns up to limit unpublished events after position after,
+// oldest first, for a relay that is the only one on its outbox (SQLite):
+// it keeps each order's events in order by publishing them in position
+// order, so it needs neither the per-aggregate check nor row locks, and it
+// can read the next batch before the previous one is marked. On SQLite
+// positions are handed out by the one writer, so a later commit never
+// takes a lower position than an event already read.
+func (s *Store) NextOutbox(ctx context.Context, after int64, limit int) ([]OutboxEvent, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT o.seq, o.event_id, o.shop_id, s.slug, o.aggregate, o.aggregate_id, o.event_type, o.payload, o.occurred_at, o.trace_parent
+		FROM outbox o JOIN shops s ON s.shop_id = o.shop_id
+		WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`), after, limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []OutboxEvent
+	for rows.Next() {
+		var e OutboxEvent
+		var occurred int64
+		var payload string
+		if err := rows.Scan(&e.Seq, &e.ID, &e.ShopID, &e.Shop, &e.Aggregate, &e.AggregateID, &e.Type, &payload, &occurred, &e.TraceParent); err != nil {
+			return nil, classify(err)
+		}
+		e.Spec, e.Data, e.OccurredAt = event.Spec, json.RawMessage(payload), fromMicros(occurred)
+		out = append(out, e)
+	}
+	return out, classify(rows.Err())
+}
+
+// MarkOutbox marks the events at the given positions published. Marking by
+// position looks rows up by primary key, which on SQLite costs half of
+// looking them up by event id.
+func (s *Store) MarkOutbox(ctx context.Context, seqs []int64, now time.Time) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(seqs)+1)
+	args = append(args, micros(now))
+	for _, seq := range seqs {
+		args = append(args, seq)
+	}
+	marks := strings.Repeat("?, ", len(seqs)-1) + "?"
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET published_at = ? WHERE seq IN (`+marks+`)`), args...)
+		return err
+	})
+}
+
 // querier is a pool or a transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

@@ -215,6 +215,7 @@ func RelayAll(t *testing.T, s *store.Store, publish store.Publish) int {
 func testEvents(t *testing.T, open Open) {
 	t.Run("RelayOutbox", func(t *testing.T) { t.Parallel(); testRelayOutbox(t, open(t)) })
 	t.Run("RelayOutboxFailures", func(t *testing.T) { t.Parallel(); testRelayOutboxFailures(t, open(t)) })
+	t.Run("OutboxByPosition", func(t *testing.T) { t.Parallel(); testOutboxByPosition(t, open(t)) })
 	t.Run("WritesDuringPublish", func(t *testing.T) { t.Parallel(); testWritesDuringPublish(t, open(t)) })
 	t.Run("OutboxLag", func(t *testing.T) { t.Parallel(); testOutboxLag(t, open(t)) })
 	t.Run("PruneOutbox", func(t *testing.T) { t.Parallel(); testPruneOutbox(t, open(t)) })
@@ -279,6 +280,61 @@ func testRelayOutbox(t *testing.T, s *store.Store) {
 	}
 	if RelayAll(t, s, pub.Publish) != 0 || len(pub.Events()) != 8 {
 		t.Fatal("published events were handed over again")
+	}
+}
+
+// testOutboxByPosition reads the outbox as the only relay does: by
+// position, oldest first, each order's events in order; marking by
+// position publishes exactly those events.
+func testOutboxByPosition(t *testing.T, s *store.Store) {
+	sl := NewSeller(t, s, "position", "A", "B")
+	paid := sl.Order(t, order.Paid, "A", "B")
+	fulfilled := sl.Order(t, order.Fulfilled, "A")
+	var all []store.OutboxEvent
+	for after := int64(0); ; {
+		batch, err := s.NextOutbox(ctx(t), after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if len(batch) > 2 {
+			t.Fatalf("a batch of %d, limit 2", len(batch))
+		}
+		all = append(all, batch...)
+		after = batch[len(batch)-1].Seq
+	}
+	var events []event.Envelope
+	for i, e := range all {
+		if i > 0 && e.Seq <= all[i-1].Seq {
+			t.Fatalf("positions out of order: %d after %d", e.Seq, all[i-1].Seq)
+		}
+		events = append(events, e.Envelope)
+	}
+	want := map[string][]string{paid.ID: {"order.created", "order.paid"}, fulfilled.ID: {"order.created", "order.paid", "order.fulfilled"}}
+	if got := typesByOrder(events); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events per order = %v, want %v", got, want)
+	}
+	checkEnvelope(t, sl, events, paid)
+
+	// Marking the first two and the last leaves exactly the others.
+	marked := []int64{all[0].Seq, all[1].Seq, all[len(all)-1].Seq}
+	if err := s.MarkOutbox(ctx(t), marked, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkOutbox(ctx(t), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := s.NextOutbox(ctx(t), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != len(all)-3 || rest[0].Seq != all[2].Seq || rest[len(rest)-1].Seq != all[len(all)-2].Seq {
+		t.Fatalf("after marking 3 of %d, %d unpublished remain: %+v", len(all), len(rest), rest)
+	}
+	if _, n, err := s.OutboxLag(ctx(t), time.Now()); err != nil || n != len(rest) {
+		t.Fatalf("lag counts %d unpublished (%v), want %d", n, err, len(rest))
 	}
 }
 
