@@ -309,6 +309,23 @@ func report(ctx context.Context, db store.Config, since time.Time) error {
 		all = append(all, us)
 	}
 	per["all four (slowest consumer)"] = all
+	// Of that, the relay's share: commit to the broker's ack.
+	relayed, err := readPool(st).QueryContext(ctx, fmt.Sprintf(`SELECT published_at - occurred_at FROM outbox
+		WHERE event_type = 'order.paid' AND occurred_at >= %d AND published_at IS NOT NULL`, since.UnixMicro()))
+	if err != nil {
+		return err
+	}
+	defer relayed.Close()
+	for relayed.Next() {
+		var us int64
+		if err := relayed.Scan(&us); err != nil {
+			return err
+		}
+		per["(relay: commit → published)"] = append(per["(relay: commit → published)"], us)
+	}
+	if err := relayed.Err(); err != nil {
+		return err
+	}
 	names := make([]string, 0, len(per))
 	for k := range per {
 		names = append(names, k)

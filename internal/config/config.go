@@ -80,7 +80,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.StringVar(&c.RedisURL, "redis-url", env("SURGE_REDIS_URL", ""), "Redis URL for the shared cache and limits; empty disables (env SURGE_REDIS_URL)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.envInt(getenv, "SURGE_DB_MAX_CONNS", 16), "SQL connection pool size (env SURGE_DB_MAX_CONNS)")
 	fs.StringVar(&c.PSPURL, "psp-url", env("SURGE_PSP_URL", ""), "payment provider URL; empty runs the simulator in-process (env SURGE_PSP_URL)")
-	fs.IntVar(&c.WorkerDBConns, "worker-db-conns", c.envInt(getenv, "SURGE_WORKER_DB_CONNS", 4), "PostgreSQL pool of the relay, workers and sweeper, apart from the request path's (env SURGE_WORKER_DB_CONNS)")
+	fs.IntVar(&c.WorkerDBConns, "worker-db-conns", c.envInt(getenv, "SURGE_WORKER_DB_CONNS", 16), "PostgreSQL pool of the relay, workers and sweeper, apart from the request path's (env SURGE_WORKER_DB_CONNS)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SURGE_LOG_LEVEL", "info"), "debug, info, warn or error (env SURGE_LOG_LEVEL)")
 	// The admin key is read from the environment only: a flag would show it
 	// to every user of ps.

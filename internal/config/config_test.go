@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 		"data":             {c.DataDir, "./surge-data"},
 		"database url":     {c.DatabaseURL, ""},
 		"db max conns":     {c.DBMaxConns, 16},
-		"worker db conns":  {c.WorkerDBConns, 4},
+		"worker db conns":  {c.WorkerDBConns, 16},
 		"max body":         {c.MaxBodyBytes, int64(1 << 20)},
 		"request timeout":  {c.RequestTimeout, 5 * time.Second},
 		"cache ttl":        {c.CacheTTL, 5 * time.Second},
