@@ -76,6 +76,7 @@ func measure(engine string, step time.Duration, steps int, slo time.Duration) er
 			"--max-steps", fmt.Sprint(steps), "--slo-p99", slo.String(), "--max-error-rate", "0.001",
 			"--out", out, "--progress-interval", "1h"}, sc.args...)
 		cmd := exec.CommandContext(ctx, filepath.Join(dir, "surge"), args...)
+		loadgen.DieWithParent(cmd)
 		if output, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(output), "audit") {
 			return fmt.Errorf("%s %s: %v\n%s", engine, sc.name, err, output)
 		}

@@ -43,6 +43,7 @@ func StartSurge(ctx context.Context, dir string, env ...string) (*Surge, error) 
 	// One load generator stands for many clients: no per-IP limits.
 	cmd.Env = append(append(os.Environ(), "SURGE_ADMIN_KEY=bench-admin", "SURGE_RATE_LIMITS=off", "SURGE_ACCESS_LOG=false",
 		"SURGE_MAX_CONNS_PER_CLIENT=100000"), env...)
+	DieWithParent(cmd)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -2,9 +2,10 @@
 // checkout capacity C (closed loop), then offers 1×, 2× and 4× C on a fixed
 // arrival schedule (open model: latency counted from the scheduled time, so
 // a slow server cannot hide behind a slow client) and reports goodput ÷ C
-// and admitted p99 ÷ unloaded p99. Loopback only, bounded in time.
+// and admitted p99 ÷ unloaded p99. Each step starts once the events of the
+// earlier ones are handled. Loopback only, bounded in time.
 //
-//	go run ./bench/overload [-step 5s]
+//	go run ./bench/overload [-step 5s] [-rounds 3]
 package main
 
 import (
@@ -19,6 +20,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,14 +33,15 @@ import (
 
 func main() {
 	step := flag.Duration("step", 5*time.Second, "duration of each load step")
+	rounds := flag.Int("rounds", 3, "rounds of steps (each level reports its median round)")
 	flag.Parse()
-	if err := run(*step); err != nil {
+	if err := run(*step, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "overload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(step time.Duration) error {
+func run(step time.Duration, rounds int) error {
 	dir, err := os.MkdirTemp("", "surge-overload")
 	if err != nil {
 		return err
@@ -47,10 +51,11 @@ func run(step time.Duration) error {
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/surge").CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
 	cmd.Env = append(os.Environ(), "SURGE_ADMIN_KEY=bench-admin", "SURGE_RATE_LIMITS=off", "SURGE_ACCESS_LOG=false")
+	loadgen.DieWithParent(cmd)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		return err
@@ -67,16 +72,69 @@ func run(step time.Duration) error {
 
 	capacity := c.closedLoop(16, step)
 	fmt.Printf("capacity (closed loop, 16 clients, %s): %.0f checkouts/s\n", step, capacity)
-	base0 := c.open(capacity*0.3, step)
-	fmt.Printf("unloaded (0.3×C): p99 %.1f ms\n\n", ms(base0.admitted.ValueAtQuantile(99)))
-	fmt.Println("offered  goodput/C  admitted p99 / unloaded p99  2xx     503 shed  other  client late")
-	for _, k := range []float64{1, 2, 4} {
-		r := c.open(capacity*k, step)
-		goodput := float64(r.ok) / step.Seconds()
-		fmt.Printf("%.0f×      %.2f       %.2f                        %-7d %-9d %-6d %d   (shed limit %s)\n", k, goodput/capacity,
-			float64(r.admitted.ValueAtQuantile(99))/float64(max(base0.admitted.ValueAtQuantile(99), 1)), r.ok, r.shed, r.other, r.late, c.metric("surge_shed_limit"))
+	// The steps run in rounds (unloaded, 1×, 2×, 4×, then again), so a
+	// noisy neighbour on a shared machine hits every level; each level
+	// reports its median round.
+	levels := []float64{0.3, 1, 2, 4}
+	runs := make([][]result, len(levels))
+	for range rounds {
+		for i, k := range levels {
+			c.settle()
+			runs[i] = append(runs[i], c.open(capacity*k, step))
+		}
 	}
+	unloaded := medianP99(runs[0])
+	fmt.Printf("unloaded (0.3×C): admitted p99 %.1f ms (median of %d rounds: %s)\n\n", ms(unloaded), rounds, p99s(runs[0]))
+	fmt.Println("offered  goodput/C  admitted p99 / unloaded p99  2xx     503 shed  other  client late  (per round: goodput/C, p99 ms)")
+	for i, k := range levels[1:] {
+		rs := runs[i+1]
+		var ok, shed, other, late int64
+		goodputs := make([]float64, len(rs))
+		for j, r := range rs {
+			ok, shed, other, late = ok+r.ok, shed+r.shed, other+r.other, late+r.late
+			goodputs[j] = float64(r.ok) / step.Seconds() / capacity
+		}
+		fmt.Printf("%.0f×      %.2f       %.2f                        %-7d %-9d %-6d %-11d  %s; %s\n", k, median(goodputs),
+			float64(medianP99(rs))/float64(max(unloaded, 1)), ok, shed, other, late, fmtAll(goodputs), p99s(rs))
+	}
+	fmt.Printf("\nshed limit at the end: %s\n", c.metric("surge_shed_limit"))
 	return nil
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+func medianP99(rs []result) int64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = float64(r.admitted.ValueAtQuantile(99))
+	}
+	return int64(median(v))
+}
+
+func p99s(rs []result) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%.1f", ms(r.admitted.ValueAtQuantile(99)))
+	}
+	return b.String()
+}
+
+func fmtAll(v []float64) string {
+	var b strings.Builder
+	for i, x := range v {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%.2f", x)
+	}
+	return b.String()
 }
 
 func ms(us int64) float64 { return float64(us) / 1000 }
@@ -157,8 +215,13 @@ func (c *client) closedLoop(workers int, d time.Duration) float64 {
 	for range workers {
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
-				if code, err := c.checkout(); err == nil && code < 300 {
+				code, err := c.checkout()
+				if err == nil && code < 300 {
 					ok.Add(1)
+				} else {
+					// A real client backs off when shed; one that retried at
+					// once would measure how fast the server says no.
+					time.Sleep(20 * time.Millisecond)
 				}
 			}
 		})
@@ -213,6 +276,38 @@ func (c *client) open(rate float64, d time.Duration) result {
 	}
 	wg.Wait()
 	return r
+}
+
+// settle waits until the events of earlier steps are all published and
+// handled (no outbox lag, consumers' counts still for a second), so each
+// step starts from a quiet system rather than one catching up.
+func (c *client) settle() {
+	deadline := time.Now().Add(time.Minute)
+	last := ""
+	for time.Now().Before(deadline) {
+		resp, err := c.http.Get(c.base + "/metrics")
+		if err != nil {
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var counts strings.Builder
+		quiet := false
+		for line := range strings.Lines(string(b)) {
+			if strings.HasPrefix(line, "surge_consumer_processed_total") {
+				counts.WriteString(line)
+			}
+			if line == "surge_outbox_lag_seconds 0\n" {
+				quiet = true
+			}
+		}
+		if quiet && counts.String() == last {
+			return
+		}
+		last = counts.String()
+		time.Sleep(time.Second)
+	}
+	fmt.Println("  (events still being handled after a minute; going on)")
 }
 
 // metric returns one unlabelled metric's value from /metrics.
