@@ -138,17 +138,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	var shedder *loadshed.Shedder
 	if cfg.Shedding {
-		// SQLite's one writer is kept busy by 2 checkouts (one's payment
-		// call overlapping the other's transaction). More only queue for it
-		// behind each other and the consumers' effects: at 4× capacity,
-		// admitted p99 was about 200 ms with 16 and 20-28 ms with 2, and
-		// the extra 10-20 % the 16 pushed through left the consumers
-		// behind (bench/overload, bench/RESULTS.md).
-		slots := cfg.DBMaxConns
-		if st.Engine() == store.SQLite {
-			slots = 2
-		}
-		shedder = loadshed.New(loadshed.DefaultConfig(uint(slots)), reg)
+		shedder = loadshed.New(loadshed.DefaultConfig(uint(cfg.DBMaxConns)), reg)
 	}
 	for _, name := range platform.Names() {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

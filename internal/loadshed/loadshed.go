@@ -54,13 +54,13 @@ type Config struct {
 	MaxWait time.Duration
 }
 
-// DefaultConfig suits one replica on a small machine whose store runs
-// checkoutSlots checkouts at once (the pool's size on PostgreSQL). Checkouts
-// beyond that would only wait for the database, adding latency without
-// adding throughput, so that is the checkout bulkhead.
-func DefaultConfig(checkoutSlots uint) Config {
+// DefaultConfig suits one replica on a small machine whose database pool
+// holds dbConns connections. Checkouts beyond the pool would only wait for a
+// connection, adding latency without adding throughput, so the checkout
+// bulkhead is the pool's size.
+func DefaultConfig(dbConns uint) Config {
 	return Config{
-		Bulkheads: map[Class]uint{Payments: 64, Checkout: max(checkoutSlots, 1), Queue: 128, Admin: 64, Browse: 512, Extras: 128},
+		Bulkheads: map[Class]uint{Payments: 64, Checkout: max(dbConns, 4), Queue: 128, Admin: 64, Browse: 512, Extras: 128},
 		MaxLimit:  1024,
 		MaxWait:   20 * time.Millisecond,
 	}
