@@ -136,15 +136,9 @@ func throughput(ctx context.Context, n, passes int, cpuprofile string) error {
 		fmt.Printf("  pass %d: raw async publish %6.0f events/s, relay (read outbox → publish → acks → mark) %6.0f events/s\n", pass+1, raw, rate)
 		raws, relays = append(raws, raw), append(relays, rate)
 	}
-	raw, rate := median(raws), median(relays)
+	raw, rate := loadgen.Median(raws), loadgen.Median(relays)
 	fmt.Printf("  median: raw %.0f events/s, relay %.0f events/s; relay ÷ raw = %.2f (goal ≥ 0.5)\n\n", raw, rate, rate/raw)
 	return nil
-}
-
-func median(v []float64) float64 {
-	v = append([]float64(nil), v...)
-	sort.Float64s(v)
-	return v[len(v)/2]
 }
 
 // envelopes builds n events as checkout writes them: for each order an

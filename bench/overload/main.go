@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,17 +93,11 @@ func run(step time.Duration, rounds int) error {
 			ok, shed, other, late = ok+r.ok, shed+r.shed, other+r.other, late+r.late
 			goodputs[j] = float64(r.ok) / step.Seconds() / capacity
 		}
-		fmt.Printf("%.0f×      %.2f       %.2f                        %-7d %-9d %-6d %-11d  %s; %s\n", k, median(goodputs),
+		fmt.Printf("%.0f×      %.2f       %.2f                        %-7d %-9d %-6d %-11d  %s; %s\n", k, loadgen.Median(goodputs),
 			float64(medianP99(rs))/float64(max(unloaded, 1)), ok, shed, other, late, fmtAll(goodputs), p99s(rs))
 	}
 	fmt.Printf("\nshed limit at the end: %s\n", c.metric("surge_shed_limit"))
 	return nil
-}
-
-func median(v []float64) float64 {
-	v = slices.Clone(v)
-	slices.Sort(v)
-	return v[len(v)/2]
 }
 
 func medianP99(rs []result) int64 {
@@ -112,7 +105,7 @@ func medianP99(rs []result) int64 {
 	for i, r := range rs {
 		v[i] = float64(r.admitted.ValueAtQuantile(99))
 	}
-	return int64(median(v))
+	return int64(loadgen.Median(v))
 }
 
 func p99s(rs []result) string {

@@ -237,7 +237,6 @@ func (r *Relay) mark(ctx context.Context, seqs []int64) (int, error) {
 // inflight is a batch on its way to the broker.
 type inflight struct {
 	msgs    []*nats.Msg
-	index   []int   // the batch position of each message
 	seqs    []int64 // outbox positions of the batch (Drain only)
 	futures []jetstream.PubAckFuture
 	errs    []error // failures to send
@@ -259,14 +258,13 @@ func (r *Relay) encode(batch []store.OutboxEvent) *inflight {
 
 // encode turns events into messages with Nats-Msg-Id = event id.
 func encode(batch []event.Envelope) *inflight {
-	f := &inflight{msgs: make([]*nats.Msg, 0, len(batch)), index: make([]int, 0, len(batch))}
-	for i, e := range batch {
+	f := &inflight{msgs: make([]*nats.Msg, 0, len(batch))}
+	for _, e := range batch {
 		msg := &nats.Msg{Subject: e.Subject(), Data: e.AppendJSON(nil), Header: nats.Header{jetstream.MsgIDHeader: {e.ID}}}
 		if e.TraceParent != "" {
 			msg.Header["traceparent"] = []string{e.TraceParent}
 		}
 		f.msgs = append(f.msgs, msg)
-		f.index = append(f.index, i)
 	}
 	return f
 }
@@ -294,7 +292,7 @@ func (r *Relay) wait(ctx context.Context, f *inflight) ([]int, error) {
 	for i, pf := range f.futures {
 		select {
 		case <-pf.Ok():
-			acked = append(acked, f.index[i])
+			acked = append(acked, i)
 		case err := <-pf.Err():
 			errs = append(errs, err)
 		case <-timeout.C:
