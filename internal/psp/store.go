@@ -13,6 +13,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/surge-commerce/surge/internal/fifo"
 )
 
 // schema is idempotent so that opening an existing data dir is a no-op.
@@ -57,6 +59,9 @@ var (
 // check-then-insert sequences are serialised without upgrade failures.
 type store struct {
 	write, read *sql.DB
+	// writer queues writes first come, first served: database/sql hands the
+	// one write connection to a random waiter, which stretches the tail.
+	writer *fifo.Lock
 	// events records webhook events with each state change when set.
 	events bool
 }
@@ -84,7 +89,7 @@ func openStore(ctx context.Context, dir string) (*store, error) {
 		return nil, fmt.Errorf("psp: open store: %w", err)
 	}
 	read.SetMaxOpenConns(8)
-	s := &store{write: write, read: read}
+	s := &store{write: write, read: read, writer: fifo.New()}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := write.ExecContext(ctx, schema); err != nil {
@@ -109,6 +114,11 @@ type storedResponse struct {
 // which case it returns the stored response (or errKeyReused when hash
 // differs). The payment, its event and the stored response commit together.
 func (s *store) createPayment(ctx context.Context, key, hash string, p Payment) (storedResponse, error) {
+	release, err := s.writer.Acquire(ctx)
+	if err != nil {
+		return storedResponse{}, err
+	}
+	defer release()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return storedResponse{}, err
@@ -171,6 +181,11 @@ func insertPayment(ctx context.Context, tx *sql.Tx, p Payment) error {
 // transition moves payment id along op at time now. Repeating a transition
 // that already happened returns the payment unchanged.
 func (s *store) transition(ctx context.Context, id string, op operation, now time.Time) (Payment, error) {
+	release, err := s.writer.Acquire(ctx)
+	if err != nil {
+		return Payment{}, err
+	}
+	defer release()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return Payment{}, err
@@ -322,7 +337,12 @@ func (s *store) nextDue(ctx context.Context) (time.Time, bool, error) {
 // markEvent records one delivery attempt: done when delivered or given up,
 // otherwise due again at next.
 func (s *store) markEvent(ctx context.Context, seq int64, done bool, next time.Time) error {
-	_, err := s.write.ExecContext(ctx,
+	release, err := s.writer.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	_, err = s.write.ExecContext(ctx,
 		`UPDATE webhook_events SET attempts = attempts + 1, done = ?, next_attempt_at = ? WHERE seq = ?`,
 		done, next.UnixMilli(), seq)
 	return err

@@ -214,7 +214,7 @@ func (s *Store) storeResponse(ctx context.Context, tx *sql.Tx, orderID string, r
 
 // FinishKey implements checkout.Store.
 func (s *Store) FinishKey(ctx context.Context, shopID int64, customerID, key string) error {
-	_, err := s.write.ExecContext(ctx, s.q(`UPDATE idempotency_keys SET state = 'done'
+	_, err := s.exec(ctx, s.q(`UPDATE idempotency_keys SET state = 'done'
 		WHERE shop_id = ? AND customer_id = ? AND idem_key = ?`), shopID, customerID, key)
 	return classify(err)
 }
@@ -237,7 +237,7 @@ func (s *Store) UnverifiedCancellations(ctx context.Context, limit int) ([]order
 
 // SetCancelReason implements checkout.Store.
 func (s *Store) SetCancelReason(ctx context.Context, orderID, from, to string) error {
-	_, err := s.write.ExecContext(ctx, s.q(`UPDATE orders SET cancel_reason = ?
+	_, err := s.exec(ctx, s.q(`UPDATE orders SET cancel_reason = ?
 		WHERE order_id = ? AND status = 'cancelled' AND cancel_reason = ?`), to, orderID, from)
 	return classify(err)
 }
@@ -414,7 +414,7 @@ func (s *Store) insertOrderEvent(ctx context.Context, tx *sql.Tx, o order.Order,
 
 // PruneKeys implements checkout.Store.
 func (s *Store) PruneKeys(ctx context.Context, now time.Time, limit int) (int, error) {
-	res, err := s.write.ExecContext(ctx, s.q(`DELETE FROM idempotency_keys WHERE (shop_id, customer_id, idem_key) IN
+	res, err := s.exec(ctx, s.q(`DELETE FROM idempotency_keys WHERE (shop_id, customer_id, idem_key) IN
 		(SELECT shop_id, customer_id, idem_key FROM idempotency_keys WHERE expires_at < ? LIMIT ?)`), micros(now), limit)
 	if err != nil {
 		return 0, classify(err)

@@ -19,7 +19,7 @@ var (
 
 // CreateCustomer implements customer.Store.
 func (s *Store) CreateCustomer(ctx context.Context, c customer.Customer) error {
-	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO customers (shop_id, customer_id, email, name, created_at)
+	_, err := s.exec(ctx, s.q(`INSERT INTO customers (shop_id, customer_id, email, name, created_at)
 		VALUES (?, ?, ?, ?, ?)`), c.ShopID, c.ID, c.Email, c.Name, micros(c.CreatedAt))
 	return classify(err)
 }
@@ -44,14 +44,14 @@ func (s *Store) TokenSecrets(ctx context.Context) ([]customer.Secret, error) {
 
 // AddTokenSecret implements customer.Store.
 func (s *Store) AddTokenSecret(ctx context.Context, sec customer.Secret, now time.Time) error {
-	_, err := s.write.ExecContext(ctx, s.q("INSERT INTO token_secrets (kid, secret, created_at) VALUES (?, ?, ?)"),
+	_, err := s.exec(ctx, s.q("INSERT INTO token_secrets (kid, secret, created_at) VALUES (?, ?, ?)"),
 		sec.KID, string(sec.Secret), micros(now))
 	return classify(err)
 }
 
 // CreateCart implements cart.Store.
 func (s *Store) CreateCart(ctx context.Context, c cart.Cart) error {
-	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO carts (shop_id, cart_id, customer_id, created_at, updated_at)
+	_, err := s.exec(ctx, s.q(`INSERT INTO carts (shop_id, cart_id, customer_id, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?)`), c.ShopID, c.ID, c.CustomerID, micros(c.CreatedAt), micros(c.UpdatedAt))
 	return classify(err)
 }
@@ -132,7 +132,7 @@ func (s *Store) Level(ctx context.Context, shopID int64, sku string) (inventory.
 
 // Restock implements inventory.Store.
 func (s *Store) Restock(ctx context.Context, shopID int64, sku string, units int64) (inventory.Level, error) {
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?
+	res, err := s.exec(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?
 		WHERE shop_id = ? AND sku = ?`), units, units, shopID, sku)
 	if err != nil {
 		return inventory.Level{}, classify(err)

@@ -83,7 +83,7 @@ func (s *Store) UnsentNotifications(ctx context.Context, limit int) ([]notify.No
 
 // MarkNotificationSent records an SMTP delivery.
 func (s *Store) MarkNotificationSent(ctx context.Context, shopID int64, id string, now time.Time) error {
-	_, err := s.write.ExecContext(ctx, s.q(`UPDATE notifications SET sent_at = ? WHERE shop_id = ? AND notification_id = ?`),
+	_, err := s.exec(ctx, s.q(`UPDATE notifications SET sent_at = ? WHERE shop_id = ? AND notification_id = ?`),
 		micros(now), shopID, id)
 	return classify(err)
 }

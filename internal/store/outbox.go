@@ -171,7 +171,7 @@ func (s *Store) OutboxLag(ctx context.Context, now time.Time) (time.Duration, in
 
 // PruneOutbox deletes up to limit events published before t.
 func (s *Store) PruneOutbox(ctx context.Context, t time.Time, limit int) (int, error) {
-	res, err := s.write.ExecContext(ctx, s.q(`DELETE FROM outbox WHERE seq IN
+	res, err := s.exec(ctx, s.q(`DELETE FROM outbox WHERE seq IN
 		(SELECT seq FROM outbox WHERE published_at < ? ORDER BY seq LIMIT ?)`), micros(t), limit)
 	if err != nil {
 		return 0, classify(err)
@@ -185,7 +185,7 @@ func (s *Store) PruneOutbox(ctx context.Context, t time.Time, limit int) (int, e
 // the broker acknowledged but had not synced may be lost. Broker dedup and
 // idempotent consumers absorb the copies that were not lost.
 func (s *Store) RepublishSince(ctx context.Context, t time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE outbox SET published_at = NULL WHERE published_at >= ?`), micros(t))
+	res, err := s.exec(ctx, s.q(`UPDATE outbox SET published_at = NULL WHERE published_at >= ?`), micros(t))
 	if err != nil {
 		return 0, classify(err)
 	}

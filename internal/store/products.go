@@ -90,7 +90,7 @@ func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 
 // DeleteProduct implements catalog.Store.
 func (s *Store) DeleteProduct(ctx context.Context, shopID int64, sku string, now time.Time) error {
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE products SET deleted_at = ?, version = version + 1, updated_at = ?
+	res, err := s.exec(ctx, s.q(`UPDATE products SET deleted_at = ?, version = version + 1, updated_at = ?
 		WHERE shop_id = ? AND sku = ? AND deleted_at IS NULL`), micros(now), micros(now), shopID, sku)
 	if err != nil {
 		return classify(err)

@@ -24,7 +24,7 @@ func (s *Store) AdminKeyCount(ctx context.Context) (int, error) {
 
 // AddAdminKey implements platform.Store.
 func (s *Store) AddAdminKey(ctx context.Context, hash string, now time.Time) error {
-	_, err := s.write.ExecContext(ctx, s.q("INSERT INTO admin_keys (key_hash, created_at) VALUES (?, ?)"), hash, micros(now))
+	_, err := s.exec(ctx, s.q("INSERT INTO admin_keys (key_hash, created_at) VALUES (?, ?)"), hash, micros(now))
 	return classify(err)
 }
 
@@ -99,7 +99,7 @@ func (s *Store) RotateShopKey(ctx context.Context, shopID int64, keyHash string,
 
 // SetShopTier implements shop.Store.
 func (s *Store) SetShopTier(ctx context.Context, slug, tier string) (shop.Shop, error) {
-	res, err := s.write.ExecContext(ctx, s.q(`UPDATE shops SET tier = ? WHERE slug = ?`), tier, slug)
+	res, err := s.exec(ctx, s.q(`UPDATE shops SET tier = ? WHERE slug = ?`), tier, slug)
 	if err != nil {
 		return shop.Shop{}, classify(err)
 	}
@@ -136,7 +136,7 @@ func (s *Store) SetFlag(ctx context.Context, name string, enabled bool, now time
 	if enabled {
 		on = 1
 	}
-	_, err := s.write.ExecContext(ctx, s.q(`INSERT INTO feature_flags (name, enabled, updated_at) VALUES (?, ?, ?)
+	_, err := s.exec(ctx, s.q(`INSERT INTO feature_flags (name, enabled, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at`), name, on, micros(now))
 	return classify(err)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/fifo"
 	"github.com/surge-commerce/surge/internal/store/postgres"
 	"github.com/surge-commerce/surge/internal/store/sqlite"
 )
@@ -61,6 +62,9 @@ type Store struct {
 	// breaker fails writes fast while the database is unreachable, so a
 	// checkout answers 503 at once instead of waiting out its deadline.
 	breaker circuitbreaker.CircuitBreaker[any]
+	// writer queues SQLite's writes first come, first served (nil on
+	// PostgreSQL, whose pool has many connections).
+	writer *fifo.Lock
 }
 
 // writeTimeout bounds one write transaction: a checkout must answer well
@@ -96,7 +100,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1), breaker: newBreaker()}, nil
+	return &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
+		writer: fifo.New()}, nil
 }
 
 // IsPostgresURL reports whether url names a PostgreSQL database.
@@ -277,6 +282,11 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *Store) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	release, err := s.queueForWriter(ctx)
+	if err != nil {
+		return classifyTx(ctx, err)
+	}
+	defer release()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return classifyTx(ctx, err)
@@ -286,6 +296,25 @@ func (s *Store) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return classifyTx(ctx, err)
 	}
 	return classifyTx(ctx, tx.Commit())
+}
+
+// exec runs one statement outside a transaction on the write pool.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	release, err := s.queueForWriter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return s.write.ExecContext(ctx, query, args...)
+}
+
+// queueForWriter waits for SQLite's writer in arrival order. On
+// PostgreSQL it returns at once.
+func (s *Store) queueForWriter(ctx context.Context) (release func(), err error) {
+	if s.writer == nil {
+		return func() {}, nil
+	}
+	return s.writer.Acquire(ctx)
 }
 
 // classifyTx is classify for a transaction under a deadline: once the
