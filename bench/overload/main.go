@@ -70,7 +70,8 @@ func run(step time.Duration, rounds int) error {
 	}
 
 	capacity := c.closedLoop(16, step)
-	fmt.Printf("capacity (closed loop, 16 clients, %s): %.0f checkouts/s\n", step, capacity)
+	fmt.Printf("capacity (closed loop, 16 clients, %s): %.0f checkouts/s; events handled %.1fs after the load ended\n",
+		step, capacity, c.settle().Seconds())
 	// The steps run in rounds (unloaded, 1×, 2×, 4×, then again), so a
 	// noisy neighbour on a shared machine hits every level; each level
 	// reports its median round.
@@ -96,7 +97,7 @@ func run(step time.Duration, rounds int) error {
 		fmt.Printf("%.0f×      %.2f       %.2f                        %-7d %-9d %-6d %-11d  %s; %s\n", k, loadgen.Median(goodputs),
 			float64(medianP99(rs))/float64(max(unloaded, 1)), ok, shed, other, late, fmtAll(goodputs), p99s(rs))
 	}
-	fmt.Printf("\nshed limit at the end: %s\n", c.metric("surge_shed_limit"))
+	fmt.Printf("\nshed limit at the end: %s, checkout limit %s\n", c.metric("surge_shed_limit"), c.metric("surge_shed_checkout_limit"))
 	return nil
 }
 
@@ -273,14 +274,17 @@ func (c *client) open(rate float64, d time.Duration) result {
 
 // settle waits until the events of earlier steps are all published and
 // handled (no outbox lag, consumers' counts still for a second), so each
-// step starts from a quiet system rather than one catching up.
-func (c *client) settle() {
-	deadline := time.Now().Add(time.Minute)
+// step starts from a quiet system rather than one catching up. It returns
+// how long that took: a capacity whose effects need long to catch up is not
+// one the system can sustain.
+func (c *client) settle() time.Duration {
+	start := time.Now()
+	deadline := start.Add(time.Minute)
 	last := ""
 	for time.Now().Before(deadline) {
 		resp, err := c.http.Get(c.base + "/metrics")
 		if err != nil {
-			return
+			return time.Since(start)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -295,12 +299,14 @@ func (c *client) settle() {
 			}
 		}
 		if quiet && counts.String() == last {
-			return
+			// The counts stood still for the last second: they were done then.
+			return max(0, time.Since(start)-time.Second)
 		}
 		last = counts.String()
 		time.Sleep(time.Second)
 	}
 	fmt.Println("  (events still being handled after a minute; going on)")
+	return time.Since(start)
 }
 
 // metric returns one unlabelled metric's value from /metrics.

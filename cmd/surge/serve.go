@@ -138,7 +138,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	var shedder *loadshed.Shedder
 	if cfg.Shedding {
-		shedder = loadshed.New(loadshed.DefaultConfig(uint(cfg.DBMaxConns)), reg)
+		shedCfg := loadshed.DefaultConfig(uint(cfg.DBMaxConns))
+		shedCfg.QueueDelay = st.WriterQueueDelay
+		shedder = loadshed.New(shedCfg, reg)
 	}
 	for _, name := range platform.Names() {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -255,8 +257,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			background = append(background, sender)
 		}
 	}
+	bgCtx := store.Background(ctx)
 	for _, svc := range background {
-		if err := svc.Start(ctx); err != nil {
+		if err := svc.Start(bgCtx); err != nil {
 			return err
 		}
 		defer svc.Stop()

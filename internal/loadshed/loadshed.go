@@ -12,6 +12,7 @@ package loadshed
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/adaptivelimiter"
@@ -52,7 +53,20 @@ type Config struct {
 	MaxLimit uint
 	// MaxWait is the longest a request waits for a slot before it is shed.
 	MaxWait time.Duration
+	// QueueDelay, when set, reports the shortest wait at the bottleneck all
+	// checkouts share (SQLite's one writer) since its last call, and false
+	// when nothing waited. While a queue stands there, the checkout limit
+	// shrinks below the bulkhead: more checkouts at once would only wait.
+	QueueDelay func() (time.Duration, bool)
 }
+
+// The standing-queue rule, after CoDel: a queue whose shortest wait over
+// an interval stays above target is not a burst draining, it is overload.
+const (
+	queueTarget   = 5 * time.Millisecond
+	queueInterval = 100 * time.Millisecond
+	minCheckouts  = 2
+)
 
 // DefaultConfig suits one replica on a small machine whose database pool
 // holds dbConns connections. Checkouts beyond the pool would only wait for a
@@ -77,6 +91,11 @@ type Shedder struct {
 	maxWait     time.Duration
 	shed        *prometheus.CounterVec
 	stop        context.CancelFunc
+
+	queueDelay func() (time.Duration, bool)
+	// checkouts is the checkout limit the standing-queue rule sets (at
+	// most the checkout bulkhead); inflight counts checkouts admitted.
+	checkouts, maxCheckouts, inflight atomic.Int64
 }
 
 // New returns a Shedder and registers its metrics.
@@ -89,8 +108,9 @@ func New(cfg Config, reg prometheus.Registerer) *Shedder {
 			WithQueueing(2, 4).
 			WithMaxWaitTime(cfg.MaxWait).
 			BuildPrioritized(p),
-		bulkheads: map[Class]bulkhead.Bulkhead[any]{},
-		maxWait:   cfg.MaxWait,
+		bulkheads:  map[Class]bulkhead.Bulkhead[any]{},
+		maxWait:    cfg.MaxWait,
+		queueDelay: cfg.QueueDelay,
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "surge_shed_total", Help: "Requests shed before any work, by class and reason (bulkhead, limit).",
 		}, []string{"class", "reason"}),
@@ -98,9 +118,13 @@ func New(cfg Config, reg prometheus.Registerer) *Shedder {
 	for c, n := range cfg.Bulkheads {
 		s.bulkheads[c] = bulkhead.New[any](n)
 	}
+	s.maxCheckouts.Store(int64(max(cfg.Bulkheads[Checkout], minCheckouts)))
+	s.checkouts.Store(s.maxCheckouts.Load())
 	reg.MustRegister(s.shed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_limit", Help: "Current adaptive concurrency limit."},
 			func() float64 { return float64(s.limiter.Limit()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_checkout_limit", Help: "Checkouts admitted at once, lowered while a queue stands at the database writer."},
+			func() float64 { return float64(s.checkouts.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_inflight", Help: "Requests holding a concurrency permit."},
 			func() float64 { return float64(s.limiter.Inflight()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_rejection_threshold", Help: "Priority level below which requests are shed (0: none)."},
@@ -113,7 +137,32 @@ func New(cfg Config, reg prometheus.Registerer) *Shedder {
 func (s *Shedder) Start(ctx context.Context) error {
 	ctx, s.stop = context.WithCancel(ctx)
 	s.prioritizer.ScheduleCalibrations(ctx, time.Second)
+	if s.queueDelay != nil {
+		go s.followQueue(ctx)
+	}
 	return nil
+}
+
+// followQueue applies the standing-queue rule once per interval: cut the
+// checkout limit by a quarter while the queue stands, else raise it by one
+// back towards the bulkhead, so bursts pass and sustained excess is shed.
+func (s *Shedder) followQueue(ctx context.Context) {
+	t := time.NewTicker(queueInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		limit := s.checkouts.Load()
+		if least, ok := s.queueDelay(); ok && least > queueTarget {
+			limit = max(minCheckouts, limit*3/4)
+		} else {
+			limit = min(s.maxCheckouts.Load(), limit+1)
+		}
+		s.checkouts.Store(limit)
+	}
 }
 
 // Stop ends recalibration.
@@ -132,8 +181,20 @@ func (s *Shedder) Admit(ctx context.Context, class Class) (func(), error) {
 		s.shed.WithLabelValues(string(class), "bulkhead").Inc()
 		return nil, ErrShed
 	}
+	counted := class == Checkout
+	if counted && s.inflight.Add(1) > s.checkouts.Load() {
+		s.inflight.Add(-1)
+		if bh != nil {
+			bh.ReleasePermit()
+		}
+		s.shed.WithLabelValues(string(class), "queue").Inc()
+		return nil, ErrShed
+	}
 	permit, err := s.limiter.AcquirePermitWithMaxWait(priority.ContextWithPriority(ctx, priorities[class]), s.maxWait)
 	if err != nil {
+		if counted {
+			s.inflight.Add(-1)
+		}
 		if bh != nil {
 			bh.ReleasePermit()
 		}
@@ -142,6 +203,9 @@ func (s *Shedder) Admit(ctx context.Context, class Class) (func(), error) {
 	}
 	return func() {
 		permit.Record()
+		if counted {
+			s.inflight.Add(-1)
+		}
 		if bh != nil {
 			bh.ReleasePermit()
 		}

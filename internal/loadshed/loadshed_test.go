@@ -3,7 +3,10 @@ package loadshed_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -38,4 +41,63 @@ func TestBulkheadIsolatesClasses(t *testing.T) {
 		t.Fatalf("extras after release: %v", err)
 	}
 	release()
+}
+
+// A queue standing at the writer shrinks the checkout limit to its floor,
+// checkouts beyond it are shed at once, and the limit climbs back to the
+// bulkhead once the queue drains.
+func TestStandingQueueLimitsCheckouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		delay := 20 * time.Millisecond
+		cfg := loadshed.DefaultConfig(16)
+		cfg.QueueDelay = func() (time.Duration, bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			return delay, true
+		}
+		s := loadshed.New(cfg, prometheus.NewRegistry())
+		if err := s.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Stop()
+
+		time.Sleep(2 * time.Second) // twenty intervals of a standing queue
+		var releases []func()
+		for range 2 {
+			release, err := s.Admit(t.Context(), loadshed.Checkout)
+			if err != nil {
+				t.Fatalf("checkout within the floor of 2: %v", err)
+			}
+			releases = append(releases, release)
+		}
+		if _, err := s.Admit(t.Context(), loadshed.Checkout); !errors.Is(err, loadshed.ErrShed) {
+			t.Fatalf("third checkout under a standing queue: %v, want ErrShed", err)
+		}
+		if release, err := s.Admit(t.Context(), loadshed.Browse); err != nil {
+			t.Fatalf("browse under a standing queue at the writer: %v; only checkouts queue there", err)
+		} else {
+			release()
+		}
+
+		mu.Lock()
+		delay = 0 // the queue drained
+		mu.Unlock()
+		time.Sleep(2 * time.Second)
+		for range 14 {
+			release, err := s.Admit(t.Context(), loadshed.Checkout)
+			if err != nil {
+				t.Fatalf("checkout %d of the bulkhead's 16 after the queue drained: %v", len(releases)+1, err)
+			}
+			releases = append(releases, release)
+		}
+		if _, err := s.Admit(t.Context(), loadshed.Checkout); !errors.Is(err, loadshed.ErrShed) {
+			t.Fatalf("seventeenth checkout: %v, want ErrShed (bulkhead)", err)
+		}
+		for _, r := range releases {
+			r()
+		}
+		s.Stop()
+		synctest.Wait()
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
@@ -65,6 +66,11 @@ type Store struct {
 	// writer queues SQLite's writes first come, first served (nil on
 	// PostgreSQL, whose pool has many connections).
 	writer *fifo.Lock
+	// backgroundWrites bounds background writes queued for the writer.
+	backgroundWrites chan struct{}
+	// leastWait is the shortest wait for the writer since WriterQueueDelay
+	// last looked, in nanoseconds (-1: nobody waited).
+	leastWait atomic.Int64
 }
 
 // writeTimeout bounds one write transaction: a checkout must answer well
@@ -100,8 +106,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
-		writer: fifo.New()}, nil
+	s := &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
+		writer: fifo.New(), backgroundWrites: make(chan struct{}, backgroundWriters)}
+	s.leastWait.Store(-1)
+	return s, nil
 }
 
 // IsPostgresURL reports whether url names a PostgreSQL database.
@@ -314,7 +322,61 @@ func (s *Store) queueForWriter(ctx context.Context) (release func(), err error) 
 	if s.writer == nil {
 		return func() {}, nil
 	}
-	return s.writer.Acquire(ctx)
+	if ctx.Value(backgroundKey{}) != nil {
+		select {
+		case s.backgroundWrites <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		defer func() {
+			if err != nil {
+				<-s.backgroundWrites
+			}
+		}()
+	}
+	start := time.Now()
+	release, err = s.writer.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Value(backgroundKey{}) != nil {
+		writerRelease := release
+		release = func() { writerRelease(); <-s.backgroundWrites }
+	}
+	waited := int64(time.Since(start))
+	for {
+		least := s.leastWait.Load()
+		if least >= 0 && least <= waited || s.leastWait.CompareAndSwap(least, waited) {
+			return release, nil
+		}
+	}
+}
+
+// backgroundWriters is how many background writes may queue for SQLite's
+// writer at once. The writer commits one transaction at a time, so more
+// would not finish sooner; they would only stand in line ahead of checkouts.
+const backgroundWriters = 4
+
+type backgroundKey struct{}
+
+// Background marks ctx as background work (relay, consumers, sweeper). On
+// SQLite at most backgroundWriters of its writes queue for the writer at
+// once, so a backlog of events cannot stand between a checkout and the
+// writer; under load they still get their turns in arrival order.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// WriterQueueDelay returns the shortest time any write waited for SQLite's
+// writer since the last call, and false when no write came (or on
+// PostgreSQL). A shortest wait above a few milliseconds means a queue
+// stands at the writer: more concurrent writes add latency, not throughput.
+func (s *Store) WriterQueueDelay() (time.Duration, bool) {
+	if s.writer == nil {
+		return 0, false
+	}
+	least := s.leastWait.Swap(-1)
+	return time.Duration(least), least >= 0
 }
 
 // classifyTx is classify for a transaction under a deadline: once the
