@@ -22,7 +22,7 @@ var _ checkout.Store = (*Store)(nil)
 func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond func(order.Order) checkout.Response) (order.Order, *checkout.Response, error) {
 	var o order.Order
 	var replay *checkout.Response
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if replay, err = s.claimKey(ctx, tx, p); err != nil || replay != nil {
 			return err
@@ -247,7 +247,7 @@ func (s *Store) SetCancelReason(ctx context.Context, orderID, from, to string) e
 // event and the final idempotent response.
 func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status, paymentRef, cancelReason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
 	var o order.Order
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
 			WHERE order_id = ? AND status = 'pending_payment'`), string(to), paymentRef, cancelReason, micros(now), orderID)
 		if err != nil {

@@ -87,7 +87,7 @@ func (s *Store) Cart(ctx context.Context, shopID int64, cartID string) (cart.Car
 
 // SetCartLine implements cart.Store.
 func (s *Store) SetCartLine(ctx context.Context, shopID int64, cartID, sku string, qty int64, maxLines int, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE carts SET updated_at = ? WHERE shop_id = ? AND cart_id = ?`), micros(now), shopID, cartID)
 		if err != nil {
 			return err

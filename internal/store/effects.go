@@ -23,9 +23,9 @@ var (
 // applyOnce runs fn in one transaction with the record that consumer
 // applied eventID, unless it already did: then it changes nothing and
 // returns false. This is what makes redelivered events harmless.
-func (s *Store) applyOnce(ctx context.Context, consumer, eventID string, shopID int64, now time.Time, fn func(*sql.Tx) error) (bool, error) {
+func (s *Store) applyOnce(ctx context.Context, consumer, eventID string, shopID int64, now time.Time, fn func(context.Context, *sql.Tx) error) (bool, error) {
 	applied := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO consumed_events (consumer, event_id, shop_id, consumed_at)
 			VALUES (?, ?, ?, ?) ON CONFLICT (consumer, event_id) DO NOTHING`), consumer, eventID, shopID, micros(now))
 		if err != nil {
@@ -35,14 +35,14 @@ func (s *Store) applyOnce(ctx context.Context, consumer, eventID string, shopID 
 			return nil
 		}
 		applied = true
-		return fn(tx)
+		return fn(ctx, tx)
 	})
 	return applied, err
 }
 
 // ApplyNotification stores a rendered notification once per event.
 func (s *Store) ApplyNotification(ctx context.Context, eventID string, n notify.Notification) (bool, error) {
-	return s.applyOnce(ctx, "notify", eventID, n.ShopID, n.CreatedAt, func(tx *sql.Tx) error {
+	return s.applyOnce(ctx, "notify", eventID, n.ShopID, n.CreatedAt, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO notifications (shop_id, notification_id, order_id, kind, recipient, subject, body, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), n.ShopID, n.ID, n.OrderID, n.Kind, n.Recipient, n.Subject, n.Body, micros(n.CreatedAt))
 		return err
@@ -115,7 +115,7 @@ func (s *Store) queryNotifications(ctx context.Context, query string, args ...an
 // once per event. The counter row is updated in the same transaction, so
 // numbers have no gaps and no duplicates.
 func (s *Store) ApplyInvoice(ctx context.Context, eventID string, shopID int64, d event.OrderData, now time.Time) (bool, error) {
-	return s.applyOnce(ctx, "invoice", eventID, shopID, now, func(tx *sql.Tx) error {
+	return s.applyOnce(ctx, "invoice", eventID, shopID, now, func(ctx context.Context, tx *sql.Tx) error {
 		var exists int
 		err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM invoices WHERE order_id = ?`), d.OrderID).Scan(&exists)
 		if err != nil || exists > 0 {
@@ -158,7 +158,7 @@ func (s *Store) Invoices(ctx context.Context, shopID int64, afterNo int64, limit
 // of each SKU, once per event.
 func (s *Store) ApplySales(ctx context.Context, eventID string, shopID int64, lines []event.OrderLine, at, now time.Time) (bool, error) {
 	minute := at.Truncate(time.Minute).Unix()
-	return s.applyOnce(ctx, "analytics", eventID, shopID, now, func(tx *sql.Tx) error {
+	return s.applyOnce(ctx, "analytics", eventID, shopID, now, func(ctx context.Context, tx *sql.Tx) error {
 		for _, l := range lines {
 			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO sales_by_minute (shop_id, sku, minute, units, revenue) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (shop_id, sku, minute) DO UPDATE SET units = sales_by_minute.units + excluded.units,
@@ -197,7 +197,7 @@ func (s *Store) BestSellers(ctx context.Context, shopID int64, since time.Time, 
 func (s *Store) ApplyBoughtTogether(ctx context.Context, eventID string, shopID int64, skus []string, now time.Time) (bool, error) {
 	skus = append([]string(nil), skus...)
 	sort.Strings(skus) // a stable lock order across concurrent orders
-	return s.applyOnce(ctx, "recommend", eventID, shopID, now, func(tx *sql.Tx) error {
+	return s.applyOnce(ctx, "recommend", eventID, shopID, now, func(ctx context.Context, tx *sql.Tx) error {
 		for _, a := range skus {
 			for _, b := range skus {
 				if a == b {

@@ -22,7 +22,7 @@ type stockRow struct{ received, available, reserved, sold int64 }
 
 // StartSale implements flashsale.Store.
 func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var main stockRow
 		err := tx.QueryRowContext(ctx, s.q(`SELECT i.received, i.available, i.reserved, i.sold FROM inventory i
 			JOIN products p ON p.shop_id = i.shop_id AND p.sku = i.sku AND p.deleted_at IS NULL
@@ -107,7 +107,7 @@ func (s *Store) lockBuckets(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 
 // EndSale implements flashsale.Store.
 func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM flash_sales WHERE shop_id = ? AND sku = ?`), shopID, sku)
 		if err != nil {
 			return err
@@ -160,7 +160,7 @@ func (s *Store) JoinQueue(ctx context.Context, shopID int64, sku, customerID str
 	}
 	var pos int64
 	if s.engine == Postgres {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 				return err
 			}
@@ -170,7 +170,7 @@ func (s *Store) JoinQueue(ctx context.Context, shopID int64, sku, customerID str
 			return 0, err
 		}
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if s.engine != Postgres {
 			if err := s.takePlace(ctx, tx, shopID, sku, &pos); err != nil {
 				return err

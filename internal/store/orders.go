@@ -44,7 +44,7 @@ func (s *Store) Orders(ctx context.Context, shopID int64, f order.Filter) ([]ord
 // TransitionOrder implements order.Store.
 func (s *Store) TransitionOrder(ctx context.Context, orderID string, from, to order.Status, now time.Time) (order.Order, error) {
 	var o order.Order
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ? AND status = ?`),
 			string(to), micros(now), orderID, string(from))
 		if err != nil {

@@ -37,7 +37,7 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publi
 	var acked []string
 	var pubErr error
 	if s.engine == Postgres {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			batch, err := s.readOutbox(ctx, tx, s.q(unpublished+" FOR UPDATE OF o SKIP LOCKED"), limit)
 			if err != nil || len(batch) == 0 {
 				return err
@@ -57,7 +57,7 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publi
 	if acked, pubErr = publish(ctx, batch); len(acked) == 0 {
 		return 0, pubErr
 	}
-	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.markPublished(ctx, tx, acked, now) }); err != nil {
+	if err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.markPublished(ctx, tx, acked, now) }); err != nil {
 		return 0, err
 	}
 	return len(acked), pubErr
@@ -111,7 +111,7 @@ func (s *Store) MarkOutbox(ctx context.Context, seqs []int64, now time.Time) err
 		args = append(args, seq)
 	}
 	marks := strings.Repeat("?, ", len(seqs)-1) + "?"
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET published_at = ? WHERE seq IN (`+marks+`)`), args...)
 		return err
 	})

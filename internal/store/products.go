@@ -25,7 +25,7 @@ func (s *Store) PutProduct(ctx context.Context, p catalog.Product, now time.Time
 	attrs, _ := json.Marshal(nonNilMap(p.Attributes))
 	images, _ := json.Marshal(nonNilSlice(p.Images))
 	created := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var deleted sql.NullInt64
 		err := tx.QueryRowContext(ctx, s.q("SELECT deleted_at FROM products WHERE shop_id = ? AND sku = ?"+s.forUpdate()),
 			p.ShopID, p.SKU).Scan(&deleted)

@@ -41,7 +41,7 @@ func (s *Store) AdminKeyExists(ctx context.Context, hash string) (bool, error) {
 // CreateShop implements shop.Store.
 func (s *Store) CreateShop(ctx context.Context, slug, name, keyHash string, now time.Time) (shop.Shop, error) {
 	sh := shop.Shop{Slug: slug, Name: name, Tier: "standard", CreatedAt: fromMicros(micros(now))}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.q("INSERT INTO shops (slug, name, created_at) VALUES (?, ?, ?) RETURNING shop_id"),
 			slug, name, micros(now)).Scan(&sh.ID)
 		if errcode.Is(classify(err), errcode.Conflict) {
@@ -84,7 +84,7 @@ func (s *Store) ShopIDByKey(ctx context.Context, keyHash string, now time.Time) 
 
 // RotateShopKey implements shop.Store.
 func (s *Store) RotateShopKey(ctx context.Context, shopID int64, keyHash string, now, oldExpireAt time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q(`UPDATE shop_keys SET expires_at = ?
 			WHERE shop_id = ? AND (expires_at IS NULL OR expires_at > ?)`),
 			micros(oldExpireAt), shopID, micros(oldExpireAt))

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
@@ -24,7 +23,6 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/surge-commerce/surge/internal/errcode"
-	"github.com/surge-commerce/surge/internal/fifo"
 	"github.com/surge-commerce/surge/internal/store/postgres"
 	"github.com/surge-commerce/surge/internal/store/sqlite"
 )
@@ -63,14 +61,9 @@ type Store struct {
 	// breaker fails writes fast while the database is unreachable, so a
 	// checkout answers 503 at once instead of waiting out its deadline.
 	breaker circuitbreaker.CircuitBreaker[any]
-	// writer queues SQLite's writes first come, first served (nil on
-	// PostgreSQL, whose pool has many connections).
-	writer *fifo.Lock
-	// backgroundWrites bounds background writes queued for the writer.
-	backgroundWrites chan struct{}
-	// leastWait is the shortest wait for the writer since WriterQueueDelay
-	// last looked, in nanoseconds (-1: nobody waited).
-	leastWait atomic.Int64
+	// writer commits SQLite's writes in groups (nil on PostgreSQL, whose
+	// pool has many connections and whose WAL flush already groups commits).
+	writer *groupWriter
 }
 
 // writeTimeout bounds one write transaction: a checkout must answer well
@@ -106,10 +99,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
-		writer: fifo.New(), backgroundWrites: make(chan struct{}, backgroundWriters)}
-	s.leastWait.Store(-1)
-	return s, nil
+	return &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
+		writer: newGroupWriter(w)}, nil
 }
 
 // IsPostgresURL reports whether url names a PostgreSQL database.
@@ -176,6 +167,9 @@ func (s *Store) notifyRelays() {
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	if s.writer != nil {
+		s.writer.close()
+	}
 	if s.stop != nil {
 		s.closer.Do(func() { close(s.stop); <-s.done })
 	}
@@ -270,7 +264,7 @@ func (s *Store) q(query string) string {
 }
 
 // tx runs fn in one write transaction, committing when fn returns nil.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	if !s.breaker.TryAcquirePermit() {
 		return errcode.New(errcode.Unavailable, "the database is unreachable (circuit open)")
 	}
@@ -289,94 +283,33 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return err
 }
 
-func (s *Store) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	release, err := s.queueForWriter(ctx)
-	if err != nil {
-		return classifyTx(ctx, err)
+func (s *Store) runTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	if s.writer != nil {
+		return classifyTx(ctx, s.writer.run(ctx, fn))
 	}
-	defer release()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return classifyTx(ctx, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		return classifyTx(ctx, err)
 	}
 	return classifyTx(ctx, tx.Commit())
 }
 
-// exec runs one statement outside a transaction on the write pool.
+// exec runs one statement on its own on the write pool.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	release, err := s.queueForWriter(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	return s.write.ExecContext(ctx, query, args...)
-}
-
-// queueForWriter waits for SQLite's writer in arrival order. On
-// PostgreSQL it returns at once.
-func (s *Store) queueForWriter(ctx context.Context) (release func(), err error) {
 	if s.writer == nil {
-		return func() {}, nil
+		return s.write.ExecContext(ctx, query, args...)
 	}
-	if ctx.Value(backgroundKey{}) != nil {
-		select {
-		case s.backgroundWrites <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		defer func() {
-			if err != nil {
-				<-s.backgroundWrites
-			}
-		}()
-	}
-	start := time.Now()
-	release, err = s.writer.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ctx.Value(backgroundKey{}) != nil {
-		writerRelease := release
-		release = func() { writerRelease(); <-s.backgroundWrites }
-	}
-	waited := int64(time.Since(start))
-	for {
-		least := s.leastWait.Load()
-		if least >= 0 && least <= waited || s.leastWait.CompareAndSwap(least, waited) {
-			return release, nil
-		}
-	}
-}
-
-// backgroundWriters is how many background writes may queue for SQLite's
-// writer at once. The writer commits one transaction at a time, so more
-// would not finish sooner; they would only stand in line ahead of checkouts.
-const backgroundWriters = 4
-
-type backgroundKey struct{}
-
-// Background marks ctx as background work (relay, consumers, sweeper). On
-// SQLite at most backgroundWriters of its writes queue for the writer at
-// once, so a backlog of events cannot stand between a checkout and the
-// writer; under load they still get their turns in arrival order.
-func Background(ctx context.Context) context.Context {
-	return context.WithValue(ctx, backgroundKey{}, true)
-}
-
-// WriterQueueDelay returns the shortest time any write waited for SQLite's
-// writer since the last call, and false when no write came (or on
-// PostgreSQL). A shortest wait above a few milliseconds means a queue
-// stands at the writer: more concurrent writes add latency, not throughput.
-func (s *Store) WriterQueueDelay() (time.Duration, bool) {
-	if s.writer == nil {
-		return 0, false
-	}
-	least := s.leastWait.Swap(-1)
-	return time.Duration(least), least >= 0
+	var res sql.Result
+	err := s.writer.run(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // classifyTx is classify for a transaction under a deadline: once the
