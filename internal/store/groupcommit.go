@@ -83,7 +83,7 @@ func newGroupWriter(db *sql.DB) *groupWriter {
 // failed). fn runs with the group's context: a caller that gives up cannot
 // interrupt the statements of the others.
 func (w *groupWriter) run(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
-	wr := &write{ctx: ctx, fn: fn, lane: "request", queued: time.Now(), done: make(chan error, 1)}
+	wr := &write{ctx: ctx, fn: fn, lane: "request", done: make(chan error, 1)}
 	if ctx.Value(backgroundKey{}) != nil {
 		wr.lane = "background"
 		select {
@@ -93,6 +93,7 @@ func (w *groupWriter) run(ctx context.Context, fn func(context.Context, *sql.Tx)
 			return ctx.Err()
 		}
 	}
+	wr.queued = time.Now()
 	select {
 	case w.queue <- wr:
 	case <-ctx.Done():
