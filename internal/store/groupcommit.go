@@ -25,10 +25,7 @@ import (
 type groupWriter struct {
 	db    *sql.DB
 	queue chan *write
-	// background bounds background writes in the queue, so a backlog of
-	// events cannot stand between a checkout and the writer.
-	background chan struct{}
-	waits      *prometheus.HistogramVec
+	waits *prometheus.HistogramVec
 	// leastWait is the shortest wait since WriterQueueDelay last looked, in
 	// nanoseconds (-1: nobody waited).
 	leastWait atomic.Int64
@@ -55,19 +52,16 @@ const (
 	abandoned
 )
 
-const (
-	// maxGroup bounds the writes of one commit: a longer group holds the
-	// writer longer for the writes that arrive meanwhile.
-	maxGroup = 16
-	// backgroundWriters is how many background writes may queue at once.
-	backgroundWriters = 8
-)
+// maxGroup bounds the writes of one commit: a longer group holds the
+// writer longer for the writes that arrive meanwhile. The four consumers
+// run up to 32 effects at once; they fit in one group.
+const maxGroup = 32
 
 var errWriterClosed = errcode.New(errcode.Unavailable, "the store is closing")
 
 func newGroupWriter(db *sql.DB) *groupWriter {
 	w := &groupWriter{
-		db: db, queue: make(chan *write, 256), background: make(chan struct{}, backgroundWriters),
+		db: db, queue: make(chan *write, 256),
 		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "surge_db_writer_wait_seconds", Help: "Time writes waited for SQLite's writer, by lane (request, background).",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2},
@@ -83,17 +77,10 @@ func newGroupWriter(db *sql.DB) *groupWriter {
 // failed). fn runs with the group's context: a caller that gives up cannot
 // interrupt the statements of the others.
 func (w *groupWriter) run(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
-	wr := &write{ctx: ctx, fn: fn, lane: "request", done: make(chan error, 1)}
+	wr := &write{ctx: ctx, fn: fn, lane: "request", queued: time.Now(), done: make(chan error, 1)}
 	if ctx.Value(backgroundKey{}) != nil {
 		wr.lane = "background"
-		select {
-		case w.background <- struct{}{}:
-			defer func() { <-w.background }()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
 	}
-	wr.queued = time.Now()
 	select {
 	case w.queue <- wr:
 	case <-ctx.Done():
@@ -108,9 +95,13 @@ func (w *groupWriter) run(ctx context.Context, fn func(context.Context, *sql.Tx)
 		if wr.state.CompareAndSwap(queued, abandoned) {
 			return ctx.Err()
 		}
-		// Taken: the writer answers within writeTimeout of starting.
-		return <-wr.done
+	case <-w.done: // closed after draining: this write came too late
+		if wr.state.CompareAndSwap(queued, abandoned) {
+			return errWriterClosed
+		}
 	}
+	// Taken: the writer answers within writeTimeout of starting.
+	return <-wr.done
 }
 
 func (w *groupWriter) loop() {
@@ -224,10 +215,10 @@ func (w *groupWriter) close() {
 
 type backgroundKey struct{}
 
-// Background marks ctx as background work (relay, consumers, sweeper). On
-// SQLite at most backgroundWriters of its writes queue for the writer at
-// once, so a backlog of events cannot stand between a checkout and the
-// writer; they still get their turns in arrival order.
+// Background marks ctx as background work (relay, consumers, sweeper), so
+// that its waits for SQLite's writer are told apart in the metrics. It
+// gets no lower place in the queue: capacity means effects keep up, and a
+// checkout rate that starves them is not one the system can sustain.
 func Background(ctx context.Context) context.Context {
 	return context.WithValue(ctx, backgroundKey{}, true)
 }
