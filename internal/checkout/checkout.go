@@ -15,6 +15,7 @@ package checkout
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -73,6 +74,8 @@ type Store interface {
 	StaleOrders(ctx context.Context, olderThan, now time.Time, limit int) ([]order.Order, error)
 	// Order returns one order. Errors: not_found.
 	Order(ctx context.Context, orderID string) (order.Order, error)
+	// OrderStatus returns an order's status alone; NotFound when unknown.
+	OrderStatus(ctx context.Context, orderID string) (order.Status, error)
 	// PruneKeys deletes up to limit idempotency keys that expired before
 	// now and returns how many it deleted.
 	PruneKeys(ctx context.Context, now time.Time, limit int) (int, error)
@@ -119,6 +122,9 @@ type Service struct {
 	cfg       Config
 	now       func() time.Time
 	log       *slog.Logger
+	// paying holds, by order id, a channel closed once this process has
+	// recorded the outcome of the order's synchronous charge.
+	paying sync.Map
 }
 
 // NewService returns a Service.
@@ -193,6 +199,9 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
 func (s *Service) pay(ctx context.Context, req Request, o order.Order) Response {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ChargeBudget)
 	defer cancel()
+	recorded := make(chan struct{})
+	s.paying.Store(o.ID, recorded)
+	defer func() { s.paying.Delete(o.ID); close(recorded) }()
 	p := s.payments.Charge(ctx, o.ID, o.Total, o.Currency)
 	final, err := s.settle(ctx, o, p)
 	if err != nil {

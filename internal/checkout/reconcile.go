@@ -99,17 +99,33 @@ func (s *Service) verifyCancellations(ctx context.Context) int {
 // webhook) to the order it names. It is idempotent: an outcome already
 // recorded changes nothing. Errors: not_found.
 func (s *Service) ApplyProviderEvent(ctx context.Context, orderID string, p Payment) error {
-	o, err := s.store.Order(ctx, orderID)
+	// The provider often reports a charge before checkout has recorded
+	// the answer it got to the same charge: wait for that, rather than
+	// racing it to the same rows.
+	if recorded, ok := s.paying.Load(orderID); ok {
+		select {
+		case <-recorded.(chan struct{}):
+		case <-ctx.Done():
+			return errcode.Wrap(errcode.Unavailable, ctx.Err(), "the order's payment is still being recorded")
+		}
+	}
+	status, err := s.store.OrderStatus(ctx, orderID)
 	if err != nil {
 		return err
 	}
 	switch {
-	case o.Status == order.PendingPayment && p.Outcome != PaymentUnknown:
+	case status == order.PendingPayment && p.Outcome != PaymentUnknown:
+		o, err := s.store.Order(ctx, orderID)
+		if err != nil {
+			return err
+		}
 		_, err = s.settle(ctx, o, p)
-	case o.Status == order.Cancelled && p.Outcome == PaymentPaid:
-		_, err = s.refundIfCancelled(ctx, o.ID, p)
+		return err
+	case status == order.Cancelled && p.Outcome == PaymentPaid:
+		_, err = s.refundIfCancelled(ctx, orderID, p)
+		return err
 	}
-	return err
+	return nil
 }
 
 // Reconciler runs Reconcile periodically in the background (the sweeper

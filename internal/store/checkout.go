@@ -360,6 +360,18 @@ func (s *Store) Order(ctx context.Context, orderID string) (order.Order, error) 
 	return o, classify(err)
 }
 
+// OrderStatus returns an order's status in one read, for callers that act
+// only on some statuses (a provider's webhook, mostly confirming what
+// checkout already recorded).
+func (s *Store) OrderStatus(ctx context.Context, orderID string) (order.Status, error) {
+	var status string
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT status FROM orders WHERE order_id = ?`), orderID).Scan(&status)
+	if err == sql.ErrNoRows {
+		return "", errcode.Typed(errcode.NotFound, "order_not_found", "no order %q", orderID)
+	}
+	return order.Status(status), classify(err)
+}
+
 const orderColumns = `shop_id, order_id, customer_id, status, currency, total, payment_ref, created_at, updated_at`
 
 func scanOrder(row scanner) (order.Order, error) {

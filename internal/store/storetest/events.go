@@ -17,6 +17,7 @@ import (
 	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/customer"
+	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/invoice"
 	"github.com/surge-commerce/surge/internal/notify"
@@ -222,6 +223,23 @@ func testEvents(t *testing.T, open Open) {
 	t.Run("RepublishSince", func(t *testing.T) { t.Parallel(); testRepublishSince(t, open(t)) })
 	t.Run("ApplyOnce", func(t *testing.T) { t.Parallel(); testApplyOnce(t, open(t)) })
 	t.Run("AuditEvents", func(t *testing.T) { t.Parallel(); testAuditEvents(t, open(t)) })
+	t.Run("OrderStatus", func(t *testing.T) { t.Parallel(); testOrderStatus(t, open(t)) })
+}
+
+// OrderStatus reads what Order reads as the status, and NotFound for an
+// unknown order.
+func testOrderStatus(t *testing.T, s *store.Store) {
+	sl := NewSeller(t, s, "status", "A")
+	for _, want := range []order.Status{order.PendingPayment, order.Paid, order.Cancelled} {
+		o := sl.Order(t, want, "A")
+		got, err := s.OrderStatus(context.Background(), o.ID)
+		if err != nil || got != want {
+			t.Errorf("order taken to %s: OrderStatus %q, %v", want, got, err)
+		}
+	}
+	if _, err := s.OrderStatus(context.Background(), "ord_unknown"); !errcode.Is(err, errcode.NotFound) {
+		t.Fatalf("unknown order: %v, want NotFound", err)
+	}
 }
 
 // typesByOrder groups event types by aggregate, in the order given.
