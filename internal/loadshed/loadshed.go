@@ -94,8 +94,9 @@ type Shedder struct {
 
 	queueDelay func() (time.Duration, bool)
 	// checkouts is the checkout limit the standing-queue rule sets (at
-	// most the checkout bulkhead); inflight counts checkouts admitted.
-	checkouts, maxCheckouts, inflight atomic.Int64
+	// most maxCheckouts, the bulkhead); inflight counts checkouts admitted.
+	checkouts, inflight atomic.Int64
+	maxCheckouts        int64
 }
 
 // New returns a Shedder and registers its metrics.
@@ -112,14 +113,14 @@ func New(cfg Config, reg prometheus.Registerer) *Shedder {
 		maxWait:    cfg.MaxWait,
 		queueDelay: cfg.QueueDelay,
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "surge_shed_total", Help: "Requests shed before any work, by class and reason (bulkhead, limit).",
+			Name: "surge_shed_total", Help: "Requests shed before any work, by class and reason (bulkhead, queue, limit).",
 		}, []string{"class", "reason"}),
 	}
 	for c, n := range cfg.Bulkheads {
 		s.bulkheads[c] = bulkhead.New[any](n)
 	}
-	s.maxCheckouts.Store(int64(max(cfg.Bulkheads[Checkout], minCheckouts)))
-	s.checkouts.Store(s.maxCheckouts.Load())
+	s.maxCheckouts = int64(max(cfg.Bulkheads[Checkout], minCheckouts))
+	s.checkouts.Store(s.maxCheckouts)
 	reg.MustRegister(s.shed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_limit", Help: "Current adaptive concurrency limit."},
 			func() float64 { return float64(s.limiter.Limit()) }),
@@ -159,7 +160,7 @@ func (s *Shedder) followQueue(ctx context.Context) {
 		if least, ok := s.queueDelay(); ok && least > queueTarget {
 			limit = max(minCheckouts, limit*3/4)
 		} else {
-			limit = min(s.maxCheckouts.Load(), limit+1)
+			limit = min(s.maxCheckouts, limit+1)
 		}
 		s.checkouts.Store(limit)
 	}
