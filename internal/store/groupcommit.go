@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,7 +164,7 @@ func (w *groupWriter) commit(group []*write) {
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if len(live) == 1 {
-		if err := live[0].fn(ctx, tx); err != nil {
+		if err := call(ctx, tx, live[0].fn); err != nil {
 			answer(err)
 			return
 		}
@@ -175,10 +177,15 @@ func (w *groupWriter) commit(group []*write) {
 			answer(err)
 			return
 		}
-		if own[i] = wr.fn(ctx, tx); own[i] != nil {
+		if own[i] = call(ctx, tx, wr.fn); own[i] != nil {
 			// ROLLBACK TO fails when SQLite already rolled the whole
 			// transaction back (an I/O error, a full disk): then nothing
-			// of the group holds.
+			// of the group holds. After a panic nothing is trusted.
+			var p panicked
+			if errors.As(own[i], &p) {
+				answer(own[i])
+				return
+			}
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 				answer(errors.Join(own[i], err))
 				return
@@ -197,6 +204,22 @@ func (w *groupWriter) commit(group []*write) {
 			wr.done <- err
 		}
 	}
+}
+
+// panicked is a write function's panic, turned into an error: in a
+// request's own goroutine the server would have recovered it and failed
+// that request alone; on the shared writer it must not end the process.
+type panicked struct{ msg string }
+
+func (p panicked) Error() string { return p.msg }
+
+func call(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errcode.Wrap(errcode.Internal, panicked{fmt.Sprintf("panic in a write: %v\n%s", r, debug.Stack())}, "internal error")
+		}
+	}()
+	return fn(ctx, tx)
 }
 
 func (w *groupWriter) observe(lane string, waited time.Duration) {

@@ -122,3 +122,43 @@ func TestGroupCommitAbandonedWriteNeverRuns(t *testing.T) {
 		t.Fatalf("abandoned write ran: %d rows, %v", n, err)
 	}
 }
+
+// A write that panics fails, and so does the rest of its group (nothing of
+// a transaction is trusted after a panic); the writer goes on serving.
+func TestGroupCommitSurvivesAPanic(t *testing.T) {
+	w, read := openWriter(t)
+	release := hold(t, w)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() {
+			errs[i] = w.run(t.Context(), func(ctx context.Context, tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO rows (id, note) VALUES (?, 'grouped')`, i); err != nil {
+					return err
+				}
+				if i == 1 {
+					panic("a bug in a write")
+				}
+				return nil
+			})
+		})
+		waitQueued(t, w, i+1)
+	}
+	release()
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("write %d of a group with a panic: no error", i)
+		}
+	}
+	if err := w.run(t.Context(), func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO rows (id, note) VALUES (9, 'after')`)
+		return err
+	}); err != nil {
+		t.Fatalf("write after the panic: %v", err)
+	}
+	var n int
+	if err := read.QueryRow(`SELECT COUNT(*) FROM rows`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d rows (%v), want only the write after the panic", n, err)
+	}
+}
