@@ -4,8 +4,10 @@
 // search, error codes) sits behind a small dialect seam in this package.
 //
 // Each use case's atomic write is one method running one transaction;
-// transactions never leak out of this package. It must never contain
-// business rules beyond the conditional updates that keep invariants.
+// transactions never leak out of this package. On SQLite the one writer
+// commits several such writes together, each in its own savepoint
+// (groupcommit.go). It must never contain business rules beyond the
+// conditional updates that keep invariants.
 package store
 
 import (
