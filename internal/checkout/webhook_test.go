@@ -60,7 +60,10 @@ func TestWebhookWaitsForTheChargeInFlight(t *testing.T) {
 			select {
 			case err := <-hooked:
 				t.Fatalf("the webhook returned (%v) while the charge was still in flight", err)
-			case <-time.After(200 * time.Millisecond): // it waits, as it should
+			case <-time.After(200 * time.Millisecond):
+				// A chance for a webhook that does not wait to settle the
+				// order first; one that waits cannot fail here, however
+				// slow the machine.
 			}
 			close(p.release)
 			if resp := <-placed; resp.Status != 201 {

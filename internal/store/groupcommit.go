@@ -37,7 +37,6 @@ type groupWriter struct {
 }
 
 type write struct {
-	ctx    context.Context
 	fn     func(context.Context, *sql.Tx) error
 	lane   string
 	queued time.Time
@@ -79,7 +78,7 @@ func newGroupWriter(db *sql.DB) *groupWriter {
 // failed). fn runs with the group's context: a caller that gives up cannot
 // interrupt the statements of the others.
 func (w *groupWriter) run(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
-	wr := &write{ctx: ctx, fn: fn, lane: "request", queued: time.Now(), done: make(chan error, 1)}
+	wr := &write{fn: fn, lane: "request", queued: time.Now(), done: make(chan error, 1)}
 	if ctx.Value(backgroundKey{}) != nil {
 		wr.lane = "background"
 	}
