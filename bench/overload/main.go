@@ -33,14 +33,15 @@ import (
 func main() {
 	step := flag.Duration("step", 5*time.Second, "duration of each load step")
 	rounds := flag.Int("rounds", 3, "rounds of steps (each level reports its median round)")
+	sweep := flag.Bool("sweep", false, "only measure closed-loop throughput and p99 at 1 to 32 clients")
 	flag.Parse()
-	if err := run(*step, *rounds); err != nil {
+	if err := run(*step, *rounds, *sweep); err != nil {
 		fmt.Fprintln(os.Stderr, "overload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(step time.Duration, rounds int) error {
+func run(step time.Duration, rounds int, sweep bool) error {
 	dir, err := os.MkdirTemp("", "surge-overload")
 	if err != nil {
 		return err
@@ -69,7 +70,16 @@ func run(step time.Duration, rounds int) error {
 		return err
 	}
 
-	capacity := c.closedLoop(16, step)
+	if sweep {
+		for _, n := range []int{1, 2, 4, 6, 8, 12, 16, 24, 32} {
+			c.settle()
+			rate, h := c.closedLoop(n, step)
+			fmt.Printf("%2d clients: %4.0f checkouts/s, p50 %.1f ms, p99 %.1f ms\n", n, rate,
+				ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)))
+		}
+		return nil
+	}
+	capacity, _ := c.closedLoop(16, step)
 	fmt.Printf("capacity (closed loop, 16 clients, %s): %.0f checkouts/s; events handled %.1fs after the load ended\n",
 		step, capacity, c.settle().Seconds())
 	// The steps run in rounds (unloaded, 1×, 2×, 4×, then again), so a
@@ -202,16 +212,22 @@ func (c *client) checkout() (int, error) {
 	return code, err
 }
 
-func (c *client) closedLoop(workers int, d time.Duration) float64 {
+func (c *client) closedLoop(workers int, d time.Duration) (float64, *hdrhistogram.Histogram) {
 	var ok atomic.Int64
+	var mu sync.Mutex
+	h := hdrhistogram.New(1, 60_000_000, 3)
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
+				start := time.Now()
 				code, err := c.checkout()
 				if err == nil && code < 300 {
 					ok.Add(1)
+					mu.Lock()
+					_ = h.RecordValue(time.Since(start).Microseconds())
+					mu.Unlock()
 				} else {
 					// A real client backs off when shed; one that retried at
 					// once would measure how fast the server says no.
@@ -221,7 +237,7 @@ func (c *client) closedLoop(workers int, d time.Duration) float64 {
 		})
 	}
 	wg.Wait()
-	return float64(ok.Load()) / d.Seconds()
+	return float64(ok.Load()) / d.Seconds(), h
 }
 
 type result struct {

@@ -12,9 +12,8 @@ import (
 	"strconv"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"github.com/surge-commerce/surge/internal/fifo"
+	"github.com/surge-commerce/surge/internal/store/sqlite"
 )
 
 // schema is idempotent so that opening an existing data dir is a no-op.
@@ -78,12 +77,12 @@ func openStore(ctx context.Context, dir string) (*store, error) {
 		q.Add("_pragma", p)
 	}
 	dsn := "file:" + filepath.Join(dir, "psp.db") + "?" + q.Encode()
-	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	write, err := sqlite.OpenDB(dsn + "&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("psp: open store: %w", err)
 	}
 	write.SetMaxOpenConns(1)
-	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
+	read, err := sqlite.OpenDB(dsn + "&_pragma=query_only(ON)")
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("psp: open store: %w", err)

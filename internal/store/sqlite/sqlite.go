@@ -16,8 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Migrations holds the SQLite schema versions, applied in order by goose.
@@ -38,13 +36,13 @@ func Open(ctx context.Context, path string, readConns int) (write, read *sql.DB,
 		pragmas.Add("_pragma", p)
 	}
 	dsn := "file:" + path + "?" + pragmas.Encode()
-	write, err = sql.Open("sqlite", dsn+"&_txlock=immediate")
+	write, err = OpenDB(dsn + "&_txlock=immediate")
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
-	read, err = sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
+	read, err = OpenDB(dsn + "&_pragma=query_only(ON)")
 	if err != nil {
 		write.Close()
 		return nil, nil, fmt.Errorf("sqlite: open: %w", err)
