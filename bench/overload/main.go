@@ -108,6 +108,7 @@ func run(step time.Duration, rounds int, sweep bool) error {
 			float64(medianP99(rs))/float64(max(unloaded, 1)), ok, shed, other, late, fmtAll(goodputs), p99s(rs))
 	}
 	fmt.Printf("\nshed limit at the end: %s, checkout limit %s\n", c.metric("surge_shed_limit"), c.metric("surge_shed_checkout_limit"))
+	fmt.Printf("sheds by reason: %v\n", c.sheds())
 	return nil
 }
 
@@ -323,6 +324,24 @@ func (c *client) settle() time.Duration {
 	}
 	fmt.Println("  (events still being handled after a minute; going on)")
 	return time.Since(start)
+}
+
+// sheds sums surge_shed_total by reason.
+func (c *client) sheds() map[string]float64 {
+	out := map[string]float64{}
+	resp, err := c.http.Get(c.base + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	re := regexp.MustCompile(`(?m)^surge_shed_total\{[^}]*reason="([^"]+)"[^}]*\} (\S+)$`)
+	for _, m := range re.FindAllSubmatch(b, -1) {
+		var v float64
+		fmt.Sscan(string(m[2]), &v)
+		out[string(m[1])] += v
+	}
+	return out
 }
 
 // metric returns one unlabelled metric's value from /metrics.

@@ -120,6 +120,11 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	case errcode.Unavailable:
 		w.Header().Set("Retry-After", "1")
+		if typ == "overloaded" {
+			// A line per shed request would add work exactly when there is
+			// too much: surge_shed_total counts them.
+			break
+		}
 		s.log.WarnContext(r.Context(), "dependency unavailable", "request_id", p.RequestID, "trace_id", tracectx.From(r.Context()).TraceID, "err", err)
 	}
 	writeProblem(w, p)
