@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/config"
+	"github.com/surge-commerce/surge/internal/store"
 )
 
 // olRequest is one request of the overload mix: mostly catalog reads, some
@@ -145,4 +149,24 @@ func TestOverloadShedsCleanly(t *testing.T) {
 		t.Error("nothing was admitted under overload")
 	}
 	poll(t, "the audit to pass after the overload", func() bool { return auditPassed(t, s) })
+}
+
+func TestCheckoutConcurrency(t *testing.T) {
+	t.Parallel()
+	perCore := uint(4 * runtime.GOMAXPROCS(0))
+	for _, c := range []struct {
+		name   string
+		cfg    config.Config
+		engine string
+		want   uint
+	}{
+		{"set", config.Config{CheckoutConcurrency: 3, DBMaxConns: 16}, store.SQLite, 3},
+		{"sqlite: four per core", config.Config{DBMaxConns: 1024}, store.SQLite, perCore},
+		{"sqlite: at most the pool", config.Config{DBMaxConns: 1}, store.SQLite, 1},
+		{"postgres: the pool", config.Config{DBMaxConns: 1024}, store.Postgres, 1024},
+	} {
+		if got := checkoutConcurrency(&c.cfg, c.engine); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
 }

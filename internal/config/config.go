@@ -58,8 +58,10 @@ type Config struct {
 	TierLimits        string
 	TrustedProxies    string
 	Shedding          bool
-	MaxConnsPerClient int
-	PprofAddr         string
+	// CheckoutConcurrency bounds checkouts in flight; 0 picks by engine.
+	CheckoutConcurrency int
+	MaxConnsPerClient   int
+	PprofAddr           string
 
 	envErrs []string
 }
@@ -124,6 +126,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.TierLimits, "tier-limits", env("SURGE_TIER_LIMITS", "free=20,standard=1000,enterprise=10000"), "requests per second per shop by quota tier (env SURGE_TIER_LIMITS)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("SURGE_TRUSTED_PROXIES", ""), "comma-separated CIDRs allowed to set X-Forwarded-For (env SURGE_TRUSTED_PROXIES)")
 	fs.BoolVar(&c.Shedding, "shedding", getenv("SURGE_SHEDDING") != "off", "adaptive load shedding (env SURGE_SHEDDING=off disables, for baseline benchmarks only)")
+	fs.IntVar(&c.CheckoutConcurrency, "checkout-concurrency", c.envInt(getenv, "SURGE_CHECKOUT_CONCURRENCY", 0), "checkouts in flight before more are shed; 0: four per core on SQLite, the pool size on PostgreSQL (env SURGE_CHECKOUT_CONCURRENCY)")
 	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", c.envInt(getenv, "SURGE_MAX_CONNS_PER_CLIENT", 1024), "open connections one client IP may hold (env SURGE_MAX_CONNS_PER_CLIENT)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("SURGE_PPROF_ADDR", ""), "serve Go profiles (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; empty disables (env SURGE_PPROF_ADDR)")
 	fs.BoolVar(&c.AccessLog, "access-log", c.envBool(getenv, "SURGE_ACCESS_LOG", true), "log every request (env SURGE_ACCESS_LOG=false disables)")
@@ -195,6 +198,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--cache-ttl and --cache-max-stale must not be negative")
 	case c.RateLimitIP < 0 || c.RateLimitKey < 0 || c.RateLimitCustomer < 0:
 		return fmt.Errorf("rate limits must not be negative")
+	case c.CheckoutConcurrency < 0:
+		return fmt.Errorf("--checkout-concurrency must not be negative")
 	case c.MaxConnsPerClient < 1:
 		return fmt.Errorf("--max-conns-per-client must be at least 1")
 	case c.MaxBodyBytes < 1024 && c.Addr != "":
