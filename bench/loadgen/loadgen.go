@@ -140,7 +140,8 @@ func (r Result) Rate() float64 { return float64(r.OK) / r.Duration.Seconds() }
 // P returns a latency quantile in milliseconds.
 func (r Result) P(q float64) float64 { return float64(r.Latency.ValueAtQuantile(q)) / 1000 }
 
-// ClosedLoop runs workers that each call fn back to back for d.
+// ClosedLoop runs workers that each call fn back to back for d, pausing
+// 20 ms after a failure.
 func ClosedLoop(workers int, d time.Duration, fn func() bool) Result {
 	r := Result{Latency: hdrhistogram.New(1, 60_000_000, 3), Duration: d}
 	var mu sync.Mutex
@@ -158,6 +159,9 @@ func ClosedLoop(workers int, d time.Duration, fn func() bool) Result {
 					mu.Unlock()
 				} else {
 					fail.Add(1)
+					// A real client backs off when refused; one that retried
+					// at once would measure how fast the server says no.
+					time.Sleep(20 * time.Millisecond)
 				}
 			}
 		})
