@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/surge-commerce/surge/internal/config"
-	"github.com/surge-commerce/surge/internal/store"
 )
 
 // olRequest is one request of the overload mix: mostly catalog reads, some
@@ -151,22 +147,11 @@ func TestOverloadShedsCleanly(t *testing.T) {
 	poll(t, "the audit to pass after the overload", func() bool { return auditPassed(t, s) })
 }
 
+// The checkout limit can be set: the shedder reports it.
 func TestCheckoutConcurrency(t *testing.T) {
 	t.Parallel()
-	perCore := uint(4 * runtime.GOMAXPROCS(0))
-	for _, c := range []struct {
-		name   string
-		cfg    config.Config
-		engine string
-		want   uint
-	}{
-		{"set", config.Config{CheckoutConcurrency: 3, DBMaxConns: 16}, store.SQLite, 3},
-		{"sqlite: four per core", config.Config{DBMaxConns: 1024}, store.SQLite, perCore},
-		{"sqlite: at most the pool", config.Config{DBMaxConns: 1}, store.SQLite, 1},
-		{"postgres: the pool", config.Config{DBMaxConns: 1024}, store.Postgres, 1024},
-	} {
-		if got := checkoutConcurrency(&c.cfg, c.engine); got != c.want {
-			t.Errorf("%s: %d, want %d", c.name, got, c.want)
-		}
+	s := startSurge(t, map[string]string{"SURGE_CHECKOUT_CONCURRENCY": "3"})
+	if got := evMetric(t, s.URL, "surge_shed_checkout_limit"); got != 3 {
+		t.Fatalf("checkout limit %v, want 3", got)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -140,7 +139,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var shedder *loadshed.Shedder
 	if cfg.Shedding {
 		shedCfg := loadshed.DefaultConfig(uint(cfg.DBMaxConns))
-		shedCfg.Bulkheads[loadshed.Checkout] = checkoutConcurrency(cfg, st.Engine())
+		if cfg.CheckoutConcurrency > 0 {
+			shedCfg.Bulkheads[loadshed.Checkout] = uint(cfg.CheckoutConcurrency)
+		}
 		shedCfg.QueueDelay = st.WriterQueueDelay
 		shedder = loadshed.New(shedCfg, reg)
 	}
@@ -429,23 +430,6 @@ func connectRedis(ctx context.Context, url string) (*redis.Client, string) {
 		return c, "unreachable for now (" + err.Error() + "); in-process fallback until it answers"
 	}
 	return c, "on (" + opts.Addr + ")"
-}
-
-// checkoutConcurrency is how many checkouts may run at once. On SQLite a
-// checkout is mostly processor time (its one write joins a group commit),
-// so past about four per core more only queue for the processor: on two
-// cores, 16 in flight instead of 8 doubled p99 and added no throughput
-// (bench/RESULTS.md). A PostgreSQL checkout waits on the network to the
-// database, so the pool bounds it.
-func checkoutConcurrency(cfg *config.Config, engine string) uint {
-	switch {
-	case cfg.CheckoutConcurrency > 0:
-		return uint(cfg.CheckoutConcurrency)
-	case engine == store.SQLite:
-		return uint(min(cfg.DBMaxConns, 4*runtime.GOMAXPROCS(0)))
-	default:
-		return uint(cfg.DBMaxConns)
-	}
 }
 
 func rateLimits(cfg *config.Config, rdb *redis.Client) (httpapi.Limits, *ratelimit.Limiter, error) {

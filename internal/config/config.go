@@ -58,7 +58,7 @@ type Config struct {
 	TierLimits        string
 	TrustedProxies    string
 	Shedding          bool
-	// CheckoutConcurrency bounds checkouts in flight; 0 picks by engine.
+	// CheckoutConcurrency bounds checkouts in flight; 0: the pool size.
 	CheckoutConcurrency int
 	MaxConnsPerClient   int
 	PprofAddr           string
@@ -126,7 +126,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.TierLimits, "tier-limits", env("SURGE_TIER_LIMITS", "free=20,standard=1000,enterprise=10000"), "requests per second per shop by quota tier (env SURGE_TIER_LIMITS)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("SURGE_TRUSTED_PROXIES", ""), "comma-separated CIDRs allowed to set X-Forwarded-For (env SURGE_TRUSTED_PROXIES)")
 	fs.BoolVar(&c.Shedding, "shedding", getenv("SURGE_SHEDDING") != "off", "adaptive load shedding (env SURGE_SHEDDING=off disables, for baseline benchmarks only)")
-	fs.IntVar(&c.CheckoutConcurrency, "checkout-concurrency", c.envInt(getenv, "SURGE_CHECKOUT_CONCURRENCY", 0), "checkouts in flight before more are shed; 0: four per core on SQLite, the pool size on PostgreSQL (env SURGE_CHECKOUT_CONCURRENCY)")
+	fs.IntVar(&c.CheckoutConcurrency, "checkout-concurrency", c.envInt(getenv, "SURGE_CHECKOUT_CONCURRENCY", 0), "checkouts in flight before more are shed; 0: the size of --db-max-conns (env SURGE_CHECKOUT_CONCURRENCY)")
 	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", c.envInt(getenv, "SURGE_MAX_CONNS_PER_CLIENT", 1024), "open connections one client IP may hold (env SURGE_MAX_CONNS_PER_CLIENT)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("SURGE_PPROF_ADDR", ""), "serve Go profiles (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; empty disables (env SURGE_PPROF_ADDR)")
 	fs.BoolVar(&c.AccessLog, "access-log", c.envBool(getenv, "SURGE_ACCESS_LOG", true), "log every request (env SURGE_ACCESS_LOG=false disables)")
