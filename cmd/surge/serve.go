@@ -334,9 +334,7 @@ func newRegistry(st *store.Store, cat *catalog.Service, brk *broker.Broker) *pro
 	for name, db := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 	}
-	if c := st.WriterWaits(); c != nil {
-		reg.MustRegister(c)
-	}
+	reg.MustRegister(st.WriterMetrics()...)
 	for name, c := range cat.Caches() {
 		for i, result := range []string{"hit", "miss", "stale"} {
 			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{

@@ -28,6 +28,9 @@ type groupWriter struct {
 	db    *sql.DB
 	queue chan *write
 	waits *prometheus.HistogramVec
+	// commits times each group from BEGIN to the end of COMMIT, disk flush
+	// and any checkpoint included: the writer's stalls show here.
+	commits prometheus.Histogram
 	// leastWait is the shortest wait since WriterQueueDelay last looked, in
 	// nanoseconds (-1: nobody waited).
 	leastWait atomic.Int64
@@ -67,6 +70,10 @@ func newGroupWriter(db *sql.DB) *groupWriter {
 			Name: "surge_db_writer_wait_seconds", Help: "Time writes waited for SQLite's writer, by lane (request, background).",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2},
 		}, []string{"lane"}),
+		commits: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "surge_db_writer_commit_seconds", Help: "Time one group of writes held SQLite's writer, from BEGIN to the end of COMMIT (disk flush included).",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2},
+		}),
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	w.leastWait.Store(-1)
@@ -149,6 +156,7 @@ func (w *groupWriter) commit(group []*write) {
 	if len(live) == 0 {
 		return
 	}
+	defer func() { w.commits.Observe(time.Since(now).Seconds()) }()
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	answer := func(err error) {
@@ -245,13 +253,13 @@ func Background(ctx context.Context) context.Context {
 	return context.WithValue(ctx, backgroundKey{}, true)
 }
 
-// WriterWaits is the histogram of waits for SQLite's writer, for
-// registration; nil on PostgreSQL.
-func (s *Store) WriterWaits() prometheus.Collector {
+// WriterMetrics are the histograms of SQLite's writer (waits for it, time
+// per group), for registration; none on PostgreSQL.
+func (s *Store) WriterMetrics() []prometheus.Collector {
 	if s.writer == nil {
 		return nil
 	}
-	return s.writer.waits
+	return []prometheus.Collector{s.writer.waits, s.writer.commits}
 }
 
 // WriterQueueDelay returns the shortest time any write waited for SQLite's

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/store/storetest"
 	"github.com/surge-commerce/surge/internal/testrig"
@@ -80,6 +82,23 @@ func TestSQLiteWriterQueue(t *testing.T) {
 	if _, ok := s.WriterQueueDelay(); ok {
 		t.Fatal("the shortest wait was not reset by the look")
 	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.WriterMetrics()...)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]uint64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			counts[f.GetName()] += m.GetHistogram().GetSampleCount()
+		}
+	}
+	// The migrations wrote too, so at least: 40 waits, and one group.
+	if counts["surge_db_writer_wait_seconds"] < 40 || counts["surge_db_writer_commit_seconds"] < 1 {
+		t.Fatalf("writer histograms: %v", counts)
+	}
 }
 
 func TestPostgresHasNoWriterQueue(t *testing.T) {
@@ -90,5 +109,8 @@ func TestPostgresHasNoWriterQueue(t *testing.T) {
 	}
 	if _, ok := s.WriterQueueDelay(); ok {
 		t.Fatal("PostgreSQL reported a writer queue")
+	}
+	if m := s.WriterMetrics(); len(m) != 0 {
+		t.Fatalf("PostgreSQL has writer metrics: %v", m)
 	}
 }
