@@ -143,6 +143,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			shedCfg.Bulkheads[loadshed.Checkout] = uint(cfg.CheckoutConcurrency)
 		}
 		shedCfg.QueueDelay = st.WriterQueueDelay
+		// On SQLite a checkout is mostly processor time in this process, so
+		// slower checkouts mean a queue for the processor. On PostgreSQL
+		// they may mean a slower network or database, which shedding here
+		// would not cure.
+		shedCfg.FollowLatency = st.Engine() == store.SQLite
 		shedder = loadshed.New(shedCfg, reg)
 	}
 	for _, name := range platform.Names() {

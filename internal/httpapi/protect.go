@@ -30,10 +30,13 @@ type Limits struct {
 // protect wraps a route: rate limits first (cheap, per client), then the
 // class's bulkhead and the adaptive concurrency limit. Operations routes
 // (class "") are never limited: probes and scrapes must get through.
-func (s *Server) protect(class loadshed.Class, next http.Handler) http.Handler {
+func (s *Server) protect(pattern string, class loadshed.Class, next http.Handler) http.Handler {
 	if class == "" {
 		return next
 	}
+	// Only the checkout itself is timed for the shedder: the class's other
+	// routes (carts, order reads) are far quicker and would set the pace.
+	timed := pattern == "POST /v1/shops/{shop}/checkout"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.limiter != nil && !s.withinLimits(w, r) {
 			return
@@ -47,7 +50,11 @@ func (s *Server) protect(class loadshed.Class, next http.Handler) http.Handler {
 			}
 			defer release()
 		}
+		start := time.Now()
 		next.ServeHTTP(w, r)
+		if timed && s.shedder != nil {
+			s.shedder.RecordCheckout(time.Since(start))
+		}
 	})
 }
 

@@ -178,5 +178,5 @@ func (s *Server) Drain() { s.draining.Store(true) }
 // handle registers a route of a load-shedding class ("" for operations
 // routes, which are never limited).
 func (s *Server) handle(pattern string, class loadshed.Class, h http.Handler) {
-	s.mux.Handle(pattern, s.instrument(pattern, s.protect(class, h)))
+	s.mux.Handle(pattern, s.instrument(pattern, s.protect(pattern, class, h)))
 }

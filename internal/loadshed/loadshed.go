@@ -58,6 +58,11 @@ type Config struct {
 	// when nothing waited. While a queue stands there, the checkout limit
 	// shrinks below the bulkhead: more checkouts at once would only wait.
 	QueueDelay func() (time.Duration, bool)
+	// FollowLatency also treats slow checkouts as a standing queue: when
+	// even the fastest checkout of an interval took more than twice the
+	// fastest seen lately, every checkout waited for something (on SQLite,
+	// the processor), and the checkout limit shrinks as for the writer.
+	FollowLatency bool
 }
 
 // The standing-queue rule, after CoDel: a queue whose shortest wait over
@@ -97,6 +102,12 @@ type Shedder struct {
 	// most maxCheckouts, the bulkhead); inflight counts checkouts admitted.
 	checkouts, inflight atomic.Int64
 	maxCheckouts        int64
+	// fastest is the shortest checkout of the current interval in
+	// nanoseconds (0: none finished), when FollowLatency is set; baseline
+	// is the shortest lately, owned by followQueue.
+	followLatency bool
+	fastest       atomic.Int64
+	baseline      time.Duration
 }
 
 // New returns a Shedder and registers its metrics.
@@ -109,9 +120,10 @@ func New(cfg Config, reg prometheus.Registerer) *Shedder {
 			WithQueueing(2, 4).
 			WithMaxWaitTime(cfg.MaxWait).
 			BuildPrioritized(p),
-		bulkheads:  map[Class]bulkhead.Bulkhead[any]{},
-		maxWait:    cfg.MaxWait,
-		queueDelay: cfg.QueueDelay,
+		bulkheads:     map[Class]bulkhead.Bulkhead[any]{},
+		maxWait:       cfg.MaxWait,
+		queueDelay:    cfg.QueueDelay,
+		followLatency: cfg.FollowLatency,
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "surge_shed_total", Help: "Requests shed before any work, by class and reason (bulkhead, queue, limit).",
 		}, []string{"class", "reason"}),
@@ -124,7 +136,7 @@ func New(cfg Config, reg prometheus.Registerer) *Shedder {
 	reg.MustRegister(s.shed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_limit", Help: "Current adaptive concurrency limit."},
 			func() float64 { return float64(s.limiter.Limit()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_checkout_limit", Help: "Checkouts admitted at once, lowered while a queue stands at the database writer."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_checkout_limit", Help: "Checkouts admitted at once, lowered while a queue stands (at the database writer, or, on SQLite, for the processor)."},
 			func() float64 { return float64(s.checkouts.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_inflight", Help: "Requests holding a concurrency permit."},
 			func() float64 { return float64(s.limiter.Inflight()) }),
@@ -138,7 +150,7 @@ func New(cfg Config, reg prometheus.Registerer) *Shedder {
 func (s *Shedder) Start(ctx context.Context) error {
 	ctx, s.stop = context.WithCancel(ctx)
 	s.prioritizer.ScheduleCalibrations(ctx, time.Second)
-	if s.queueDelay != nil {
+	if s.queueDelay != nil || s.followLatency {
 		go s.followQueue(ctx)
 	}
 	return nil
@@ -157,12 +169,56 @@ func (s *Shedder) followQueue(ctx context.Context) {
 		case <-t.C:
 		}
 		limit := s.checkouts.Load()
-		if least, ok := s.queueDelay(); ok && least > queueTarget {
+		if s.queueStands() || s.checkoutsSlow() {
 			limit = max(minCheckouts, limit*3/4)
 		} else {
 			limit = min(s.maxCheckouts, limit+1)
 		}
 		s.checkouts.Store(limit)
+	}
+}
+
+func (s *Shedder) queueStands() bool {
+	if s.queueDelay == nil {
+		return false
+	}
+	least, ok := s.queueDelay()
+	return ok && least > queueTarget
+}
+
+// checkoutsSlow compares the interval's fastest checkout with the baseline,
+// the fastest seen lately. The baseline creeps up by about a tenth every
+// ten seconds, so a system that became slower for good (more data, a
+// slower disk) resets it instead of being shed forever.
+func (s *Shedder) checkoutsSlow() bool {
+	if !s.followLatency {
+		return false
+	}
+	fastest := time.Duration(s.fastest.Swap(0))
+	if fastest == 0 {
+		return false // no checkout finished: nothing to judge
+	}
+	if s.baseline == 0 || fastest < s.baseline {
+		s.baseline = fastest
+		return false
+	}
+	s.baseline += s.baseline / 1024
+	return fastest > 4*s.baseline
+}
+
+// RecordCheckout reports how long one checkout took, for FollowLatency.
+func (s *Shedder) RecordCheckout(d time.Duration) {
+	if !s.followLatency {
+		return
+	}
+	for {
+		cur := s.fastest.Load()
+		if cur != 0 && cur <= int64(d) {
+			return
+		}
+		if s.fastest.CompareAndSwap(cur, max(int64(d), 1)) {
+			return
+		}
 	}
 }
 

@@ -101,3 +101,54 @@ func TestStandingQueueLimitsCheckouts(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// Checkouts that all take far longer than the fastest seen lately shrink
+// the checkout limit as a standing queue does; quick ones bring it back.
+func TestSlowCheckoutsLimitCheckouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := loadshed.DefaultConfig(16)
+		cfg.FollowLatency = true
+		s := loadshed.New(cfg, prometheus.NewRegistry())
+		if err := s.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Stop()
+		checkouts := func(d time.Duration, intervals int) {
+			for range intervals {
+				s.RecordCheckout(d)
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		admit := func(n int) []func() {
+			t.Helper()
+			var releases []func()
+			for i := range n {
+				release, err := s.Admit(t.Context(), loadshed.Checkout)
+				if err != nil {
+					t.Fatalf("checkout %d of %d: %v", i+1, n, err)
+				}
+				releases = append(releases, release)
+			}
+			if _, err := s.Admit(t.Context(), loadshed.Checkout); !errors.Is(err, loadshed.ErrShed) {
+				t.Fatalf("checkout %d: %v, want ErrShed", n+1, err)
+			}
+			return releases
+		}
+
+		checkouts(2*time.Millisecond, 10) // the baseline
+		time.Sleep(time.Second)           // idle intervals judge nothing
+		for _, r := range admit(16) {
+			r()
+		}
+		checkouts(20*time.Millisecond, 20) // every checkout ten times slower
+		for _, r := range admit(2) {
+			r()
+		}
+		checkouts(2*time.Millisecond, 20)
+		for _, r := range admit(16) {
+			r()
+		}
+		s.Stop()
+		synctest.Wait()
+	})
+}
