@@ -155,3 +155,44 @@ func TestCheckoutConcurrency(t *testing.T) {
 		t.Fatalf("checkout limit %v, want 3", got)
 	}
 }
+
+// Only checkouts that did the whole work set the pace the shedder keeps
+// checkouts to: replays and refusals are far quicker and must not lower it,
+// or a client could shrink everyone's checkout limit on purpose.
+func TestCheckoutPaceIgnoresReplaysAndRefusals(t *testing.T) {
+	t.Parallel()
+	s := startSurge(t, map[string]string{"SURGE_RATE_LIMITS": "off"})
+	shop := ckNewShop(t, s.URL, "test-admin-key", "pace")
+	shop.product(t, "P1", 1000, 0)
+	token := shop.customers(t, 1)[0]
+	url := s.URL + "/v1/shops/pace/checkout"
+	if code, _, body := do(t, "POST", url, token, `{"items":[{"sku":"P1","quantity":1}]}`, "Idempotency-Key", "pace-1"); code != http.StatusCreated {
+		t.Fatalf("checkout: %d %s", code, body)
+	}
+	const pace = "surge_shed_checkout_baseline_seconds"
+	deadline := time.Now().Add(30 * time.Second)
+	base := evMetric(t, s.URL, pace)
+	for ; base == 0; base = evMetric(t, s.URL, pace) {
+		if time.Now().After(deadline) {
+			t.Fatal("a checkout did not set the pace")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	for i := range 50 {
+		code, h, _ := do(t, "POST", url, token, `{"items":[{"sku":"P1","quantity":1}]}`, "Idempotency-Key", "pace-1")
+		if code != http.StatusCreated || h.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay %d: %d", i, code)
+		}
+		if code, _, _ := do(t, "POST", url, token, `{"items":[{"sku":"P1","quantity":0}]}`, "Idempotency-Key", fmt.Sprint("bad-", i)); code != http.StatusUnprocessableEntity {
+			t.Fatalf("bad checkout %d: %d, want 422", i, code)
+		}
+	}
+	// The pace is taken every 100 ms; watch it for ten of those. Were the
+	// quick answers counted, it would drop at the first.
+	for until := time.Now().Add(time.Second); time.Now().Before(until); time.Sleep(50 * time.Millisecond) {
+		if now := evMetric(t, s.URL, pace); now < base {
+			t.Fatalf("the pace fell from %v to %v s on replays and refusals", base, now)
+		}
+	}
+}

@@ -34,8 +34,10 @@ func (s *Server) protect(pattern string, class loadshed.Class, next http.Handler
 	if class == "" {
 		return next
 	}
-	// Only the checkout itself is timed for the shedder: the class's other
-	// routes (carts, order reads) are far quicker and would set the pace.
+	// Only checkouts that did the whole work are timed for the shedder: the
+	// class's other routes (carts, order reads), refusals and idempotent
+	// replays are far quicker, and would set a pace no checkout could keep
+	// (a client could even set it on purpose).
 	timed := pattern == "POST /v1/shops/{shop}/checkout"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.limiter != nil && !s.withinLimits(w, r) {
@@ -52,7 +54,8 @@ func (s *Server) protect(pattern string, class loadshed.Class, next http.Handler
 		}
 		start := time.Now()
 		next.ServeHTTP(w, r)
-		if timed && s.shedder != nil {
+		if rec, ok := w.(*statusRecorder); ok && timed && s.shedder != nil &&
+			(rec.status == http.StatusCreated || rec.status == http.StatusAccepted) && w.Header().Get("Idempotent-Replayed") == "" {
 			s.shedder.RecordCheckout(time.Since(start))
 		}
 	})

@@ -59,9 +59,10 @@ type Config struct {
 	// shrinks below the bulkhead: more checkouts at once would only wait.
 	QueueDelay func() (time.Duration, bool)
 	// FollowLatency also treats slow checkouts as a standing queue: when
-	// even the fastest checkout of an interval took more than twice the
-	// fastest seen lately, every checkout waited for something (on SQLite,
-	// the processor), and the checkout limit shrinks as for the writer.
+	// even the fastest checkout of an interval (RecordCheckout) took more
+	// than four times the fastest seen lately, every checkout waited for
+	// something (on SQLite, the processor), and the checkout limit shrinks
+	// as for the writer.
 	FollowLatency bool
 }
 
@@ -104,10 +105,10 @@ type Shedder struct {
 	maxCheckouts        int64
 	// fastest is the shortest checkout of the current interval in
 	// nanoseconds (0: none finished), when FollowLatency is set; baseline
-	// is the shortest lately, owned by followQueue.
+	// is the shortest lately, written only by followQueue.
 	followLatency bool
 	fastest       atomic.Int64
-	baseline      time.Duration
+	baseline      atomic.Int64 // nanoseconds
 }
 
 // New returns a Shedder and registers its metrics.
@@ -138,6 +139,8 @@ func New(cfg Config, reg prometheus.Registerer) *Shedder {
 			func() float64 { return float64(s.limiter.Limit()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_checkout_limit", Help: "Checkouts admitted at once, lowered while a queue stands (at the database writer, or, on SQLite, for the processor)."},
 			func() float64 { return float64(s.checkouts.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_checkout_baseline_seconds", Help: "The fastest checkout lately (SQLite): checkouts all four times slower shrink the checkout limit."},
+			func() float64 { return time.Duration(s.baseline.Load()).Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_inflight", Help: "Requests holding a concurrency permit."},
 			func() float64 { return float64(s.limiter.Inflight()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "surge_shed_rejection_threshold", Help: "Priority level below which requests are shed (0: none)."},
@@ -169,7 +172,9 @@ func (s *Shedder) followQueue(ctx context.Context) {
 		case <-t.C:
 		}
 		limit := s.checkouts.Load()
-		if s.queueStands() || s.checkoutsSlow() {
+		// Both are asked every interval: each starts a new one.
+		queued, slow := s.queueStands(), s.checkoutsSlow()
+		if queued || slow {
 			limit = max(minCheckouts, limit*3/4)
 		} else {
 			limit = min(s.maxCheckouts, limit+1)
@@ -198,12 +203,14 @@ func (s *Shedder) checkoutsSlow() bool {
 	if fastest == 0 {
 		return false // no checkout finished: nothing to judge
 	}
-	if s.baseline == 0 || fastest < s.baseline {
-		s.baseline = fastest
+	baseline := time.Duration(s.baseline.Load())
+	if baseline == 0 || fastest < baseline {
+		s.baseline.Store(int64(fastest))
 		return false
 	}
-	s.baseline += s.baseline / 1024
-	return fastest > 4*s.baseline
+	baseline += baseline / 1024
+	s.baseline.Store(int64(baseline))
+	return fastest > 4*baseline
 }
 
 // RecordCheckout reports how long one checkout took, for FollowLatency.
