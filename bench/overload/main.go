@@ -5,7 +5,7 @@
 // and admitted p99 ÷ unloaded p99. Each step starts once the events of the
 // earlier ones are handled. Loopback only, bounded in time.
 //
-//	go run ./bench/overload [-step 5s] [-rounds 3]
+//	go run ./bench/overload [-step 5s] [-rounds 3] [-sweep]
 package main
 
 import (
