@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/tracectx"
@@ -125,7 +126,10 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 			// too much: surge_shed_total counts them.
 			break
 		}
-		s.log.WarnContext(r.Context(), "dependency unavailable", "request_id", p.RequestID, "trace_id", tracectx.From(r.Context()).TraceID, "err", err)
+		if ok, held := s.unavailable.allow(time.Now()); ok {
+			s.log.WarnContext(r.Context(), "dependency unavailable", "request_id", p.RequestID, "trace_id", tracectx.From(r.Context()).TraceID,
+				"err", err, "held_back_since_last", held)
+		}
 	}
 	writeProblem(w, p)
 }

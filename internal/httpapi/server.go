@@ -123,6 +123,7 @@ type Server struct {
 	accessLog      bool
 	metrics        *httpMetrics
 	draining       atomic.Bool
+	unavailable    warnings // "dependency unavailable" lines, one a second
 	handler        http.Handler
 	mux            *http.ServeMux
 }
