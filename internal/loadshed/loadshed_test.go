@@ -113,6 +113,9 @@ func TestSlowCheckoutsLimitCheckouts(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Stop()
+		// Half an interval off the shedder's ticks, so that no checkout is
+		// recorded at the instant an interval ends.
+		time.Sleep(50 * time.Millisecond)
 		checkouts := func(d time.Duration, intervals int) {
 			for range intervals {
 				s.RecordCheckout(d)
