@@ -52,10 +52,14 @@ func (s *Server) protect(pattern string, class loadshed.Class, next http.Handler
 			}
 			defer release()
 		}
+		if !timed || s.shedder == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
 		start := time.Now()
 		next.ServeHTTP(w, r)
-		if rec, ok := w.(*statusRecorder); ok && timed && s.shedder != nil &&
-			(rec.status == http.StatusCreated || rec.status == http.StatusAccepted) && w.Header().Get("Idempotent-Replayed") == "" {
+		if rec, ok := w.(*statusRecorder); ok && (rec.status == http.StatusCreated || rec.status == http.StatusAccepted) &&
+			w.Header().Get("Idempotent-Replayed") == "" {
 			s.shedder.RecordCheckout(time.Since(start))
 		}
 	})
