@@ -222,6 +222,8 @@ func testEvents(t *testing.T, open Open) {
 	t.Run("PruneOutbox", func(t *testing.T) { t.Parallel(); testPruneOutbox(t, open(t)) })
 	t.Run("RepublishSince", func(t *testing.T) { t.Parallel(); testRepublishSince(t, open(t)) })
 	t.Run("ApplyOnce", func(t *testing.T) { t.Parallel(); testApplyOnce(t, open(t)) })
+	t.Run("InvoiceBatch", func(t *testing.T) { t.Parallel(); testInvoiceBatch(t, open(t)) })
+	t.Run("InvoiceHandler", func(t *testing.T) { t.Parallel(); testInvoiceHandler(t, open(t)) })
 	t.Run("AuditEvents", func(t *testing.T) { t.Parallel(); testAuditEvents(t, open(t)) })
 	t.Run("OrderStatus", func(t *testing.T) { t.Parallel(); testOrderStatus(t, open(t)) })
 }
@@ -566,7 +568,10 @@ func testApplyOnce(t *testing.T, s *store.Store) {
 			return s.ApplyNotification(ctx(t), e.ID, notify.Notification{ShopID: sl.ShopID, ID: "ntf_1", OrderID: o.ID,
 				Kind: e.Type, Recipient: "r@example.com", Subject: "s", Body: "b", CreatedAt: now})
 		}},
-		{"invoice", func() (bool, error) { return s.ApplyInvoice(ctx(t), e.ID, sl.ShopID, d, now) }},
+		{"invoice", func() (bool, error) {
+			n, err := s.ApplyInvoices(ctx(t), []invoice.Paid{{EventID: e.ID, ShopID: sl.ShopID, Order: d}}, now)
+			return n == 1, err
+		}},
 		{"analytics", func() (bool, error) { return s.ApplySales(ctx(t), e.ID, sl.ShopID, d.Lines, e.OccurredAt, now) }},
 		{"recommend", func() (bool, error) { return s.ApplyBoughtTogether(ctx(t), e.ID, sl.ShopID, []string{"A", "B"}, now) }},
 	}
