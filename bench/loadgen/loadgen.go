@@ -75,8 +75,8 @@ func (s *Surge) PID() int { return s.cmd.Process.Pid }
 
 // StartPostgres runs a throw-away PostgreSQL in dir on a free loopback
 // port (as the postgres user when running as root) and returns its URL and
-// a stop function.
-func StartPostgres(dir string) (string, func(), error) {
+// a stop function. Each of settings is a name=value server setting.
+func StartPostgres(dir string, settings ...string) (string, func(), error) {
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	if len(bins) == 0 {
 		return "", nil, fmt.Errorf("no PostgreSQL under /usr/lib/postgresql")
@@ -110,6 +110,9 @@ func StartPostgres(dir string) (string, func(), error) {
 		return "", nil, err
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB", port, dir)
+	for _, kv := range settings {
+		opts += " -c " + kv
+	}
 	if out, err := wrap("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "pg.log"), "-w", "start").CombinedOutput(); err != nil {
 		return "", nil, fmt.Errorf("pg_ctl start: %v\n%s", err, out)
 	}
