@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/surge-commerce/surge/internal/batch"
 	"github.com/surge-commerce/surge/internal/event"
 )
 
@@ -22,20 +23,35 @@ type SKUSales struct {
 
 // Store is what analytics needs from persistence.
 type Store interface {
-	// ApplySales adds an order's lines to the minute it was paid in, unless
-	// the event was already applied.
-	ApplySales(ctx context.Context, eventID string, shopID int64, lines []event.OrderLine, at, now time.Time) (bool, error)
+	// ApplySales adds, in one transaction, the lines of each order whose
+	// event was not applied before to the minute it was paid in, and
+	// returns how many events it applied.
+	ApplySales(ctx context.Context, sales []Sale, now time.Time) (int, error)
 	BestSellers(ctx context.Context, shopID int64, since time.Time, limit int) ([]SKUSales, error)
 }
 
-// Handler is the analytics consumer.
+// Sale is one order.paid event to count.
+type Sale struct {
+	EventID string
+	ShopID  int64
+	At      time.Time // when the order was paid
+	Lines   []event.OrderLine
+}
+
+// Handler is the analytics consumer. The orders of a flash sale all add to
+// one row, so the events handled at the same time are counted together, in
+// one transaction.
 type Handler struct {
-	store Store
-	now   func() time.Time
+	count *batch.Combiner[Sale]
 }
 
 // NewHandler returns the analytics consumer.
-func NewHandler(store Store, now func() time.Time) *Handler { return &Handler{store: store, now: now} }
+func NewHandler(store Store, now func() time.Time) *Handler {
+	return &Handler{count: batch.New(64, 10*time.Second, func(ctx context.Context, sales []Sale) error {
+		_, err := store.ApplySales(ctx, sales, now())
+		return err
+	})}
+}
 
 // Name implements worker.Handler.
 func (h *Handler) Name() string { return "analytics" }
@@ -49,6 +65,5 @@ func (h *Handler) Handle(ctx context.Context, e event.Envelope) error {
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		return fmt.Errorf("analytics: bad order payload: %w", err)
 	}
-	_, err := h.store.ApplySales(ctx, e.ID, e.ShopID, d.Lines, e.OccurredAt, h.now())
-	return err
+	return h.count.Do(ctx, Sale{EventID: e.ID, ShopID: e.ShopID, At: e.OccurredAt, Lines: d.Lines})
 }

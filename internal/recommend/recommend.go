@@ -12,26 +12,43 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/analytics"
+	"github.com/surge-commerce/surge/internal/batch"
 	"github.com/surge-commerce/surge/internal/event"
 )
 
 // Store is what recommendations need from persistence.
 type Store interface {
-	ApplyBoughtTogether(ctx context.Context, eventID string, shopID int64, skus []string, now time.Time) (bool, error)
+	// ApplyBoughtTogether counts, in one transaction, every pair of
+	// distinct SKUs in each order whose event was not applied before, and
+	// returns how many events it applied.
+	ApplyBoughtTogether(ctx context.Context, orders []Bought, now time.Time) (int, error)
 	// BoughtTogether returns SKUs bought with sku, most often first
 	// (Units holds the number of orders).
 	BoughtTogether(ctx context.Context, shopID int64, sku string, limit int) ([]analytics.SKUSales, error)
 	BestSellers(ctx context.Context, shopID int64, since time.Time, limit int) ([]analytics.SKUSales, error)
 }
 
-// Handler is the recommend consumer.
+// Bought is one order.paid event: the SKUs of one order.
+type Bought struct {
+	EventID string
+	ShopID  int64
+	SKUs    []string
+}
+
+// Handler is the recommend consumer. Popular pairs are hot rows, so the
+// events handled at the same time are counted together, in one
+// transaction.
 type Handler struct {
-	store Store
-	now   func() time.Time
+	count *batch.Combiner[Bought]
 }
 
 // NewHandler returns the recommend consumer.
-func NewHandler(store Store, now func() time.Time) *Handler { return &Handler{store: store, now: now} }
+func NewHandler(store Store, now func() time.Time) *Handler {
+	return &Handler{count: batch.New(64, 10*time.Second, func(ctx context.Context, orders []Bought) error {
+		_, err := store.ApplyBoughtTogether(ctx, orders, now())
+		return err
+	})}
+}
 
 // Name implements worker.Handler.
 func (h *Handler) Name() string { return "recommend" }
@@ -49,8 +66,7 @@ func (h *Handler) Handle(ctx context.Context, e event.Envelope) error {
 	for _, l := range d.Lines {
 		skus = append(skus, l.SKU)
 	}
-	_, err := h.store.ApplyBoughtTogether(ctx, e.ID, e.ShopID, skus, h.now())
-	return err
+	return h.count.Do(ctx, Bought{EventID: e.ID, ShopID: e.ShopID, SKUs: skus})
 }
 
 // Service answers recommendation queries.

@@ -1,15 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/surge-commerce/surge/internal/analytics"
-	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/invoice"
 	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/recommend"
@@ -123,9 +122,20 @@ func (s *Store) ApplyInvoices(ctx context.Context, paid []invoice.Paid, now time
 	issued := 0
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		issued = 0
-		fresh, err := s.claimEvents(ctx, tx, "invoice", paid, now)
-		if err != nil || len(fresh) == 0 {
+		events := make([]claimed, len(paid))
+		for i, p := range paid {
+			events[i] = claimed{p.EventID, p.ShopID}
+		}
+		ids, err := s.claimEvents(ctx, tx, "invoice", events, now)
+		if err != nil || len(ids) == 0 {
 			return err
+		}
+		var fresh []invoice.Paid
+		for _, p := range paid {
+			if ids[p.EventID] {
+				delete(ids, p.EventID) // the same event twice in one batch counts once
+				fresh = append(fresh, p)
+			}
 		}
 		fresh, err = s.notInvoiced(ctx, tx, fresh)
 		if err != nil {
@@ -165,39 +175,35 @@ func (s *Store) ApplyInvoices(ctx context.Context, paid []invoice.Paid, now time
 	return issued, err
 }
 
-// claimEvents records that consumer applied the events and returns those
-// it had not applied before, in their order.
-func (s *Store) claimEvents(ctx context.Context, tx *sql.Tx, consumer string, paid []invoice.Paid, now time.Time) ([]invoice.Paid, error) {
+// claimed is an event a consumer records as applied, and its shop.
+type claimed struct {
+	eventID string
+	shopID  int64
+}
+
+// claimEvents records, in one statement, that consumer applied the events,
+// and returns the ids of those it had not applied before.
+func (s *Store) claimEvents(ctx context.Context, tx *sql.Tx, consumer string, events []claimed, now time.Time) (map[string]bool, error) {
 	query := `INSERT INTO consumed_events (consumer, event_id, shop_id, consumed_at) VALUES `
-	args := make([]any, 0, 4*len(paid))
-	for i, p := range paid {
+	args := make([]any, 0, 4*len(events))
+	for i, e := range events {
 		query += valuesRow(i, 4)
-		args = append(args, consumer, p.EventID, p.ShopID, micros(now))
+		args = append(args, consumer, e.eventID, e.shopID, micros(now))
 	}
 	rows, err := tx.QueryContext(ctx, s.q(query+` ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	claimed := map[string]bool{}
+	fresh := map[string]bool{}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		claimed[id] = true
+		fresh[id] = true
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	var fresh []invoice.Paid
-	for _, p := range paid {
-		if claimed[p.EventID] {
-			delete(claimed, p.EventID) // the same event twice in one batch counts once
-			fresh = append(fresh, p)
-		}
-	}
-	return fresh, nil
+	return fresh, rows.Err()
 }
 
 // notInvoiced drops the orders that already have an invoice, and all but
@@ -265,22 +271,63 @@ func (s *Store) Invoices(ctx context.Context, shopID int64, afterNo int64, limit
 	return out, classify(rows.Err())
 }
 
-// ApplySales adds a paid order's units and revenue to the per-minute sales
-// of each SKU, once per event.
-func (s *Store) ApplySales(ctx context.Context, eventID string, shopID int64, lines []event.OrderLine, at, now time.Time) (bool, error) {
-	minute := at.Truncate(time.Minute).Unix()
-	return s.applyOnce(ctx, "analytics", eventID, shopID, now, func(ctx context.Context, tx *sql.Tx) error {
-		for _, l := range lines {
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO sales_by_minute (shop_id, sku, minute, units, revenue) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (shop_id, sku, minute) DO UPDATE SET units = sales_by_minute.units + excluded.units,
-					revenue = sales_by_minute.revenue + excluded.revenue`),
-				shopID, l.SKU, minute, l.Quantity, l.Quantity*l.UnitPrice)
-			if err != nil {
-				return err
+// ApplySales adds paid orders' lines to the per-minute sales of each SKU,
+// once per event, in one transaction for the batch, and returns how many
+// events it applied. Lines on the same SKU and minute are summed first:
+// during a flash sale every order adds to one row, whose lock is held
+// through the commit's disk flush (ADR 0015).
+func (s *Store) ApplySales(ctx context.Context, sales []analytics.Sale, now time.Time) (int, error) {
+	type key struct {
+		shopID int64
+		sku    string
+		minute int64
+	}
+	applied := 0
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		applied = 0
+		events := make([]claimed, len(sales))
+		for i, sale := range sales {
+			events[i] = claimed{sale.EventID, sale.ShopID}
+		}
+		ids, err := s.claimEvents(ctx, tx, "analytics", events, now)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		sums := map[key][2]int64{} // units, revenue
+		var keys []key
+		for _, sale := range sales {
+			if !ids[sale.EventID] {
+				continue
+			}
+			delete(ids, sale.EventID) // the same event twice in one batch counts once
+			applied++
+			for _, l := range sale.Lines {
+				k := key{sale.ShopID, l.SKU, sale.At.Truncate(time.Minute).Unix()}
+				sum, seen := sums[k]
+				if !seen {
+					keys = append(keys, k)
+				}
+				sums[k] = [2]int64{sum[0] + l.Quantity, sum[1] + l.Quantity*l.UnitPrice}
 			}
 		}
-		return nil
+		if len(keys) == 0 {
+			return nil
+		}
+		// One lock order for every replica's batches.
+		slices.SortFunc(keys, func(a, b key) int {
+			return cmp.Or(cmp.Compare(a.shopID, b.shopID), strings.Compare(a.sku, b.sku), cmp.Compare(a.minute, b.minute))
+		})
+		query := `INSERT INTO sales_by_minute (shop_id, sku, minute, units, revenue) VALUES `
+		args := make([]any, 0, 5*len(keys))
+		for i, k := range keys {
+			query += valuesRow(i, 5)
+			args = append(args, k.shopID, k.sku, k.minute, sums[k][0], sums[k][1])
+		}
+		_, err = tx.ExecContext(ctx, s.q(query+` ON CONFLICT (shop_id, sku, minute) DO UPDATE SET
+			units = sales_by_minute.units + excluded.units, revenue = sales_by_minute.revenue + excluded.revenue`), args...)
+		return err
 	})
+	return applied, err
 }
 
 // BestSellers returns the SKUs that sold most units since the given time.
@@ -304,25 +351,65 @@ func (s *Store) BestSellers(ctx context.Context, shopID int64, since time.Time, 
 }
 
 // ApplyBoughtTogether counts, once per event, every pair of distinct SKUs
-// that appear in one paid order, in both directions.
-func (s *Store) ApplyBoughtTogether(ctx context.Context, eventID string, shopID int64, skus []string, now time.Time) (bool, error) {
-	skus = append([]string(nil), skus...)
-	sort.Strings(skus) // a stable lock order across concurrent orders
-	return s.applyOnce(ctx, "recommend", eventID, shopID, now, func(ctx context.Context, tx *sql.Tx) error {
-		for _, a := range skus {
-			for _, b := range skus {
-				if a == b {
-					continue
-				}
-				_, err := tx.ExecContext(ctx, s.q(`INSERT INTO bought_together (shop_id, sku, other_sku, orders) VALUES (?, ?, ?, 1)
-					ON CONFLICT (shop_id, sku, other_sku) DO UPDATE SET orders = bought_together.orders + 1`), shopID, a, b)
-				if err != nil {
-					return err
+// that appear in one paid order, in both directions, in one transaction
+// for the batch, and returns how many events it applied. Pairs repeated
+// across the batch are summed first.
+func (s *Store) ApplyBoughtTogether(ctx context.Context, orders []recommend.Bought, now time.Time) (int, error) {
+	type pair struct {
+		shopID     int64
+		sku, other string
+	}
+	applied := 0
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		applied = 0
+		events := make([]claimed, len(orders))
+		for i, o := range orders {
+			events[i] = claimed{o.EventID, o.ShopID}
+		}
+		ids, err := s.claimEvents(ctx, tx, "recommend", events, now)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		counts := map[pair]int64{}
+		var pairs []pair
+		for _, o := range orders {
+			if !ids[o.EventID] {
+				continue
+			}
+			delete(ids, o.EventID) // the same event twice in one batch counts once
+			applied++
+			skus := slices.Compact(slices.Sorted(slices.Values(o.SKUs)))
+			for _, a := range skus {
+				for _, b := range skus {
+					if a == b {
+						continue
+					}
+					p := pair{o.ShopID, a, b}
+					if counts[p] == 0 {
+						pairs = append(pairs, p)
+					}
+					counts[p]++
 				}
 			}
 		}
-		return nil
+		if len(pairs) == 0 {
+			return nil
+		}
+		// One lock order for every replica's batches.
+		slices.SortFunc(pairs, func(a, b pair) int {
+			return cmp.Or(cmp.Compare(a.shopID, b.shopID), strings.Compare(a.sku, b.sku), strings.Compare(a.other, b.other))
+		})
+		query := `INSERT INTO bought_together (shop_id, sku, other_sku, orders) VALUES `
+		args := make([]any, 0, 4*len(pairs))
+		for i, p := range pairs {
+			query += valuesRow(i, 4)
+			args = append(args, p.shopID, p.sku, p.other, counts[p])
+		}
+		_, err = tx.ExecContext(ctx, s.q(query+` ON CONFLICT (shop_id, sku, other_sku) DO UPDATE SET
+			orders = bought_together.orders + excluded.orders`), args...)
+		return err
 	})
+	return applied, err
 }
 
 // BoughtTogether returns the SKUs most often bought with sku.

@@ -224,6 +224,8 @@ func testEvents(t *testing.T, open Open) {
 	t.Run("ApplyOnce", func(t *testing.T) { t.Parallel(); testApplyOnce(t, open(t)) })
 	t.Run("InvoiceBatch", func(t *testing.T) { t.Parallel(); testInvoiceBatch(t, open(t)) })
 	t.Run("InvoiceHandler", func(t *testing.T) { t.Parallel(); testInvoiceHandler(t, open(t)) })
+	t.Run("SalesBatch", func(t *testing.T) { t.Parallel(); testSalesBatch(t, open(t)) })
+	t.Run("BoughtTogetherBatch", func(t *testing.T) { t.Parallel(); testBoughtTogetherBatch(t, open(t)) })
 	t.Run("AuditEvents", func(t *testing.T) { t.Parallel(); testAuditEvents(t, open(t)) })
 	t.Run("OrderStatus", func(t *testing.T) { t.Parallel(); testOrderStatus(t, open(t)) })
 }
@@ -572,8 +574,14 @@ func testApplyOnce(t *testing.T, s *store.Store) {
 			n, err := s.ApplyInvoices(ctx(t), []invoice.Paid{{EventID: e.ID, ShopID: sl.ShopID, Order: d}}, now)
 			return n == 1, err
 		}},
-		{"analytics", func() (bool, error) { return s.ApplySales(ctx(t), e.ID, sl.ShopID, d.Lines, e.OccurredAt, now) }},
-		{"recommend", func() (bool, error) { return s.ApplyBoughtTogether(ctx(t), e.ID, sl.ShopID, []string{"A", "B"}, now) }},
+		{"analytics", func() (bool, error) {
+			n, err := s.ApplySales(ctx(t), []analytics.Sale{{EventID: e.ID, ShopID: sl.ShopID, At: e.OccurredAt, Lines: d.Lines}}, now)
+			return n == 1, err
+		}},
+		{"recommend", func() (bool, error) {
+			n, err := s.ApplyBoughtTogether(ctx(t), []recommend.Bought{{EventID: e.ID, ShopID: sl.ShopID, SKUs: []string{"A", "B"}}}, now)
+			return n == 1, err
+		}},
 	}
 	for _, tc := range tests {
 		for i, want := range []bool{true, false, false} {
