@@ -29,8 +29,9 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 		}
 		o = order.Order{ShopID: p.ShopID, ID: p.OrderID, CustomerID: p.CustomerID, Status: order.PendingPayment,
 			CreatedAt: fromMicros(micros(p.Now)), UpdatedAt: fromMicros(micros(p.Now))}
-		for _, it := range p.Items {
-			line, currency, err := s.reserveLine(ctx, tx, p, it)
+		sales := make([]sql.NullInt64, len(p.Items)) // each line's stock buckets, if on sale
+		for i, it := range p.Items {
+			line, currency, err := s.priceLine(ctx, tx, p, it, &sales[i])
 			if err != nil {
 				return err
 			}
@@ -52,7 +53,18 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 		if err := s.insertOrderEvent(ctx, tx, o, "order.created", p.Now); err != nil {
 			return err
 		}
-		return s.storeResponse(ctx, tx, o.ID, respond(o), "processing")
+		if err := s.storeResponse(ctx, tx, o.ID, respond(o), "processing"); err != nil {
+			return err
+		}
+		// Stock comes last, right before the commit: its row is the one
+		// every buyer of the SKU needs, and its lock is held until the
+		// commit (ADR 0015).
+		for i, it := range p.Items {
+			if err := s.reserveLine(ctx, tx, p, it, sales[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return order.Order{}, nil, err
@@ -107,17 +119,19 @@ func (s *Store) claimKey(ctx context.Context, tx *sql.Tx, p checkout.Placement) 
 	return &checkout.Response{Status: status, Body: []byte(body), OrderID: orderID}, nil
 }
 
-// reserveLine prices one item from the catalog, enforces the customer's
-// purchase limit and reserves the stock, all with conditional updates.
-func (s *Store) reserveLine(ctx context.Context, tx *sql.Tx, p checkout.Placement, it checkout.Item) (order.Line, string, error) {
+// priceLine prices one item from the catalog, checks that its sale has
+// started, enforces the customer's purchase limit with a conditional
+// update, and records the order line. It sets sale to the number of stock
+// buckets of a SKU on flash sale (NULL when it is not on sale).
+func (s *Store) priceLine(ctx context.Context, tx *sql.Tx, p checkout.Placement, it checkout.Item, sale *sql.NullInt64) (order.Line, string, error) {
 	line := order.Line{SKU: it.SKU, Quantity: it.Quantity}
 	var currency string
 	var limit int64
-	var saleStart, buckets sql.NullInt64
+	var saleStart sql.NullInt64
 	err := tx.QueryRowContext(ctx, s.q(`SELECT p.title, p.price, p.currency, p.purchase_limit, f.starts_at, f.buckets
 		FROM products p LEFT JOIN flash_sales f ON f.shop_id = p.shop_id AND f.sku = p.sku
 		WHERE p.shop_id = ? AND p.sku = ? AND p.deleted_at IS NULL`), p.ShopID, it.SKU).
-		Scan(&line.Title, &line.UnitPrice, &currency, &limit, &saleStart, &buckets)
+		Scan(&line.Title, &line.UnitPrice, &currency, &limit, &saleStart, sale)
 	if err == sql.ErrNoRows {
 		var v errcode.Validation
 		v.Add("items", "unknown SKU "+it.SKU)
@@ -136,22 +150,26 @@ func (s *Store) reserveLine(ctx context.Context, tx *sql.Tx, p checkout.Placemen
 			return line, "", err
 		}
 	}
-	bucket, err := s.reserveStock(ctx, tx, p.ShopID, it, int(buckets.Int64))
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO order_lines (shop_id, order_id, sku, title, unit_price, quantity)
+		VALUES (?, ?, ?, ?, ?, ?)`), p.ShopID, p.OrderID, it.SKU, line.Title, line.UnitPrice, it.Quantity)
+	return line, currency, err
+}
+
+// reserveLine reserves one item's stock with conditional updates, and
+// marks a flash-sale SKU sold out when that took its last unit.
+func (s *Store) reserveLine(ctx context.Context, tx *sql.Tx, p checkout.Placement, it checkout.Item, sale sql.NullInt64) error {
+	bucket, err := s.reserveStock(ctx, tx, p.ShopID, it, int(sale.Int64))
 	if err != nil {
-		return line, "", err
+		return err
 	}
-	if buckets.Valid {
+	if sale.Valid {
 		if err := s.markSoldOut(ctx, tx, p.ShopID, it.SKU, p.Now); err != nil {
-			return line, "", err
+			return err
 		}
-	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO order_lines (shop_id, order_id, sku, title, unit_price, quantity)
-		VALUES (?, ?, ?, ?, ?, ?)`), p.ShopID, p.OrderID, it.SKU, line.Title, line.UnitPrice, it.Quantity); err != nil {
-		return line, "", err
 	}
 	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reservations (shop_id, order_id, sku, quantity, state, expires_at, bucket)
 		VALUES (?, ?, ?, ?, 'held', ?, ?)`), p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry), bucket)
-	return line, currency, err
+	return err
 }
 
 // reserveStock moves units from available to reserved and returns the
@@ -263,11 +281,6 @@ func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status
 		if o, err = s.loadOrder(ctx, tx, orderID); err != nil {
 			return err
 		}
-		for _, l := range o.Lines {
-			if err := s.settleReservation(ctx, tx, o, l, to); err != nil {
-				return err
-			}
-		}
 		event := "order.paid"
 		if to == order.Cancelled {
 			event = "order.cancelled"
@@ -275,7 +288,16 @@ func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status
 		if err := s.insertOrderEvent(ctx, tx, o, event, now); err != nil {
 			return err
 		}
-		return s.storeResponse(ctx, tx, o.ID, respond(o), "done")
+		if err := s.storeResponse(ctx, tx, o.ID, respond(o), "done"); err != nil {
+			return err
+		}
+		// Stock last, as in PlaceOrder: its lock is held until the commit.
+		for _, l := range o.Lines {
+			if err := s.settleReservation(ctx, tx, o, l, to); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err == nil {
 		s.wakeRelay()
