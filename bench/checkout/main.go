@@ -59,7 +59,7 @@ func run(conc int, d time.Duration, skus, customers int, stats bool) error {
 	defer os.RemoveAll(dir)
 	var settings []string
 	if stats {
-		settings = append(settings, "shared_preload_libraries=pg_stat_statements")
+		settings = append(settings, loadgen.StatementStats)
 	}
 	pgURL, stop, err := loadgen.StartPostgres(dir, settings...)
 	if err != nil {
@@ -96,7 +96,7 @@ func run(conc int, d time.Duration, skus, customers int, stats bool) error {
 	}
 
 	if stats {
-		if err := exec1(ctx, withDB(pgURL, "surge"), "CREATE EXTENSION pg_stat_statements; SELECT pg_stat_statements_reset()"); err != nil {
+		if err := loadgen.ResetStatements(ctx, withDB(pgURL, "surge")); err != nil {
 			return err
 		}
 	}
@@ -109,7 +109,7 @@ func run(conc int, d time.Duration, skus, customers int, stats bool) error {
 	}
 	fmt.Printf("RATIO checkout tps / pgbench tps = %.2f (goal >= 0.5)\n", closed.Rate()/base)
 	if stats {
-		if err := printStatements(ctx, withDB(pgURL, "surge"), closed.OK); err != nil {
+		if err := loadgen.PrintStatements(ctx, withDB(pgURL, "surge"), closed.OK); err != nil {
 			return err
 		}
 	}
@@ -163,41 +163,6 @@ func pgbench(ctx context.Context, dir, dbURL string, conc int, d time.Duration) 
 		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
 	}
 	return strconv.ParseFloat(string(m[1]), 64)
-}
-
-// printStatements prints the statements that took the most of the
-// server's time, per checkout, and the totals.
-func printStatements(ctx context.Context, dbURL string, checkouts int64) error {
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	var calls, ms float64
-	if err := conn.QueryRow(ctx, `SELECT sum(calls), sum(total_exec_time) FROM pg_stat_statements
-		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&calls, &ms); err != nil {
-		return err
-	}
-	n := float64(max(checkouts, 1))
-	fmt.Printf("statements: %.1f per checkout, %.3f ms of server time per checkout\n", calls/n, ms/n)
-	rows, err := conn.Query(ctx, `SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
-		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-		ORDER BY total_exec_time DESC LIMIT 25`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	fmt.Printf("  %8s %8s %8s  %s\n", "calls/co", "µs/co", "µs/call", "statement")
-	for rows.Next() {
-		var c, r int64
-		var t float64
-		var q string
-		if err := rows.Scan(&c, &t, &r, &q); err != nil {
-			return err
-		}
-		fmt.Printf("  %8.2f %8.1f %8.1f  %s\n", float64(c)/n, t*1000/n, t*1000/float64(max(c, 1)), q)
-	}
-	return rows.Err()
 }
 
 func exec1(ctx context.Context, dbURL, sql string) error {

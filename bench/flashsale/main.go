@@ -9,7 +9,10 @@
 // and prints hot÷cold and naive÷cold. Every SKU has far more stock than
 // the run can sell. Loopback only, bounded in time.
 //
-//	go run ./bench/flashsale [-d 10s] [-rounds 2] [-workers 16] [-buckets 16]
+// With -stats it prints, after each phase of the first round, the
+// statements that took PostgreSQL's time, per checkout.
+//
+//	go run ./bench/flashsale [-d 10s] [-rounds 2] [-workers 16] [-buckets 16] [-stats]
 package main
 
 import (
@@ -40,20 +43,25 @@ func main() {
 	// pool), so the phases measure the stock path, not shedding.
 	workers := flag.Int("workers", 16, "closed-loop clients")
 	buckets := flag.Int("buckets", 16, "stock buckets of the hot SKU")
+	stats := flag.Bool("stats", false, "print PostgreSQL's costliest statements after each phase of the first round")
 	flag.Parse()
-	if err := run(*d, *rounds, *workers, *buckets); err != nil {
+	if err := run(*d, *rounds, *workers, *buckets, *stats); err != nil {
 		fmt.Fprintln(os.Stderr, "flashsale:", err)
 		os.Exit(1)
 	}
 }
 
-func run(d time.Duration, rounds, workers, buckets int) error {
+func run(d time.Duration, rounds, workers, buckets int, stats bool) error {
 	dir, err := os.MkdirTemp("", "surge-bench-flashsale")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	url, stop, err := loadgen.StartPostgres(dir)
+	var settings []string
+	if stats {
+		settings = append(settings, loadgen.StatementStats)
+	}
+	url, stop, err := loadgen.StartPostgres(dir, settings...)
 	if err != nil {
 		return err
 	}
@@ -93,9 +101,20 @@ func run(d time.Duration, rounds, workers, buckets int) error {
 		for _, p := range phases {
 			buy := func() bool { return c.checkout(&seq, p.sku, p.ticket) }
 			loadgen.ClosedLoop(workers, 2*time.Second, buy) // warm-up: pools, caches, row versions
+			profile := stats && round == 0
+			if profile {
+				if err := loadgen.ResetStatements(ctx, url); err != nil {
+					return err
+				}
+			}
 			r := loadgen.ClosedLoop(workers, d, buy)
 			fmt.Printf("round %d  %-6s %8.0f checkouts/s   p50 %6.1f ms   p99 %6.1f ms   failed %d\n",
 				round+1, p.name, r.Rate(), r.P(50), r.P(99), r.Fail)
+			if profile {
+				if err := loadgen.PrintStatements(ctx, url, r.OK); err != nil {
+					return err
+				}
+			}
 			if p.total.Latency == nil {
 				p.total = r
 				continue
