@@ -126,8 +126,8 @@ func testDelivery(t *testing.T, st *store.Store) {
 	}
 	put := func(id, recipient string) {
 		t.Helper()
-		_, err := st.ApplyNotification(ctx, "evt_"+id, notify.Notification{ShopID: sh.ID, ID: id, OrderID: "ord_" + id,
-			Kind: "order.paid", Recipient: recipient, Subject: "Your order " + id, Body: "Thanks.\nSee you.", CreatedAt: time.Now()})
+		_, err := st.ApplyNotifications(ctx, []notify.Rendered{{EventID: "evt_" + id, Notification: notify.Notification{ShopID: sh.ID, ID: id,
+			OrderID: "ord_" + id, Kind: "order.paid", Recipient: recipient, Subject: "Your order " + id, Body: "Thanks.\nSee you.", CreatedAt: time.Now()}}})
 		if err != nil {
 			t.Fatal(err)
 		}

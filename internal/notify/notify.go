@@ -16,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/surge-commerce/surge/internal/batch"
 	"github.com/surge-commerce/surge/internal/event"
 )
 
@@ -34,8 +35,9 @@ type Notification struct {
 
 // Store is what notify needs from persistence.
 type Store interface {
-	// ApplyNotification stores n unless the event was already applied.
-	ApplyNotification(ctx context.Context, eventID string, n Notification) (bool, error)
+	// ApplyNotifications stores, in one transaction, the notifications
+	// whose events were not applied before, and returns how many.
+	ApplyNotifications(ctx context.Context, rendered []Rendered) (int, error)
 	CustomerEmail(ctx context.Context, shopID int64, customerID string) (string, error)
 }
 
@@ -58,14 +60,28 @@ func money(minor int64, currency string) string {
 	return fmt.Sprintf("%d.%02d %s", minor/100, minor%100, currency)
 }
 
-// Handler is the notify consumer.
+// Rendered is a notification and the event that caused it.
+type Rendered struct {
+	EventID string
+	Notification
+}
+
+// Handler is the notify consumer. The notifications rendered at the same
+// time are stored together, in one transaction: no row is shared, but a
+// commit each was most of the consumer's cost.
 type Handler struct {
 	store Store
 	now   func() time.Time
+	save  *batch.Combiner[Rendered]
 }
 
 // NewHandler returns the notify consumer.
-func NewHandler(store Store, now func() time.Time) *Handler { return &Handler{store: store, now: now} }
+func NewHandler(store Store, now func() time.Time) *Handler {
+	return &Handler{store: store, now: now, save: batch.New(64, 10*time.Second, func(ctx context.Context, rendered []Rendered) error {
+		_, err := store.ApplyNotifications(ctx, rendered)
+		return err
+	})}
+}
 
 // Name implements worker.Handler.
 func (h *Handler) Name() string { return "notify" }
@@ -92,11 +108,10 @@ func (h *Handler) Handle(ctx context.Context, e event.Envelope) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.store.ApplyNotification(ctx, e.ID, Notification{
+	return h.save.Do(ctx, Rendered{EventID: e.ID, Notification: Notification{
 		ShopID: e.ShopID, ID: "ntf_" + strings.TrimPrefix(e.ID, "evt_"), OrderID: d.OrderID, Kind: e.Type,
 		Recipient: email, Subject: subject, Body: body, CreatedAt: h.now(),
-	})
-	return err
+	}})
 }
 
 // Render renders the message for an event type.

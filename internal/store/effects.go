@@ -21,33 +21,41 @@ var (
 	_ recommend.Store = (*Store)(nil)
 )
 
-// applyOnce runs fn in one transaction with the record that consumer
-// applied eventID, unless it already did: then it changes nothing and
-// returns false. This is what makes redelivered events harmless.
-func (s *Store) applyOnce(ctx context.Context, consumer, eventID string, shopID int64, now time.Time, fn func(context.Context, *sql.Tx) error) (bool, error) {
-	applied := false
+// ApplyNotifications stores rendered notifications once per event, in one
+// transaction for the batch, and returns how many it stored.
+func (s *Store) ApplyNotifications(ctx context.Context, rendered []notify.Rendered) (int, error) {
+	stored := 0
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO consumed_events (consumer, event_id, shop_id, consumed_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT (consumer, event_id) DO NOTHING`), consumer, eventID, shopID, micros(now))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		stored = 0
+		if len(rendered) == 0 {
 			return nil
 		}
-		applied = true
-		return fn(ctx, tx)
-	})
-	return applied, err
-}
-
-// ApplyNotification stores a rendered notification once per event.
-func (s *Store) ApplyNotification(ctx context.Context, eventID string, n notify.Notification) (bool, error) {
-	return s.applyOnce(ctx, "notify", eventID, n.ShopID, n.CreatedAt, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO notifications (shop_id, notification_id, order_id, kind, recipient, subject, body, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), n.ShopID, n.ID, n.OrderID, n.Kind, n.Recipient, n.Subject, n.Body, micros(n.CreatedAt))
+		events := make([]claimed, len(rendered))
+		for i, r := range rendered {
+			events[i] = claimed{r.EventID, r.ShopID}
+		}
+		ids, err := s.claimEvents(ctx, tx, "notify", events, rendered[0].CreatedAt)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		query := `INSERT INTO notifications (shop_id, notification_id, order_id, kind, recipient, subject, body, created_at) VALUES `
+		var args []any
+		for _, r := range rendered {
+			if !ids[r.EventID] {
+				continue
+			}
+			delete(ids, r.EventID) // the same event twice in one batch counts once
+			query += valuesRow(stored, 8)
+			args = append(args, r.ShopID, r.ID, r.OrderID, r.Kind, r.Recipient, r.Subject, r.Body, micros(r.CreatedAt))
+			stored++
+		}
+		_, err = tx.ExecContext(ctx, s.q(query), args...)
 		return err
 	})
+	if err != nil {
+		return 0, err
+	}
+	return stored, nil
 }
 
 // CustomerEmail returns a customer's email ("" when none was given).
@@ -172,7 +180,10 @@ func (s *Store) ApplyInvoices(ctx context.Context, paid []invoice.Paid, now time
 		}
 		return nil
 	})
-	return issued, err
+	if err != nil {
+		return 0, err
+	}
+	return issued, nil
 }
 
 // claimed is an event a consumer records as applied, and its shop.
@@ -327,7 +338,10 @@ func (s *Store) ApplySales(ctx context.Context, sales []analytics.Sale, now time
 			units = sales_by_minute.units + excluded.units, revenue = sales_by_minute.revenue + excluded.revenue`), args...)
 		return err
 	})
-	return applied, err
+	if err != nil {
+		return 0, err
+	}
+	return applied, nil
 }
 
 // BestSellers returns the SKUs that sold most units since the given time.
@@ -409,7 +423,10 @@ func (s *Store) ApplyBoughtTogether(ctx context.Context, orders []recommend.Boug
 			orders = bought_together.orders + excluded.orders`), args...)
 		return err
 	})
-	return applied, err
+	if err != nil {
+		return 0, err
+	}
+	return applied, nil
 }
 
 // BoughtTogether returns the SKUs most often bought with sku.

@@ -10,6 +10,7 @@ import (
 	"github.com/surge-commerce/surge/internal/analytics"
 	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/invoice"
+	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/store"
 )
@@ -144,6 +145,29 @@ func testBoughtTogetherBatch(t *testing.T, s *store.Store) {
 	for sku, want := range map[string]string{"A": "[{B 3 0} {C 1 0}]", "B": "[{A 3 0} {C 1 0}]", "C": "[{A 1 0} {B 1 0}]"} {
 		if got := must[[]analytics.SKUSales](t)(s.BoughtTogether(ctx(t), sl.ShopID, sku, 10)); fmt.Sprint(got) != want {
 			t.Errorf("bought with %s: %v, want %s", sku, got, want)
+		}
+	}
+}
+
+// testNotificationBatch checks one batch of notifications: each stored
+// once, a repeated event stored once, and the whole batch again changing
+// nothing.
+func testNotificationBatch(t *testing.T, s *store.Store) {
+	sl := NewSeller(t, s, "notes", "A")
+	rendered := func(eventID, orderID string) notify.Rendered {
+		return notify.Rendered{EventID: eventID, Notification: notify.Notification{ShopID: sl.ShopID, ID: "ntf_" + eventID,
+			OrderID: orderID, Kind: "order.paid", Recipient: "r@example.com", Subject: "s", Body: "b", CreatedAt: time.Now()}}
+	}
+	batch := []notify.Rendered{rendered("e1", "o1"), rendered("e2", "o2"), rendered("e1", "o1")}
+	for i, want := range []int{2, 0} {
+		n, err := s.ApplyNotifications(ctx(t), batch)
+		if err != nil || n != want {
+			t.Fatalf("application %d: %d stored, %v; want %d", i+1, n, err, want)
+		}
+	}
+	for _, o := range []string{"o1", "o2"} {
+		if ns := must[[]notify.Notification](t)(s.Notifications(ctx(t), sl.ShopID, o, 10)); len(ns) != 1 {
+			t.Errorf("order %s: %d notifications, want 1", o, len(ns))
 		}
 	}
 }

@@ -225,6 +225,7 @@ func testEvents(t *testing.T, open Open) {
 	t.Run("InvoiceBatch", func(t *testing.T) { t.Parallel(); testInvoiceBatch(t, open(t)) })
 	t.Run("InvoiceHandler", func(t *testing.T) { t.Parallel(); testInvoiceHandler(t, open(t)) })
 	t.Run("SalesBatch", func(t *testing.T) { t.Parallel(); testSalesBatch(t, open(t)) })
+	t.Run("NotificationBatch", func(t *testing.T) { t.Parallel(); testNotificationBatch(t, open(t)) })
 	t.Run("BoughtTogetherBatch", func(t *testing.T) { t.Parallel(); testBoughtTogetherBatch(t, open(t)) })
 	t.Run("AuditEvents", func(t *testing.T) { t.Parallel(); testAuditEvents(t, open(t)) })
 	t.Run("OrderStatus", func(t *testing.T) { t.Parallel(); testOrderStatus(t, open(t)) })
@@ -567,8 +568,9 @@ func testApplyOnce(t *testing.T, s *store.Store) {
 		apply func() (bool, error)
 	}{
 		{"notify", func() (bool, error) {
-			return s.ApplyNotification(ctx(t), e.ID, notify.Notification{ShopID: sl.ShopID, ID: "ntf_1", OrderID: o.ID,
-				Kind: e.Type, Recipient: "r@example.com", Subject: "s", Body: "b", CreatedAt: now})
+			n, err := s.ApplyNotifications(ctx(t), []notify.Rendered{{EventID: e.ID, Notification: notify.Notification{ShopID: sl.ShopID, ID: "ntf_1", OrderID: o.ID,
+				Kind: e.Type, Recipient: "r@example.com", Subject: "s", Body: "b", CreatedAt: now}}})
+			return n == 1, err
 		}},
 		{"invoice", func() (bool, error) {
 			n, err := s.ApplyInvoices(ctx(t), []invoice.Paid{{EventID: e.ID, ShopID: sl.ShopID, Order: d}}, now)
@@ -649,8 +651,8 @@ func testAuditEvents(t *testing.T, s *store.Store) {
 	}
 
 	// A second confirmation of one order under another event id is a breach.
-	_, err := s.ApplyNotification(ctx(t), "evt_stray", notify.Notification{ShopID: sl.ShopID, ID: "ntf_stray",
-		OrderID: paid[0].ID, Kind: "order.paid", Recipient: "x", Subject: "s", Body: "b", CreatedAt: time.Now()})
+	_, err := s.ApplyNotifications(ctx(t), []notify.Rendered{{EventID: "evt_stray", Notification: notify.Notification{ShopID: sl.ShopID,
+		ID: "ntf_stray", OrderID: paid[0].ID, Kind: "order.paid", Recipient: "x", Subject: "s", Body: "b", CreatedAt: time.Now()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
