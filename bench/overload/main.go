@@ -5,7 +5,10 @@
 // and admitted p99 ÷ unloaded p99. Each step starts once the events of the
 // earlier ones are handled. Loopback only, bounded in time.
 //
-//	go run ./bench/overload [-step 5s] [-rounds 3] [-sweep]
+// -capacity fixes C instead of measuring it, to compare two versions at the
+// same offered load.
+//
+//	go run ./bench/overload [-step 5s] [-rounds 3] [-sweep] [-capacity N]
 package main
 
 import (
@@ -34,14 +37,15 @@ func main() {
 	step := flag.Duration("step", 5*time.Second, "duration of each load step")
 	rounds := flag.Int("rounds", 3, "rounds of steps (each level reports its median round)")
 	sweep := flag.Bool("sweep", false, "only measure closed-loop throughput and p99 at 1 to 32 clients")
+	fixed := flag.Float64("capacity", 0, "use this capacity C (checkouts/s) instead of measuring it")
 	flag.Parse()
-	if err := run(*step, *rounds, *sweep); err != nil {
+	if err := run(*step, *rounds, *sweep, *fixed); err != nil {
 		fmt.Fprintln(os.Stderr, "overload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(step time.Duration, rounds int, sweep bool) error {
+func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 	dir, err := os.MkdirTemp("", "surge-overload")
 	if err != nil {
 		return err
@@ -79,9 +83,14 @@ func run(step time.Duration, rounds int, sweep bool) error {
 		}
 		return nil
 	}
-	capacity, _ := c.closedLoop(16, step)
-	fmt.Printf("capacity (closed loop, 16 clients, %s): %.0f checkouts/s; events handled %.1fs after the load ended\n",
-		step, capacity, c.settle().Seconds())
+	capacity := fixed
+	if capacity > 0 {
+		fmt.Printf("capacity (fixed): %.0f checkouts/s\n", capacity)
+	} else {
+		capacity, _ = c.closedLoop(16, step)
+		fmt.Printf("capacity (closed loop, 16 clients, %s): %.0f checkouts/s; events handled %.1fs after the load ended\n",
+			step, capacity, c.settle().Seconds())
+	}
 	// The steps run in rounds (unloaded, 1×, 2×, 4×, then again), so a
 	// noisy neighbour on a shared machine hits every level; each level
 	// reports its median round.
