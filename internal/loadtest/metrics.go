@@ -99,10 +99,12 @@ type Resources struct {
 	// InFlight is HTTP requests being served under load; Shed how many
 	// requests the server shed during the step; ShedLimit its adaptive
 	// concurrency limit.
-	InFlight     float64  `json:"in_flight"`
-	Shed         float64  `json:"shed"`
-	ShedLimit    float64  `json:"shed_limit"`
-	BreakersOpen []string `json:"breakers_open"`
+	InFlight  float64 `json:"in_flight"`
+	Shed      float64 `json:"shed"`
+	ShedLimit float64 `json:"shed_limit"`
+	// ShedBy splits Shed by "class/reason" (e.g. "checkout/limit").
+	ShedBy       map[string]float64 `json:"shed_by,omitempty"`
+	BreakersOpen []string           `json:"breakers_open"`
 	// HostLoad is the 1-minute load average of this machine and HostCPUs
 	// its CPUs, read only when the target is on loopback (same machine):
 	// a load above the CPUs means the target competes for CPU with the
@@ -155,6 +157,14 @@ func resources(before, under metrics) Resources {
 		InFlight:   under.sum("surge_http_in_flight_requests"),
 		Shed:       under.sum("surge_shed_total") - before.sum("surge_shed_total"),
 		ShedLimit:  under.sum("surge_shed_limit"),
+	}
+	for labels, v := range under.samples["surge_shed_total"] {
+		if d := v - before.samples["surge_shed_total"][labels]; d > 0 {
+			if r.ShedBy == nil {
+				r.ShedBy = map[string]float64{}
+			}
+			r.ShedBy[label(labels, "class")+"/"+label(labels, "reason")] += d
+		}
 	}
 	if secs > 0 {
 		r.CPUCores = round3((under.sum("process_cpu_seconds_total") - before.sum("process_cpu_seconds_total")) / secs)
@@ -209,7 +219,7 @@ func saturating(st StepReport) string {
 		found = append(found, fmt.Sprintf("host CPU: load average %.1f on %d CPUs, the target got %.2f cores", r.HostLoad, r.HostCPUs, r.CPUCores))
 	}
 	if r.Shed > 0 {
-		found = append(found, fmt.Sprintf("admission control: %.0f requests shed (adaptive limit %.0f, %.0f in flight)", r.Shed, r.ShedLimit, r.InFlight))
+		found = append(found, fmt.Sprintf("admission control: %.0f requests shed%s (adaptive limit %.0f, %.0f in flight)", r.Shed, shedBy(r.ShedBy), r.ShedLimit, r.InFlight))
 	}
 	if len(found) == 0 {
 		return fmt.Sprintf("no server limit tripped (no pool queueing, shedding or open breaker; CPU %.2f of %.0f cores, %.0f in flight): latency grew by queueing elsewhere — on one machine, likely the CPU shared with the load generator", r.CPUCores, r.GoMaxProcs, r.InFlight)
@@ -218,6 +228,28 @@ func saturating(st StepReport) string {
 		return found[0]
 	}
 	return found[0] + " (also: " + strings.Join(found[1:], "; ") + ")"
+}
+
+// shedBy formats sheds by class and reason, most first: ": checkout/limit 3, ...".
+func shedBy(by map[string]float64) string {
+	if len(by) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if by[keys[i]] != by[keys[j]] {
+			return by[keys[i]] > by[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.0f", k, by[k])
+	}
+	return ": " + strings.Join(parts, ", ")
 }
 
 // signals summarises a step's resources in one neutral line.

@@ -49,7 +49,8 @@ surge_breaker_state{dependency="psp"} 0
 		t.Fatalf("pools %+v", r.DBPools)
 	}
 	got := saturating(StepReport{DurationSeconds: 10, Requests: 1000, Resources: r})
-	if !strings.HasPrefix(got, `database pool "write"`) || !strings.Contains(got, "CPU: 1.90 of 2") || !strings.Contains(got, "10 requests shed") {
+	if !strings.HasPrefix(got, `database pool "write"`) || !strings.Contains(got, "CPU: 1.90 of 2") ||
+		!strings.Contains(got, "10 requests shed: browse/limit 7, extras/bulkhead 3 (") {
 		t.Fatalf("saturating: %s", got)
 	}
 	r.BreakersOpen = []string{"psp"}
