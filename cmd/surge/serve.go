@@ -148,6 +148,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// they may mean a slower network or database, which shedding here
 		// would not cure.
 		shedCfg.FollowLatency = st.Engine() == store.SQLite
+		// On PostgreSQL nothing else paces checkouts, and an ordinary
+		// load's bursts brush the pool-sized bulkhead on a busy machine: a
+		// checkout waits a little for a slot rather than be refused. On
+		// SQLite the checkout limit paces them; a wait there only added
+		// to admitted checkouts' latency under overload (bench/RESULTS.md).
+		if st.Engine() == store.Postgres {
+			shedCfg.CheckoutWait = shedCfg.MaxWait
+		}
 		shedder = loadshed.New(shedCfg, reg)
 	}
 	for _, name := range platform.Names() {

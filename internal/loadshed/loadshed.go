@@ -53,6 +53,9 @@ type Config struct {
 	MaxLimit uint
 	// MaxWait is the longest a request waits for a slot before it is shed.
 	MaxWait time.Duration
+	// CheckoutWait is the longest a payment or checkout waits for a slot of
+	// its bulkhead (0: shed at once, as every other class is).
+	CheckoutWait time.Duration
 	// QueueDelay, when set, reports the shortest wait at the bottleneck all
 	// checkouts share (SQLite's one writer) since its last call, and false
 	// when nothing waited. While a queue stands there, the checkout limit
@@ -95,6 +98,7 @@ type Shedder struct {
 	prioritizer priority.Prioritizer
 	bulkheads   map[Class]bulkhead.Bulkhead[any]
 	maxWait     time.Duration
+	bulkWait    time.Duration // for payments and checkouts
 	shed        *prometheus.CounterVec
 	stop        context.CancelFunc
 
@@ -123,6 +127,7 @@ func New(cfg Config, reg prometheus.Registerer) *Shedder {
 			BuildPrioritized(p),
 		bulkheads:     map[Class]bulkhead.Bulkhead[any]{},
 		maxWait:       cfg.MaxWait,
+		bulkWait:      cfg.CheckoutWait,
 		queueDelay:    cfg.QueueDelay,
 		followLatency: cfg.FollowLatency,
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -236,12 +241,21 @@ func (s *Shedder) Stop() {
 	}
 }
 
+// acquire takes a slot of a class's bulkhead. Payments and checkouts wait
+// up to CheckoutWait for one; the other classes are shed at once.
+func (s *Shedder) acquire(ctx context.Context, bh bulkhead.Bulkhead[any], class Class) bool {
+	if s.bulkWait == 0 || (class != Payments && class != Checkout) {
+		return bh.TryAcquirePermit()
+	}
+	return bh.AcquirePermitWithMaxWait(ctx, s.bulkWait) == nil
+}
+
 // Admit returns a release function to call when the request is done, or
 // ErrShed. The release records the request's latency, which is what makes
 // the limit adapt.
 func (s *Shedder) Admit(ctx context.Context, class Class) (func(), error) {
 	bh := s.bulkheads[class]
-	if bh != nil && !bh.TryAcquirePermit() {
+	if bh != nil && !s.acquire(ctx, bh, class) {
 		s.shed.WithLabelValues(string(class), "bulkhead").Inc()
 		return nil, ErrShed
 	}

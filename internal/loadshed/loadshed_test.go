@@ -155,3 +155,45 @@ func TestSlowCheckoutsLimitCheckouts(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// A checkout that finds its bulkhead full waits up to CheckoutWait for a
+// slot: one freed meanwhile admits it, none freed sheds it when the wait is
+// up. A browse request is shed at once.
+func TestCheckoutWaitsBrieflyForItsBulkhead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := loadshed.DefaultConfig(4)
+		cfg.Bulkheads[loadshed.Browse] = 1
+		cfg.CheckoutWait = 20 * time.Millisecond
+		s := loadshed.New(cfg, prometheus.NewRegistry())
+		var held []func()
+		for _, c := range []loadshed.Class{loadshed.Checkout, loadshed.Checkout, loadshed.Checkout, loadshed.Checkout, loadshed.Browse} {
+			release, err := s.Admit(t.Context(), c)
+			if err != nil {
+				t.Fatalf("%s within its bulkhead: %v", c, err)
+			}
+			held = append(held, release)
+		}
+
+		start := time.Now()
+		if _, err := s.Admit(t.Context(), loadshed.Browse); !errors.Is(err, loadshed.ErrShed) || time.Since(start) != 0 {
+			t.Fatalf("browse beyond its bulkhead: %v after %v, want ErrShed at once", err, time.Since(start))
+		}
+		if _, err := s.Admit(t.Context(), loadshed.Checkout); !errors.Is(err, loadshed.ErrShed) || time.Since(start) != cfg.CheckoutWait {
+			t.Fatalf("checkout with no slot freed: %v after %v, want ErrShed after %v", err, time.Since(start), cfg.CheckoutWait)
+		}
+
+		go func() {
+			time.Sleep(cfg.CheckoutWait / 2)
+			held[0]()
+		}()
+		start = time.Now()
+		release, err := s.Admit(t.Context(), loadshed.Checkout)
+		if err != nil || time.Since(start) != cfg.CheckoutWait/2 {
+			t.Fatalf("checkout with a slot freed after %v: %v after %v", cfg.CheckoutWait/2, err, time.Since(start))
+		}
+		release()
+		for _, r := range held[1:] {
+			r()
+		}
+	})
+}
