@@ -266,19 +266,20 @@ func (s *Store) SetCancelReason(ctx context.Context, orderID, from, to string) e
 func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status, paymentRef, cancelReason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
 	var o order.Order
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
-			WHERE order_id = ? AND status = 'pending_payment'`), string(to), paymentRef, cancelReason, micros(now), orderID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		var err error
+		o, err = scanOrder(tx.QueryRowContext(ctx, s.q(`UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
+			WHERE order_id = ? AND status = 'pending_payment' RETURNING `+orderColumns), string(to), paymentRef, cancelReason, micros(now), orderID))
+		if err == sql.ErrNoRows {
 			cur, err := s.loadOrder(ctx, tx, orderID)
 			if err != nil {
 				return err
 			}
 			return errcode.Typed(errcode.Conflict, "order_not_pending", "order %s is %s", orderID, cur.Status).With("status", string(cur.Status))
 		}
-		if o, err = s.loadOrder(ctx, tx, orderID); err != nil {
+		if err != nil {
+			return err
+		}
+		if o.Lines, err = s.loadLines(ctx, tx, o.ShopID, orderID); err != nil {
 			return err
 		}
 		event := "order.paid"
@@ -413,20 +414,26 @@ func (s *Store) loadOrder(ctx context.Context, tx *sql.Tx, orderID string) (orde
 	if err != nil {
 		return o, err
 	}
+	o.Lines, err = s.loadLines(ctx, tx, o.ShopID, orderID)
+	return o, err
+}
+
+func (s *Store) loadLines(ctx context.Context, tx *sql.Tx, shopID int64, orderID string) ([]order.Line, error) {
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT sku, title, unit_price, quantity FROM order_lines
-		WHERE shop_id = ? AND order_id = ? ORDER BY sku`), o.ShopID, orderID)
+		WHERE shop_id = ? AND order_id = ? ORDER BY sku`), shopID, orderID)
 	if err != nil {
-		return o, err
+		return nil, err
 	}
 	defer rows.Close()
+	var lines []order.Line
 	for rows.Next() {
 		var l order.Line
 		if err := rows.Scan(&l.SKU, &l.Title, &l.UnitPrice, &l.Quantity); err != nil {
-			return o, err
+			return nil, err
 		}
-		o.Lines = append(o.Lines, l)
+		lines = append(lines, l)
 	}
-	return o, rows.Err()
+	return lines, rows.Err()
 }
 
 // insertOrderEvent writes an event to the outbox in the caller's
