@@ -44,10 +44,10 @@ type Config struct {
 	// MaxBatch bounds the events pulled at once (in-flight work); the batch
 	// shrinks when handling gets slow and grows back when it is fast.
 	MaxBatch int // default 64
-	// Parallel is how many events of a batch are handled at once. Each
-	// effect is its own short transaction, so handling one at a time would
-	// wait out one disk flush per event; in parallel they share group
-	// commits. A consumer must therefore not rely on the order of the
+	// Parallel is how many events of a batch are handled at once. Handled
+	// one at a time, each event would wait out a commit of its own; handed
+	// over together, a consumer applies them in one transaction (package
+	// batch). A consumer must therefore not rely on the order of the
 	// events within one batch; none does, as each takes at most one event
 	// per order (paid or cancelled).
 	Parallel int // default 8
