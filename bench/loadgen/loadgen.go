@@ -75,7 +75,8 @@ func (s *Surge) PID() int { return s.cmd.Process.Pid }
 
 // StartPostgres runs a throw-away PostgreSQL in dir on a free loopback
 // port (as the postgres user when running as root) and returns its URL and
-// a stop function. Each of settings is a name=value server setting.
+// a stop function. Each of settings is a name=value server setting. If the
+// benchmark is interrupted, the server is stopped and dir removed.
 func StartPostgres(dir string, settings ...string) (string, func(), error) {
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	if len(bins) == 0 {
@@ -116,7 +117,9 @@ func StartPostgres(dir string, settings ...string) (string, func(), error) {
 	if out, err := wrap("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "pg.log"), "-w", "start").CombinedOutput(); err != nil {
 		return "", nil, fmt.Errorf("pg_ctl start: %v\n%s", err, out)
 	}
-	stop := func() { _ = wrap("pg_ctl", "-D", data, "-m", "immediate", "stop").Run() }
+	var once sync.Once
+	stop := func() { once.Do(func() { _ = wrap("pg_ctl", "-D", data, "-m", "immediate", "stop").Run() }) }
+	stopOnInterrupt(func() { stop(); _ = os.RemoveAll(dir) })
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), stop, nil
 }
 
