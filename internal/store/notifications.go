@@ -18,8 +18,8 @@ func (s *Store) ApplyNotifications(ctx context.Context, rendered []notify.Render
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		fresh, err := claimNew(ctx, s, tx, "notify", rendered,
 			func(r notify.Rendered) claimed { return claimed{r.EventID, r.ShopID} }, rendered[0].CreatedAt)
+		stored = len(fresh)
 		if err != nil || len(fresh) == 0 {
-			stored = 0
 			return err
 		}
 		query := `INSERT INTO notifications (shop_id, notification_id, order_id, kind, recipient, subject, body, created_at) VALUES `
@@ -28,7 +28,6 @@ func (s *Store) ApplyNotifications(ctx context.Context, rendered []notify.Render
 			query += valuesRow(i, 8)
 			args = append(args, r.ShopID, r.ID, r.OrderID, r.Kind, r.Recipient, r.Subject, r.Body, micros(r.CreatedAt))
 		}
-		stored = len(fresh)
 		_, err = tx.ExecContext(ctx, s.q(query), args...)
 		return err
 	})
