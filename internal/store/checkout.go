@@ -18,53 +18,52 @@ import (
 
 var _ checkout.Store = (*Store)(nil)
 
-// PlaceOrder implements checkout.Store.
+// PlaceOrder implements checkout.Store. It costs three round trips on
+// PostgreSQL: claiming the key with reading the products, every write, and
+// the commit (ADR 0016).
 func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond func(order.Order) checkout.Response) (order.Order, *checkout.Response, error) {
 	var o order.Order
 	var replay *checkout.Response
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var err error
-		if replay, err = s.claimKey(ctx, tx, p); err != nil || replay != nil {
+	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
+		var claimed int64
+		t.exec(&claimed, claimKeyQuery, claimKeyArgs(p)...)
+		products := make([]product, len(p.Items))
+		for i, it := range p.Items {
+			pr := &products[i]
+			t.queryRow(&pr.found, `SELECT p.title, p.price, p.currency, p.purchase_limit, f.starts_at, f.buckets
+				FROM products p LEFT JOIN flash_sales f ON f.shop_id = p.shop_id AND f.sku = p.sku
+				WHERE p.shop_id = ? AND p.sku = ? AND p.deleted_at IS NULL`, []any{p.ShopID, it.SKU},
+				&pr.title, &pr.price, &pr.currency, &pr.limit, &pr.saleStart, &pr.buckets)
+		}
+		if err := t.flush(ctx); err != nil {
 			return err
 		}
-		o = order.Order{ShopID: p.ShopID, ID: p.OrderID, CustomerID: p.CustomerID, Status: order.PendingPayment,
-			CreatedAt: fromMicros(micros(p.Now)), UpdatedAt: fromMicros(micros(p.Now))}
-		sales := make([]sql.NullInt64, len(p.Items)) // each line's stock buckets, if on sale
-		for i, it := range p.Items {
-			line, currency, err := s.priceLine(ctx, tx, p, it, &sales[i])
+		if claimed == 0 {
+			db, err := t.db(ctx)
 			if err != nil {
 				return err
 			}
-			if o.Currency != "" && o.Currency != currency {
+			if replay, err = s.reclaimKey(ctx, db, p); err != nil || replay != nil {
+				return err
+			}
+		}
+		o = order.Order{ShopID: p.ShopID, ID: p.OrderID, CustomerID: p.CustomerID, Status: order.PendingPayment,
+			CreatedAt: fromMicros(micros(p.Now)), UpdatedAt: fromMicros(micros(p.Now))}
+		for i, it := range p.Items {
+			line, err := priceLine(p, it, products[i])
+			if err != nil {
+				return err
+			}
+			if o.Currency != "" && o.Currency != products[i].currency {
 				var v errcode.Validation
 				v.Add("items", "all items of one order must share a currency")
 				return v.Err()
 			}
-			o.Currency = currency
+			o.Currency = products[i].currency
 			o.Lines = append(o.Lines, line)
 			o.Total += line.UnitPrice * line.Quantity
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO orders (shop_id, order_id, customer_id, status, currency, total,
-				idempotency_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			o.ShopID, o.ID, o.CustomerID, string(o.Status), o.Currency, o.Total, p.Key, micros(p.Now), micros(p.Now))
-		if err != nil {
-			return err
-		}
-		if err := s.insertOrderEvent(ctx, tx, o, "order.created", p.Now); err != nil {
-			return err
-		}
-		if err := s.storeResponse(ctx, tx, o.ID, respond(o), "processing"); err != nil {
-			return err
-		}
-		// Stock comes last, right before the commit: its row is the one
-		// every buyer of the SKU needs, and its lock is held until the
-		// commit (ADR 0015).
-		for i, it := range p.Items {
-			if err := s.reserveLine(ctx, tx, p, it, sales[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.writeOrder(ctx, t, p, o, products, respond(o))
 	})
 	if err != nil {
 		return order.Order{}, nil, err
@@ -75,25 +74,95 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 	return o, replay, nil
 }
 
-// claimKey inserts the idempotency key, or returns the stored response of
-// an earlier request with the same key and content.
-func (s *Store) claimKey(ctx context.Context, tx *sql.Tx, p checkout.Placement) (*checkout.Response, error) {
-	insert := s.q(`INSERT INTO idempotency_keys (shop_id, customer_id, idem_key, fingerprint, order_id, state,
-			response_status, response_body, locked_until, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, 'processing', 0, '', ?, ?, ?)
-		ON CONFLICT (shop_id, customer_id, idem_key) DO NOTHING`)
-	args := []any{p.ShopID, p.CustomerID, p.Key, p.Fingerprint, p.OrderID, micros(p.LockUntil), micros(p.Now), micros(p.KeyExpiry)}
-	res, err := tx.ExecContext(ctx, insert, args...)
+// product is what checkout reads of one item's product.
+type product struct {
+	found              bool
+	title, currency    string
+	price, limit       int64
+	saleStart, buckets sql.NullInt64 // set when the SKU is on flash sale
+}
+
+// writeOrder queues every write of a placed order and checks their
+// outcomes after one flush: purchase limits first, then stock. A purchase
+// count is an upsert that refuses to pass the limit; its row lock
+// serialises one customer's concurrent checkouts, so parallel requests
+// cannot both pass. Stock comes
+// last, right before the commit: its row is the one every buyer of the SKU
+// needs, and its lock is held until the commit (ADR 0015). From the first
+// SKU on flash sale on, stock is reserved bucket by bucket, one round trip
+// each, in SKU order like the rest.
+func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement, o order.Order, products []product, r checkout.Response) error {
+	counted := make([]int64, len(p.Items))
+	for i, it := range p.Items {
+		if limit := products[i].limit; limit > 0 {
+			if it.Quantity > limit {
+				return overLimit(it.SKU, limit)
+			}
+			t.exec(&counted[i], `INSERT INTO purchase_counts (shop_id, customer_id, sku, units) VALUES (?, ?, ?, ?)
+				ON CONFLICT (shop_id, customer_id, sku) DO UPDATE SET units = purchase_counts.units + excluded.units
+				WHERE purchase_counts.units + excluded.units <= ?`, p.ShopID, p.CustomerID, it.SKU, it.Quantity, limit)
+		}
+		t.exec(nil, `INSERT INTO order_lines (shop_id, order_id, sku, title, unit_price, quantity)
+			VALUES (?, ?, ?, ?, ?, ?)`, p.ShopID, p.OrderID, it.SKU, products[i].title, products[i].price, it.Quantity)
+	}
+	t.exec(nil, `INSERT INTO orders (shop_id, order_id, customer_id, status, currency, total,
+			idempotency_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ShopID, o.ID, o.CustomerID, string(o.Status), o.Currency, o.Total, p.Key, micros(p.Now), micros(p.Now))
+	query, args, err := orderEvent(ctx, o, "order.created", p.Now)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return nil, nil
+	t.exec(nil, query, args...)
+	t.exec(nil, storeResponseQuery, r.Status, string(r.Body), "processing", o.ID)
+	reserved := make([]int64, len(p.Items))
+	interactive := len(p.Items) // the first item reserved one round trip at a time
+	for i, it := range p.Items {
+		if products[i].buckets.Valid {
+			interactive = i
+			break
+		}
+		t.exec(&reserved[i], reserveMainQuery, it.Quantity, it.Quantity, p.ShopID, it.SKU, it.Quantity)
+		t.exec(nil, insertReservationQuery, p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry), -1)
 	}
+	db, err := t.db(ctx)
+	if err != nil {
+		return err
+	}
+	for i, it := range p.Items {
+		if products[i].limit > 0 && counted[i] == 0 {
+			return overLimit(it.SKU, products[i].limit)
+		}
+	}
+	for i, it := range p.Items[:interactive] {
+		if reserved[i] == 0 {
+			return outOfStock(it.SKU)
+		}
+	}
+	for i, it := range p.Items[interactive:] {
+		if err := s.reserveLine(ctx, db, p, it, products[interactive+i].buckets); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const claimKeyQuery = `INSERT INTO idempotency_keys (shop_id, customer_id, idem_key, fingerprint, order_id, state,
+		response_status, response_body, locked_until, created_at, expires_at)
+	VALUES (?, ?, ?, ?, ?, 'processing', 0, '', ?, ?, ?)
+	ON CONFLICT (shop_id, customer_id, idem_key) DO NOTHING`
+
+func claimKeyArgs(p checkout.Placement) []any {
+	return []any{p.ShopID, p.CustomerID, p.Key, p.Fingerprint, p.OrderID, micros(p.LockUntil), micros(p.Now), micros(p.KeyExpiry)}
+}
+
+// reclaimKey handles a key that was already there: it returns the stored
+// response of an earlier request with the same key and content, refuses
+// another request or one still running, and claims an expired key afresh.
+func (s *Store) reclaimKey(ctx context.Context, db dbtx, p checkout.Placement) (*checkout.Response, error) {
 	var fp, state, body, orderID string
 	var status int
 	var lockedUntil, expiresAt int64
-	err = tx.QueryRowContext(ctx, s.q(`SELECT fingerprint, state, response_status, response_body, order_id, locked_until, expires_at
+	err := db.QueryRowContext(ctx, s.q(`SELECT fingerprint, state, response_status, response_body, order_id, locked_until, expires_at
 		FROM idempotency_keys WHERE shop_id = ? AND customer_id = ? AND idem_key = ?`+s.forUpdate()),
 		p.ShopID, p.CustomerID, p.Key).Scan(&fp, &state, &status, &body, &orderID, &lockedUntil, &expiresAt)
 	if err != nil {
@@ -103,11 +172,11 @@ func (s *Store) claimKey(ctx context.Context, tx *sql.Tx, p checkout.Placement) 
 	switch {
 	case expiresAt <= now:
 		// An expired key is free again: forget it and claim it afresh.
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM idempotency_keys WHERE shop_id = ? AND customer_id = ? AND idem_key = ?`),
+		if _, err := db.ExecContext(ctx, s.q(`DELETE FROM idempotency_keys WHERE shop_id = ? AND customer_id = ? AND idem_key = ?`),
 			p.ShopID, p.CustomerID, p.Key); err != nil {
 			return nil, err
 		}
-		_, err := tx.ExecContext(ctx, insert, args...)
+		_, err := db.ExecContext(ctx, s.q(claimKeyQuery), claimKeyArgs(p)...)
 		return nil, err
 	case fp != p.Fingerprint:
 		return nil, errcode.Typed(errcode.Invalid, "idempotency_key_reused",
@@ -119,71 +188,69 @@ func (s *Store) claimKey(ctx context.Context, tx *sql.Tx, p checkout.Placement) 
 	return &checkout.Response{Status: status, Body: []byte(body), OrderID: orderID}, nil
 }
 
-// priceLine prices one item from the catalog, checks that its sale has
-// started, enforces the customer's purchase limit with a conditional
-// update, and records the order line. It sets sale to the number of stock
-// buckets of a SKU on flash sale (NULL when it is not on sale).
-func (s *Store) priceLine(ctx context.Context, tx *sql.Tx, p checkout.Placement, it checkout.Item, sale *sql.NullInt64) (order.Line, string, error) {
-	line := order.Line{SKU: it.SKU, Quantity: it.Quantity}
-	var currency string
-	var limit int64
-	var saleStart sql.NullInt64
-	err := tx.QueryRowContext(ctx, s.q(`SELECT p.title, p.price, p.currency, p.purchase_limit, f.starts_at, f.buckets
-		FROM products p LEFT JOIN flash_sales f ON f.shop_id = p.shop_id AND f.sku = p.sku
-		WHERE p.shop_id = ? AND p.sku = ? AND p.deleted_at IS NULL`), p.ShopID, it.SKU).
-		Scan(&line.Title, &line.UnitPrice, &currency, &limit, &saleStart, sale)
-	if err == sql.ErrNoRows {
+// priceLine prices one item from its product and checks that its sale has
+// started.
+func priceLine(p checkout.Placement, it checkout.Item, pr product) (order.Line, error) {
+	line := order.Line{SKU: it.SKU, Quantity: it.Quantity, Title: pr.title, UnitPrice: pr.price}
+	if !pr.found {
 		var v errcode.Validation
 		v.Add("items", "unknown SKU "+it.SKU)
 		e := v.Err().(*errcode.Error)
-		return line, "", e.With("sku", it.SKU)
+		return line, e.With("sku", it.SKU)
 	}
-	if err != nil {
-		return line, "", err
+	if pr.saleStart.Valid && micros(p.Now) < pr.saleStart.Int64 {
+		return line, errcode.Typed(errcode.Conflict, "sale_not_started", "the sale of %s has not started", it.SKU).
+			With("sku", it.SKU).With("starts_at", fromMicros(pr.saleStart.Int64))
 	}
-	if saleStart.Valid && micros(p.Now) < saleStart.Int64 {
-		return line, "", errcode.Typed(errcode.Conflict, "sale_not_started", "the sale of %s has not started", it.SKU).
-			With("sku", it.SKU).With("starts_at", fromMicros(saleStart.Int64))
-	}
-	if limit > 0 {
-		if err := s.countPurchase(ctx, tx, p, it, limit); err != nil {
-			return line, "", err
-		}
-	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO order_lines (shop_id, order_id, sku, title, unit_price, quantity)
-		VALUES (?, ?, ?, ?, ?, ?)`), p.ShopID, p.OrderID, it.SKU, line.Title, line.UnitPrice, it.Quantity)
-	return line, currency, err
+	return line, nil
+}
+
+func overLimit(sku string, limit int64) error {
+	return errcode.Typed(errcode.Conflict, "purchase_limit", "at most %d units of %s per customer", limit, sku).
+		With("sku", sku).With("limit", limit)
+}
+
+func outOfStock(sku string) error {
+	return errcode.Typed(errcode.Conflict, "out_of_stock", "not enough stock of %s", sku).With("sku", sku)
 }
 
 // reserveLine reserves one item's stock with conditional updates, and
 // marks a flash-sale SKU sold out when that took its last unit.
-func (s *Store) reserveLine(ctx context.Context, tx *sql.Tx, p checkout.Placement, it checkout.Item, sale sql.NullInt64) error {
-	bucket, err := s.reserveStock(ctx, tx, p.ShopID, it, int(sale.Int64))
+func (s *Store) reserveLine(ctx context.Context, db dbtx, p checkout.Placement, it checkout.Item, sale sql.NullInt64) error {
+	bucket, err := s.reserveStock(ctx, db, p.ShopID, it, int(sale.Int64))
 	if err != nil {
 		return err
 	}
 	if sale.Valid {
-		if err := s.markSoldOut(ctx, tx, p.ShopID, it.SKU, p.Now); err != nil {
+		if err := s.markSoldOut(ctx, db, p.ShopID, it.SKU, p.Now); err != nil {
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reservations (shop_id, order_id, sku, quantity, state, expires_at, bucket)
-		VALUES (?, ?, ?, ?, 'held', ?, ?)`), p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry), bucket)
+	_, err = db.ExecContext(ctx, s.q(insertReservationQuery), p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry), bucket)
 	return err
 }
+
+const (
+	reserveMainQuery = `UPDATE inventory SET available = available - ?, reserved = reserved + ?
+		WHERE shop_id = ? AND sku = ? AND available >= ?`
+	insertReservationQuery = `INSERT INTO reservations (shop_id, order_id, sku, quantity, state, expires_at, bucket)
+		VALUES (?, ?, ?, ?, 'held', ?, ?)`
+	storeResponseQuery = `UPDATE idempotency_keys SET response_status = ?, response_body = ?, state = ?
+		WHERE order_id = ?`
+)
 
 // reserveStock moves units from available to reserved and returns the
 // bucket they came from (-1: the main row). A flash-sale SKU is tried
 // bucket by bucket from a random start, so concurrent buyers mostly lock
 // different rows; the main row (restocks during a sale) comes last.
-func (s *Store) reserveStock(ctx context.Context, tx *sql.Tx, shopID int64, it checkout.Item, buckets int) (int, error) {
+func (s *Store) reserveStock(ctx context.Context, db dbtx, shopID int64, it checkout.Item, buckets int) (int, error) {
 	start := 0
 	if buckets > 0 {
 		start = rand.IntN(buckets)
 	}
 	for i := range buckets {
 		b := (start + i) % buckets
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE inventory_buckets SET available = available - ?, reserved = reserved + ?
+		res, err := db.ExecContext(ctx, s.q(`UPDATE inventory_buckets SET available = available - ?, reserved = reserved + ?
 			WHERE shop_id = ? AND sku = ? AND bucket = ? AND available >= ?`), it.Quantity, it.Quantity, shopID, it.SKU, b, it.Quantity)
 		if err != nil {
 			return 0, err
@@ -192,42 +259,14 @@ func (s *Store) reserveStock(ctx context.Context, tx *sql.Tx, shopID int64, it c
 			return b, nil
 		}
 	}
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET available = available - ?, reserved = reserved + ?
-		WHERE shop_id = ? AND sku = ? AND available >= ?`), it.Quantity, it.Quantity, shopID, it.SKU, it.Quantity)
+	res, err := db.ExecContext(ctx, s.q(reserveMainQuery), it.Quantity, it.Quantity, shopID, it.SKU, it.Quantity)
 	if err != nil {
 		return 0, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return 0, errcode.Typed(errcode.Conflict, "out_of_stock", "not enough stock of %s", it.SKU).With("sku", it.SKU)
+		return 0, outOfStock(it.SKU)
 	}
 	return -1, nil
-}
-
-// countPurchase adds to the units this customer holds of a SKU, refusing to
-// pass the limit. The row lock taken by the upsert serialises the same
-// customer's concurrent checkouts, so parallel requests cannot both pass.
-func (s *Store) countPurchase(ctx context.Context, tx *sql.Tx, p checkout.Placement, it checkout.Item, limit int64) error {
-	over := errcode.Typed(errcode.Conflict, "purchase_limit", "at most %d units of %s per customer", limit, it.SKU).
-		With("sku", it.SKU).With("limit", limit)
-	if it.Quantity > limit {
-		return over
-	}
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO purchase_counts (shop_id, customer_id, sku, units) VALUES (?, ?, ?, ?)
-		ON CONFLICT (shop_id, customer_id, sku) DO UPDATE SET units = purchase_counts.units + excluded.units
-		WHERE purchase_counts.units + excluded.units <= ?`), p.ShopID, p.CustomerID, it.SKU, it.Quantity, limit)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return over
-	}
-	return nil
-}
-
-func (s *Store) storeResponse(ctx context.Context, tx *sql.Tx, orderID string, r checkout.Response, state string) error {
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE idempotency_keys SET response_status = ?, response_body = ?, state = ?
-		WHERE order_id = ?`), r.Status, string(r.Body), state, orderID)
-	return err
 }
 
 // FinishKey implements checkout.Store.
@@ -262,43 +301,66 @@ func (s *Store) SetCancelReason(ctx context.Context, orderID, from, to string) e
 
 // settleOrder moves a pending order to paid (reservations become sold) or
 // cancelled (reservations go back on sale), in one transaction with its
-// event and the final idempotent response.
+// event and the final idempotent response. On PostgreSQL it costs four
+// round trips: the order with its lines, the event, response and
+// reservations, the stock, and the commit.
 func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status, paymentRef, cancelReason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
 	var o order.Order
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var err error
-		o, err = scanOrder(tx.QueryRowContext(ctx, s.q(`UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
-			WHERE order_id = ? AND status = 'pending_payment' RETURNING `+orderColumns), string(to), paymentRef, cancelReason, micros(now), orderID))
-		if err == sql.ErrNoRows {
-			cur, err := s.loadOrder(ctx, tx, orderID)
+	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
+		var found bool
+		var status string
+		var created, updated int64
+		t.queryRow(&found, `UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
+			WHERE order_id = ? AND status = 'pending_payment' RETURNING `+orderColumns,
+			[]any{string(to), paymentRef, cancelReason, micros(now), orderID},
+			&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &created, &updated)
+		var lines []order.Line
+		t.query(func(scan func(...any) error) error {
+			var l order.Line
+			err := scan(&l.SKU, &l.Title, &l.UnitPrice, &l.Quantity)
+			lines = append(lines, l)
+			return err
+		}, `SELECT sku, title, unit_price, quantity FROM order_lines
+			WHERE shop_id = (SELECT shop_id FROM orders WHERE order_id = ?) AND order_id = ? ORDER BY sku`, orderID, orderID)
+		db, err := t.db(ctx)
+		if err != nil {
+			return err
+		}
+		if !found {
+			cur, err := s.loadOrder(ctx, db, orderID)
 			if err != nil {
 				return err
 			}
 			return errcode.Typed(errcode.Conflict, "order_not_pending", "order %s is %s", orderID, cur.Status).With("status", string(cur.Status))
 		}
-		if err != nil {
-			return err
-		}
-		if o.Lines, err = s.loadLines(ctx, tx, o.ShopID, orderID); err != nil {
-			return err
-		}
+		o.Status, o.CreatedAt, o.UpdatedAt, o.Lines = order.Status(status), fromMicros(created), fromMicros(updated), lines
 		event := "order.paid"
 		if to == order.Cancelled {
 			event = "order.cancelled"
 		}
-		if err := s.insertOrderEvent(ctx, tx, o, event, now); err != nil {
+		query, args, err := orderEvent(ctx, o, event, now)
+		if err != nil {
 			return err
 		}
-		if err := s.storeResponse(ctx, tx, o.ID, respond(o), "done"); err != nil {
-			return err
-		}
+		t.exec(nil, query, args...)
+		r := respond(o)
+		t.exec(nil, storeResponseQuery, r.Status, string(r.Body), "done", o.ID)
 		// Stock last, as in PlaceOrder: its lock is held until the commit.
-		for _, l := range o.Lines {
-			if err := s.settleReservation(ctx, tx, o, l, to); err != nil {
-				return err
-			}
+		held := make([]bool, len(o.Lines))
+		buckets := make([]int, len(o.Lines))
+		state := "sold"
+		if to == order.Cancelled {
+			state = "released"
 		}
-		return nil
+		for i, l := range o.Lines {
+			t.queryRow(&held[i], `UPDATE reservations SET state = ?
+				WHERE shop_id = ? AND order_id = ? AND sku = ? AND state = 'held' RETURNING bucket`,
+				[]any{state, o.ShopID, o.ID, l.SKU}, &buckets[i])
+		}
+		if err := t.flush(ctx); err != nil {
+			return err
+		}
+		return s.settleStock(ctx, t, o, to, held, buckets)
 	})
 	if err == nil {
 		s.wakeRelay()
@@ -306,41 +368,41 @@ func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status
 	return o, err
 }
 
-func (s *Store) settleReservation(ctx context.Context, tx *sql.Tx, o order.Order, l order.Line, to order.Status) error {
-	state, stock := "sold", `reserved = reserved - ?, sold = sold + ?`
+// settleStock moves the units of the reservations settleOrder just
+// settled (held; an already settled one has nothing to move): purchase
+// counts first, then inventory, the lock order of PlaceOrder, so a
+// checkout and a cancellation of one customer cannot deadlock.
+func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, to order.Status, held []bool, buckets []int) error {
+	stock := `reserved = reserved - ?, sold = sold + ?`
 	if to == order.Cancelled {
-		state, stock = "released", `reserved = reserved - ?, available = available + ?`
-	}
-	var bucket int
-	err := tx.QueryRowContext(ctx, s.q(`UPDATE reservations SET state = ?
-		WHERE shop_id = ? AND order_id = ? AND sku = ? AND state = 'held' RETURNING bucket`), state, o.ShopID, o.ID, l.SKU).Scan(&bucket)
-	if err == sql.ErrNoRows {
-		return nil // already settled: nothing to move
-	}
-	if err != nil {
-		return err
-	}
-	// Purchase counts before inventory: the same lock order as PlaceOrder,
-	// so a checkout and a cancellation of one customer cannot deadlock.
-	if to == order.Cancelled {
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE purchase_counts SET units = units - ?
-			WHERE shop_id = ? AND customer_id = ? AND sku = ? AND units >= ?`), l.Quantity, o.ShopID, o.CustomerID, l.SKU, l.Quantity)
-		if err != nil {
-			return err
+		stock = `reserved = reserved - ?, available = available + ?`
+		for i, l := range o.Lines {
+			if held[i] {
+				t.exec(nil, `UPDATE purchase_counts SET units = units - ?
+					WHERE shop_id = ? AND customer_id = ? AND sku = ? AND units >= ?`, l.Quantity, o.ShopID, o.CustomerID, l.SKU, l.Quantity)
+			}
 		}
 	}
-	query, args := `UPDATE inventory SET `+stock+` WHERE shop_id = ? AND sku = ? AND reserved >= ?`,
-		[]any{l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity}
-	if bucket >= 0 {
-		query = `UPDATE inventory_buckets SET ` + stock + ` WHERE shop_id = ? AND sku = ? AND reserved >= ? AND bucket = ?`
-		args = append(args, bucket)
+	moved := make([]int64, len(o.Lines))
+	for i, l := range o.Lines {
+		if !held[i] {
+			continue
+		}
+		if buckets[i] >= 0 {
+			t.exec(&moved[i], `UPDATE inventory_buckets SET `+stock+` WHERE shop_id = ? AND sku = ? AND reserved >= ? AND bucket = ?`,
+				l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity, buckets[i])
+		} else {
+			t.exec(&moved[i], `UPDATE inventory SET `+stock+` WHERE shop_id = ? AND sku = ? AND reserved >= ?`,
+				l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity)
+		}
 	}
-	res, err := tx.ExecContext(ctx, s.q(query), args...)
-	if err != nil {
+	if err := t.flush(ctx); err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errcode.New(errcode.Internal, "inventory of %s holds less reserved stock than order %s", l.SKU, o.ID)
+	for i, l := range o.Lines {
+		if held[i] && moved[i] == 0 {
+			return errcode.New(errcode.Internal, "inventory of %s holds less reserved stock than order %s", l.SKU, o.ID)
+		}
 	}
 	return nil
 }
@@ -406,7 +468,7 @@ func scanOrder(row scanner) (order.Order, error) {
 	return o, err
 }
 
-func (s *Store) loadOrder(ctx context.Context, tx *sql.Tx, orderID string) (order.Order, error) {
+func (s *Store) loadOrder(ctx context.Context, tx dbtx, orderID string) (order.Order, error) {
 	o, err := scanOrder(tx.QueryRowContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders WHERE order_id = ?`), orderID))
 	if err == sql.ErrNoRows {
 		return o, errcode.Typed(errcode.NotFound, "order_not_found", "no order %q", orderID)
@@ -418,7 +480,7 @@ func (s *Store) loadOrder(ctx context.Context, tx *sql.Tx, orderID string) (orde
 	return o, err
 }
 
-func (s *Store) loadLines(ctx context.Context, tx *sql.Tx, shopID int64, orderID string) ([]order.Line, error) {
+func (s *Store) loadLines(ctx context.Context, tx dbtx, shopID int64, orderID string) ([]order.Line, error) {
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT sku, title, unit_price, quantity FROM order_lines
 		WHERE shop_id = ? AND order_id = ? ORDER BY sku`), shopID, orderID)
 	if err != nil {
@@ -438,19 +500,28 @@ func (s *Store) loadLines(ctx context.Context, tx *sql.Tx, shopID int64, orderID
 
 // insertOrderEvent writes an event to the outbox in the caller's
 // transaction, so the event exists if and only if the change does.
-func (s *Store) insertOrderEvent(ctx context.Context, tx *sql.Tx, o order.Order, eventType string, now time.Time) error {
+func (s *Store) insertOrderEvent(ctx context.Context, tx dbtx, o order.Order, eventType string, now time.Time) error {
+	query, args, err := orderEvent(ctx, o, eventType, now)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, s.q(query), args...)
+	return err
+}
+
+// orderEvent returns the outbox insert of an order event.
+func orderEvent(ctx context.Context, o order.Order, eventType string, now time.Time) (string, []any, error) {
 	data := event.OrderData{OrderID: o.ID, CustomerID: o.CustomerID, Status: string(o.Status), Total: o.Total, Currency: o.Currency}
 	for _, l := range o.Lines {
 		data.Lines = append(data.Lines, event.OrderLine(l))
 	}
 	payload, err := json.Marshal(data)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO outbox (event_id, shop_id, aggregate, aggregate_id, event_type, payload, occurred_at, trace_parent)
-		VALUES (?, ?, 'order', ?, ?, ?, ?, ?)`), "evt_"+uuid.Must(uuid.NewV7()).String(), o.ShopID, o.ID, eventType, string(payload), micros(now),
-		tracectx.From(ctx).String())
-	return err
+	return `INSERT INTO outbox (event_id, shop_id, aggregate, aggregate_id, event_type, payload, occurred_at, trace_parent)
+		VALUES (?, ?, 'order', ?, ?, ?, ?, ?)`,
+		[]any{"evt_" + uuid.Must(uuid.NewV7()).String(), o.ShopID, o.ID, eventType, string(payload), micros(now), tracectx.From(ctx).String()}, nil
 }
 
 // PruneKeys implements checkout.Store.

@@ -225,7 +225,7 @@ type saleEvent struct {
 }
 
 // insertSaleEvent writes a sale.* event in the caller's transaction.
-func (s *Store) insertSaleEvent(ctx context.Context, tx *sql.Tx, shopID int64, sku, eventType string, now time.Time) error {
+func (s *Store) insertSaleEvent(ctx context.Context, tx dbtx, shopID int64, sku, eventType string, now time.Time) error {
 	payload, _ := json.Marshal(saleEvent{SKU: sku})
 	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO outbox (event_id, shop_id, aggregate, aggregate_id, event_type, payload, occurred_at, trace_parent)
 		VALUES (?, ?, 'sale', ?, ?, ?, ?, ?)`), "evt_"+uuid.Must(uuid.NewV7()).String(), shopID, sku, eventType, string(payload), micros(now),
@@ -236,7 +236,7 @@ func (s *Store) insertSaleEvent(ctx context.Context, tx *sql.Tx, shopID int64, s
 // markSoldOut records, once, that a flash-sale SKU has nothing left to
 // sell and announces it. The UPDATE's condition makes it a no-op (and
 // lock-free) until the last unit is gone.
-func (s *Store) markSoldOut(ctx context.Context, tx *sql.Tx, shopID int64, sku string, now time.Time) error {
+func (s *Store) markSoldOut(ctx context.Context, tx dbtx, shopID int64, sku string, now time.Time) error {
 	res, err := tx.ExecContext(ctx, s.q(`UPDATE flash_sales SET sold_out_at = ?
 		WHERE shop_id = ? AND sku = ? AND sold_out_at IS NULL
 		AND NOT EXISTS (SELECT 1 FROM inventory_buckets WHERE shop_id = ? AND sku = ? AND available > 0)

@@ -267,12 +267,18 @@ func (s *Store) q(query string) string {
 
 // tx runs fn in one write transaction, committing when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	return s.guard(ctx, func(ctx context.Context) error { return s.runTx(ctx, fn) })
+}
+
+// guard runs one write transaction behind the breaker and under
+// writeTimeout.
+func (s *Store) guard(ctx context.Context, run func(context.Context) error) error {
 	if !s.breaker.TryAcquirePermit() {
 		return errcode.New(errcode.Unavailable, "the database is unreachable (circuit open)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	err := s.runTx(ctx, fn)
+	err := run(ctx)
 	// Only an unreachable database opens the breaker. A transaction that
 	// ran out of time waited on a busy pool, the SQLite writer or a hot
 	// row: that is load, which shedding handles, and counting it would
