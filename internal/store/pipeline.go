@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -229,12 +228,11 @@ func (s *Store) runPipelined(ctx context.Context, fn func(context.Context, *pipe
 	}
 	if t.begun {
 		// The caller's context may be what failed: roll back on one of our
-		// own, and drop the connection if even that does not work, so that
-		// no half-done transaction goes back to the pool.
+		// own. Should that fail too, pgx's driver discards a connection
+		// handed back with a transaction open, at the cost of a reconnect.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
 		if _, rerr := conn.ExecContext(rctx, "ROLLBACK"); rerr != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 			return fmt.Errorf("%w (and the rollback failed: %v)", err, rerr)
 		}
 	}
