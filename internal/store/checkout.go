@@ -301,9 +301,10 @@ func (s *Store) SetCancelReason(ctx context.Context, orderID, from, to string) e
 
 // settleOrder moves a pending order to paid (reservations become sold) or
 // cancelled (reservations go back on sale), in one transaction with its
-// event and the final idempotent response. On PostgreSQL it costs four
-// round trips: the order with its lines, the event, response and
-// reservations, the stock, and the commit.
+// event and the final idempotent response. On PostgreSQL it costs three
+// round trips: the order, its lines and its reservations; the event, the
+// response and the stock; the commit. An order that was not pending rolls
+// back what the first one changed.
 func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status, paymentRef, cancelReason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
 	var o order.Order
 	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
@@ -322,6 +323,20 @@ func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status
 			return err
 		}, `SELECT sku, title, unit_price, quantity FROM order_lines
 			WHERE shop_id = (SELECT shop_id FROM orders WHERE order_id = ?) AND order_id = ? ORDER BY sku`, orderID, orderID)
+		state := "sold"
+		if to == order.Cancelled {
+			state = "released"
+		}
+		buckets := map[string]int{} // of the reservations this settles; the others were settled before
+		t.query(func(scan func(...any) error) error {
+			var sku string
+			var bucket int
+			err := scan(&sku, &bucket)
+			buckets[sku] = bucket
+			return err
+		}, `UPDATE reservations SET state = ?
+			WHERE shop_id = (SELECT shop_id FROM orders WHERE order_id = ?) AND order_id = ? AND state = 'held'
+			RETURNING sku, bucket`, state, orderID, orderID)
 		db, err := t.db(ctx)
 		if err != nil {
 			return err
@@ -346,21 +361,7 @@ func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status
 		r := respond(o)
 		t.exec(nil, storeResponseQuery, r.Status, string(r.Body), "done", o.ID)
 		// Stock last, as in PlaceOrder: its lock is held until the commit.
-		held := make([]bool, len(o.Lines))
-		buckets := make([]int, len(o.Lines))
-		state := "sold"
-		if to == order.Cancelled {
-			state = "released"
-		}
-		for i, l := range o.Lines {
-			t.queryRow(&held[i], `UPDATE reservations SET state = ?
-				WHERE shop_id = ? AND order_id = ? AND sku = ? AND state = 'held' RETURNING bucket`,
-				[]any{state, o.ShopID, o.ID, l.SKU}, &buckets[i])
-		}
-		if err := t.flush(ctx); err != nil {
-			return err
-		}
-		return s.settleStock(ctx, t, o, to, held, buckets)
+		return s.settleStock(ctx, t, o, to, buckets)
 	})
 	if err == nil {
 		s.wakeRelay()
@@ -369,15 +370,16 @@ func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status
 }
 
 // settleStock moves the units of the reservations settleOrder just
-// settled (held; an already settled one has nothing to move): purchase
-// counts first, then inventory, the lock order of PlaceOrder, so a
-// checkout and a cancellation of one customer cannot deadlock.
-func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, to order.Status, held []bool, buckets []int) error {
+// settled, by SKU the bucket each came from (an already settled one has
+// nothing to move): purchase counts first, then inventory, the lock order
+// of PlaceOrder, so a checkout and a cancellation of one customer cannot
+// deadlock.
+func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, to order.Status, buckets map[string]int) error {
 	stock := `reserved = reserved - ?, sold = sold + ?`
 	if to == order.Cancelled {
 		stock = `reserved = reserved - ?, available = available + ?`
-		for i, l := range o.Lines {
-			if held[i] {
+		for _, l := range o.Lines {
+			if _, held := buckets[l.SKU]; held {
 				t.exec(nil, `UPDATE purchase_counts SET units = units - ?
 					WHERE shop_id = ? AND customer_id = ? AND sku = ? AND units >= ?`, l.Quantity, o.ShopID, o.CustomerID, l.SKU, l.Quantity)
 			}
@@ -385,12 +387,13 @@ func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, to or
 	}
 	moved := make([]int64, len(o.Lines))
 	for i, l := range o.Lines {
-		if !held[i] {
+		bucket, held := buckets[l.SKU]
+		if !held {
 			continue
 		}
-		if buckets[i] >= 0 {
+		if bucket >= 0 {
 			t.exec(&moved[i], `UPDATE inventory_buckets SET `+stock+` WHERE shop_id = ? AND sku = ? AND reserved >= ? AND bucket = ?`,
-				l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity, buckets[i])
+				l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity, bucket)
 		} else {
 			t.exec(&moved[i], `UPDATE inventory SET `+stock+` WHERE shop_id = ? AND sku = ? AND reserved >= ?`,
 				l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity)
@@ -400,7 +403,7 @@ func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, to or
 		return err
 	}
 	for i, l := range o.Lines {
-		if held[i] && moved[i] == 0 {
+		if _, held := buckets[l.SKU]; held && moved[i] == 0 {
 			return errcode.New(errcode.Internal, "inventory of %s holds less reserved stock than order %s", l.SKU, o.ID)
 		}
 	}
