@@ -55,11 +55,11 @@ type Store interface {
 	// CompletePayment moves a pending order to paid, its reservations to
 	// sold, writes order.paid and the final response. Errors: not_found,
 	// conflict (order_not_pending, with the order's current status).
-	CompletePayment(ctx context.Context, orderID, paymentRef string, now time.Time, respond func(order.Order) Response) (order.Order, error)
+	CompletePayment(ctx context.Context, shopID int64, orderID, paymentRef string, now time.Time, respond func(order.Order) Response) (order.Order, error)
 	// CancelOrder moves a pending order to cancelled and releases its stock
 	// and purchase counts, writing order.cancelled. Errors: not_found,
 	// conflict (order_not_pending).
-	CancelOrder(ctx context.Context, orderID, reason string, now time.Time, respond func(order.Order) Response) (order.Order, error)
+	CancelOrder(ctx context.Context, shopID int64, orderID, reason string, now time.Time, respond func(order.Order) Response) (order.Order, error)
 	// FinishKey ends the in-progress lock of an idempotency key, so retries
 	// get the stored response at once.
 	FinishKey(ctx context.Context, shopID int64, customerID, key string) error
@@ -222,7 +222,7 @@ func (s *Service) pay(ctx context.Context, req Request, o order.Order) Response 
 func (s *Service) settle(ctx context.Context, o order.Order, p Payment) (order.Order, error) {
 	switch p.Outcome {
 	case PaymentPaid:
-		done, err := s.store.CompletePayment(ctx, o.ID, p.Ref, s.now(), respond)
+		done, err := s.store.CompletePayment(ctx, o.ShopID, o.ID, p.Ref, s.now(), respond)
 		if errcode.Is(err, errcode.Conflict) {
 			return s.refundIfCancelled(ctx, o.ID, p)
 		}
@@ -243,7 +243,7 @@ func (s *Service) settle(ctx context.Context, o order.Order, p Payment) (order.O
 // cancel cancels a pending order, releasing its stock; an order settled
 // meanwhile is returned as it now is.
 func (s *Service) cancel(ctx context.Context, o order.Order, reason string) (order.Order, error) {
-	done, err := s.store.CancelOrder(ctx, o.ID, reason, s.now(), respond)
+	done, err := s.store.CancelOrder(ctx, o.ShopID, o.ID, reason, s.now(), respond)
 	if errcode.Is(err, errcode.Conflict) {
 		return s.store.Order(ctx, o.ID)
 	}

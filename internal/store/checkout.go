@@ -83,14 +83,15 @@ type product struct {
 }
 
 // writeOrder queues every write of a placed order and checks their
-// outcomes after one flush: purchase limits first, then stock. A purchase
-// count is an upsert that refuses to pass the limit; its row lock
-// serialises one customer's concurrent checkouts, so parallel requests
-// cannot both pass. Stock comes
-// last, right before the commit: its row is the one every buyer of the SKU
-// needs, and its lock is held until the commit (ADR 0015). From the first
-// SKU on flash sale on, stock is reserved bucket by bucket, one round trip
-// each, in SKU order like the rest.
+// outcomes after one flush: purchase limits first, then stock.
+//
+// A purchase count is an upsert that refuses to pass the limit; its row
+// lock serialises one customer's concurrent checkouts, so parallel
+// requests cannot both pass. Stock comes last, right before the commit:
+// its row is the one every buyer of the SKU needs, and its lock is held
+// until the commit (ADR 0015). From the first SKU on flash sale on, stock
+// is reserved bucket by bucket, one round trip each, in SKU order like the
+// rest.
 func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement, o order.Order, products []product, r checkout.Response) error {
 	counted := make([]int64, len(p.Items))
 	for i, it := range p.Items {
@@ -115,7 +116,7 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 	t.exec(nil, query, args...)
 	t.exec(nil, storeResponseQuery, r.Status, string(r.Body), "processing", o.ID)
 	reserved := make([]int64, len(p.Items))
-	interactive := len(p.Items) // the first item reserved one round trip at a time
+	interactive := len(p.Items) // the first item on flash sale
 	for i, it := range p.Items {
 		if products[i].buckets.Valid {
 			interactive = i
@@ -277,13 +278,13 @@ func (s *Store) FinishKey(ctx context.Context, shopID int64, customerID, key str
 }
 
 // CompletePayment implements checkout.Store.
-func (s *Store) CompletePayment(ctx context.Context, orderID, paymentRef string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
-	return s.settleOrder(ctx, orderID, order.Paid, paymentRef, "", now, respond)
+func (s *Store) CompletePayment(ctx context.Context, shopID int64, orderID, paymentRef string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
+	return s.settleOrder(ctx, shopID, orderID, order.Paid, paymentRef, "", now, respond)
 }
 
 // CancelOrder implements checkout.Store.
-func (s *Store) CancelOrder(ctx context.Context, orderID, reason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
-	return s.settleOrder(ctx, orderID, order.Cancelled, "", reason, now, respond)
+func (s *Store) CancelOrder(ctx context.Context, shopID int64, orderID, reason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
+	return s.settleOrder(ctx, shopID, orderID, order.Cancelled, "", reason, now, respond)
 }
 
 // UnverifiedCancellations implements checkout.Store.
@@ -305,15 +306,15 @@ func (s *Store) SetCancelReason(ctx context.Context, orderID, from, to string) e
 // round trips: the order, its lines and its reservations; the event, the
 // response and the stock; the commit. An order that was not pending rolls
 // back what the first one changed.
-func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status, paymentRef, cancelReason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
+func (s *Store) settleOrder(ctx context.Context, shopID int64, orderID string, to order.Status, paymentRef, cancelReason string, now time.Time, respond func(order.Order) checkout.Response) (order.Order, error) {
 	var o order.Order
 	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
 		var found bool
 		var status string
 		var created, updated int64
 		t.queryRow(&found, `UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
-			WHERE order_id = ? AND status = 'pending_payment' RETURNING `+orderColumns,
-			[]any{string(to), paymentRef, cancelReason, micros(now), orderID},
+			WHERE shop_id = ? AND order_id = ? AND status = 'pending_payment' RETURNING `+orderColumns,
+			[]any{string(to), paymentRef, cancelReason, micros(now), shopID, orderID},
 			&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &created, &updated)
 		var lines []order.Line
 		t.query(func(scan func(...any) error) error {
@@ -321,8 +322,7 @@ func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status
 			err := scan(&l.SKU, &l.Title, &l.UnitPrice, &l.Quantity)
 			lines = append(lines, l)
 			return err
-		}, `SELECT sku, title, unit_price, quantity FROM order_lines
-			WHERE shop_id = (SELECT shop_id FROM orders WHERE order_id = ?) AND order_id = ? ORDER BY sku`, orderID, orderID)
+		}, linesQuery, shopID, orderID)
 		state := "sold"
 		if to == order.Cancelled {
 			state = "released"
@@ -334,9 +334,8 @@ func (s *Store) settleOrder(ctx context.Context, orderID string, to order.Status
 			err := scan(&sku, &bucket)
 			buckets[sku] = bucket
 			return err
-		}, `UPDATE reservations SET state = ?
-			WHERE shop_id = (SELECT shop_id FROM orders WHERE order_id = ?) AND order_id = ? AND state = 'held'
-			RETURNING sku, bucket`, state, orderID, orderID)
+		}, `UPDATE reservations SET state = ? WHERE shop_id = ? AND order_id = ? AND state = 'held'
+			RETURNING sku, bucket`, state, shopID, orderID)
 		db, err := t.db(ctx)
 		if err != nil {
 			return err
@@ -483,9 +482,11 @@ func (s *Store) loadOrder(ctx context.Context, tx dbtx, orderID string) (order.O
 	return o, err
 }
 
+const linesQuery = `SELECT sku, title, unit_price, quantity FROM order_lines
+	WHERE shop_id = ? AND order_id = ? ORDER BY sku`
+
 func (s *Store) loadLines(ctx context.Context, tx dbtx, shopID int64, orderID string) ([]order.Line, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT sku, title, unit_price, quantity FROM order_lines
-		WHERE shop_id = ? AND order_id = ? ORDER BY sku`), shopID, orderID)
+	rows, err := tx.QueryContext(ctx, s.q(linesQuery), shopID, orderID)
 	if err != nil {
 		return nil, err
 	}

@@ -127,11 +127,11 @@ func testRefusedCheckout(t *testing.T, s *store.Store, other func() *store.Store
 			t.Fatalf("%s seen from another pool: %+v (%v), want %+v", sku, got, err, want)
 		}
 	}
-	paid, err := o.CompletePayment(ctx, "ord_k1", "pay_k1", now, respond)
+	paid, err := o.CompletePayment(ctx, sh.ID, "ord_k1", "pay_k1", now, respond)
 	if err != nil || paid.Status != order.Paid || len(paid.Lines) != 1 {
 		t.Fatalf("paying k1: %+v, %v", paid, err)
 	}
-	if _, err := o.CompletePayment(ctx, "ord_k1", "pay_k1", now, respond); !errcode.Is(err, errcode.Conflict) {
+	if _, err := o.CompletePayment(ctx, sh.ID, "ord_k1", "pay_k1", now, respond); !errcode.Is(err, errcode.Conflict) {
 		t.Fatalf("paying k1 twice: %v, want a conflict", err)
 	}
 	if got, err := s.Level(ctx, sh.ID, "last"); err != nil || got.Sold != 1 || got.Reserved != 1 {

@@ -140,9 +140,9 @@ func (sl *Seller) PlaceOrder(c context.Context, status order.Status, skus ...str
 		return o, err
 	}
 	if status == order.Cancelled {
-		return sl.Store.CancelOrder(c, o.ID, "declined", sl.Now(), respond)
+		return sl.Store.CancelOrder(c, sl.ShopID, o.ID, "declined", sl.Now(), respond)
 	}
-	if o, err = sl.Store.CompletePayment(c, o.ID, "pay_"+o.ID, sl.Now(), respond); err != nil || status == order.Paid {
+	if o, err = sl.Store.CompletePayment(c, sl.ShopID, o.ID, "pay_"+o.ID, sl.Now(), respond); err != nil || status == order.Paid {
 		return o, err
 	}
 	return sl.Store.TransitionOrder(c, o.ID, order.Paid, status, sl.Now())
