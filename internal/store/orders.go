@@ -63,3 +63,88 @@ func (s *Store) TransitionOrder(ctx context.Context, orderID string, from, to or
 	}
 	return o, err
 }
+
+// queryOrders returns the orders a query selects (orderColumns, without
+// their lines).
+func (s *Store) queryOrders(ctx context.Context, query string, args ...any) ([]order.Order, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []order.Order
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, o)
+	}
+	return out, classify(rows.Err())
+}
+
+// Order implements checkout.Store.
+func (s *Store) Order(ctx context.Context, orderID string) (order.Order, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.engine == Postgres})
+	if err != nil {
+		return order.Order{}, classify(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	o, err := s.loadOrder(ctx, tx, orderID)
+	return o, classify(err)
+}
+
+// OrderStatus returns an order's status in one read, for callers that act
+// only on some statuses (a provider's webhook, mostly confirming what
+// checkout already recorded).
+func (s *Store) OrderStatus(ctx context.Context, orderID string) (order.Status, error) {
+	var status string
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT status FROM orders WHERE order_id = ?`), orderID).Scan(&status)
+	if err == sql.ErrNoRows {
+		return "", errcode.Typed(errcode.NotFound, "order_not_found", "no order %q", orderID)
+	}
+	return order.Status(status), classify(err)
+}
+
+const orderColumns = `shop_id, order_id, customer_id, status, currency, total, payment_ref, created_at, updated_at`
+
+func scanOrder(row scanner) (order.Order, error) {
+	var o order.Order
+	var status string
+	var created, updated int64
+	err := row.Scan(&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &created, &updated)
+	o.Status, o.CreatedAt, o.UpdatedAt = order.Status(status), fromMicros(created), fromMicros(updated)
+	return o, err
+}
+
+func (s *Store) loadOrder(ctx context.Context, tx dbtx, orderID string) (order.Order, error) {
+	o, err := scanOrder(tx.QueryRowContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders WHERE order_id = ?`), orderID))
+	if err == sql.ErrNoRows {
+		return o, errcode.Typed(errcode.NotFound, "order_not_found", "no order %q", orderID)
+	}
+	if err != nil {
+		return o, err
+	}
+	o.Lines, err = s.loadLines(ctx, tx, o.ShopID, orderID)
+	return o, err
+}
+
+const linesQuery = `SELECT sku, title, unit_price, quantity FROM order_lines
+	WHERE shop_id = ? AND order_id = ? ORDER BY sku`
+
+func (s *Store) loadLines(ctx context.Context, tx dbtx, shopID int64, orderID string) ([]order.Line, error) {
+	rows, err := tx.QueryContext(ctx, s.q(linesQuery), shopID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var lines []order.Line
+	for rows.Next() {
+		var l order.Line
+		if err := rows.Scan(&l.SKU, &l.Title, &l.UnitPrice, &l.Quantity); err != nil {
+			return nil, err
+		}
+		lines = append(lines, l)
+	}
+	return lines, rows.Err()
+}
