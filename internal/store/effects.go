@@ -1,8 +1,6 @@
 package store
 
 import (
-	"context"
-	"database/sql"
 	"strings"
 	"time"
 
@@ -28,12 +26,12 @@ type claimed struct {
 	shopID  int64
 }
 
-// claimNew records, in one statement, that consumer applied the events of
-// items, and returns the items whose events it had not applied before, in
-// their order, each event once.
-func claimNew[T any](ctx context.Context, s *Store, tx *sql.Tx, consumer string, items []T, event func(T) claimed, now time.Time) ([]T, error) {
+// claimNew queues one statement recording that consumer applied the
+// events of items. After the next flush, fresh returns the items whose
+// events it had not applied before, in their order, each event once.
+func claimNew[T any](t *pipeTx, consumer string, items []T, event func(T) claimed, now time.Time) (fresh func() []T) {
 	if len(items) == 0 {
-		return nil, nil
+		return func() []T { return nil }
 	}
 	query := `INSERT INTO consumed_events (consumer, event_id, shop_id, consumed_at) VALUES `
 	args := make([]any, 0, 4*len(items))
@@ -42,30 +40,23 @@ func claimNew[T any](ctx context.Context, s *Store, tx *sql.Tx, consumer string,
 		query += valuesRow(i, 4)
 		args = append(args, consumer, e.eventID, e.shopID, micros(now))
 	}
-	rows, err := tx.QueryContext(ctx, s.q(query+` ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	ids := map[string]bool{}
-	for rows.Next() {
+	t.query(func(scan func(...any) error) error {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
+		err := scan(&id)
 		ids[id] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	var fresh []T
-	for _, it := range items {
-		if id := event(it).eventID; ids[id] {
-			delete(ids, id) // the same event twice in one batch counts once
-			fresh = append(fresh, it)
+		return err
+	}, query+` ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`, args...)
+	return func() []T {
+		var out []T
+		for _, it := range items {
+			if id := event(it).eventID; ids[id] {
+				delete(ids, id) // the same event twice in one batch counts once
+				out = append(out, it)
+			}
 		}
+		return out
 	}
-	return fresh, nil
 }
 
 // valuesRow returns the i-th row of a multi-row VALUES list of n columns.

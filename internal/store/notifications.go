@@ -15,12 +15,16 @@ func (s *Store) ApplyNotifications(ctx context.Context, rendered []notify.Render
 		return 0, nil
 	}
 	stored := 0
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		fresh, err := claimNew(ctx, s, tx, "notify", rendered,
+	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
+		claim := claimNew(t, "notify", rendered,
 			func(r notify.Rendered) claimed { return claimed{r.EventID, r.ShopID} }, rendered[0].CreatedAt)
-		stored = len(fresh)
-		if err != nil || len(fresh) == 0 {
+		if err := t.flush(ctx); err != nil {
 			return err
+		}
+		fresh := claim()
+		stored = len(fresh)
+		if len(fresh) == 0 {
+			return nil
 		}
 		query := `INSERT INTO notifications (shop_id, notification_id, order_id, kind, recipient, subject, body, created_at) VALUES `
 		args := make([]any, 0, 8*len(fresh))
@@ -28,8 +32,8 @@ func (s *Store) ApplyNotifications(ctx context.Context, rendered []notify.Render
 			query += valuesRow(i, 8)
 			args = append(args, r.ShopID, r.ID, r.OrderID, r.Kind, r.Recipient, r.Subject, r.Body, micros(r.CreatedAt))
 		}
-		_, err = tx.ExecContext(ctx, s.q(query), args...)
-		return err
+		t.exec(nil, query, args...) // goes out with the commit
+		return nil
 	})
 	if err != nil {
 		return 0, err

@@ -77,7 +77,12 @@ func (t *pipeTx) db(ctx context.Context) (dbtx, error) {
 
 // flush runs the queued statements and fills in their results. It stops
 // at the first error, which aborts the transaction.
-func (t *pipeTx) flush(ctx context.Context) error {
+func (t *pipeTx) flush(ctx context.Context) error { return t.send(ctx, false) }
+
+// send flushes, on PostgreSQL with COMMIT as the batch's last statement
+// when commit is set: statements whose outcome nobody checks then cost no
+// round trip of their own.
+func (t *pipeTx) send(ctx context.Context, commit bool) error {
 	steps := t.steps
 	t.steps = nil
 	if t.tx != nil {
@@ -86,9 +91,12 @@ func (t *pipeTx) flush(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		return nil // s.tx commits
 	}
-	if t.begun && len(steps) == 0 {
+	// With nothing queued: a flush of a begun transaction has nothing to
+	// send (one not begun sends BEGIN, so db can hand it out), and a commit
+	// of one never begun has nothing to commit.
+	if len(steps) == 0 && t.begun != commit {
 		return nil
 	}
 	return t.conn.Raw(func(dc any) error {
@@ -100,9 +108,12 @@ func (t *pipeTx) flush(ctx context.Context) error {
 		for _, st := range steps {
 			b.Queue(st.query, st.args...)
 		}
+		if commit {
+			b.Queue("COMMIT")
+		}
 		br := conn.SendBatch(ctx, b)
-		err := readBatch(br, steps, !t.begun)
-		t.begun = true // a ROLLBACK is due whatever happened
+		err := readBatch(br, steps, !t.begun, commit)
+		t.begun = true // a ROLLBACK is due unless the COMMIT went through
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
@@ -110,46 +121,59 @@ func (t *pipeTx) flush(ctx context.Context) error {
 	})
 }
 
-func readBatch(br pgx.BatchResults, steps []step, begin bool) error {
+func readBatch(br pgx.BatchResults, steps []step, begin, commit bool) error {
 	if begin {
 		if _, err := br.Exec(); err != nil {
 			return err
 		}
 	}
 	for _, st := range steps {
-		switch {
-		case st.each != nil:
-			rows, err := br.Query()
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				if err := st.each(rows.Scan); err != nil {
-					rows.Close()
-					return err
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		case st.dest != nil:
-			err := br.QueryRow().Scan(st.dest...)
-			*st.found = err == nil
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
-		default:
-			tag, err := br.Exec()
-			if err != nil {
-				return err
-			}
-			if st.affected != nil {
-				*st.affected = tag.RowsAffected()
-			}
+		if err := readStep(br, st); err != nil {
+			return err
 		}
 	}
-	return nil
+	if !commit {
+		return nil
+	}
+	tag, err := br.Exec()
+	if err == nil && tag.String() == "ROLLBACK" {
+		err = errors.New("store: the transaction was rolled back instead of committed")
+	}
+	return err
+}
+
+func readStep(br pgx.BatchResults, st step) error {
+	switch {
+	case st.each != nil:
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := st.each(rows.Scan); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		return rows.Err()
+	case st.dest != nil:
+		err := br.QueryRow().Scan(st.dest...)
+		*st.found = err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		return nil
+	default:
+		tag, err := br.Exec()
+		if err != nil {
+			return err
+		}
+		if st.affected != nil {
+			*st.affected = tag.RowsAffected()
+		}
+		return nil
+	}
 }
 
 // runStep runs one step on a transaction, one round trip at a time.
@@ -187,7 +211,8 @@ func runStep(ctx context.Context, db dbtx, st step) error {
 }
 
 // pipelined runs fn in one write transaction of queued statements,
-// committing when fn returns nil; what fn left queued is flushed first.
+// committing when fn returns nil. What fn left queued goes out with the
+// COMMIT, in one round trip on PostgreSQL.
 func (s *Store) pipelined(ctx context.Context, fn func(context.Context, *pipeTx) error) error {
 	if s.engine != Postgres {
 		return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -212,17 +237,7 @@ func (s *Store) runPipelined(ctx context.Context, fn func(context.Context, *pipe
 	t := &pipeTx{s: s, conn: conn}
 	err = fn(ctx, t)
 	if err == nil {
-		err = t.flush(ctx)
-	}
-	if err == nil {
-		err = conn.Raw(func(dc any) error {
-			tag, err := dc.(*stdlib.Conn).Conn().Exec(ctx, "COMMIT")
-			if err == nil && tag.String() == "ROLLBACK" {
-				err = errors.New("store: the transaction was rolled back instead of committed")
-			}
-			return err
-		})
-		if err == nil {
+		if err = t.send(ctx, true); err == nil {
 			return nil
 		}
 	}

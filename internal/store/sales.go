@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"slices"
 	"strings"
 	"time"
@@ -24,12 +23,16 @@ func (s *Store) ApplySales(ctx context.Context, sales []analytics.Sale, now time
 		minute int64
 	}
 	applied := 0
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		fresh, err := claimNew(ctx, s, tx, "analytics", sales,
+	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
+		claim := claimNew(t, "analytics", sales,
 			func(sale analytics.Sale) claimed { return claimed{sale.EventID, sale.ShopID} }, now)
-		applied = len(fresh)
-		if err != nil || len(fresh) == 0 {
+		if err := t.flush(ctx); err != nil {
 			return err
+		}
+		fresh := claim()
+		applied = len(fresh)
+		if len(fresh) == 0 {
+			return nil
 		}
 		sums := map[key][2]int64{} // units, revenue
 		var keys []key
@@ -56,9 +59,9 @@ func (s *Store) ApplySales(ctx context.Context, sales []analytics.Sale, now time
 			query += valuesRow(i, 5)
 			args = append(args, k.shopID, k.sku, k.minute, sums[k][0], sums[k][1])
 		}
-		_, err = tx.ExecContext(ctx, s.q(query+` ON CONFLICT (shop_id, sku, minute) DO UPDATE SET
-			units = sales_by_minute.units + excluded.units, revenue = sales_by_minute.revenue + excluded.revenue`), args...)
-		return err
+		t.exec(nil, query+` ON CONFLICT (shop_id, sku, minute) DO UPDATE SET
+			units = sales_by_minute.units + excluded.units, revenue = sales_by_minute.revenue + excluded.revenue`, args...)
+		return nil // the upsert goes out with the commit
 	})
 	if err != nil {
 		return 0, err
@@ -96,12 +99,16 @@ func (s *Store) ApplyBoughtTogether(ctx context.Context, orders []recommend.Boug
 		sku, other string
 	}
 	applied := 0
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		fresh, err := claimNew(ctx, s, tx, "recommend", orders,
+	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
+		claim := claimNew(t, "recommend", orders,
 			func(o recommend.Bought) claimed { return claimed{o.EventID, o.ShopID} }, now)
-		applied = len(fresh)
-		if err != nil || len(fresh) == 0 {
+		if err := t.flush(ctx); err != nil {
 			return err
+		}
+		fresh := claim()
+		applied = len(fresh)
+		if len(fresh) == 0 {
+			return nil
 		}
 		counts := map[pair]int64{}
 		var pairs []pair
@@ -133,9 +140,9 @@ func (s *Store) ApplyBoughtTogether(ctx context.Context, orders []recommend.Boug
 			query += valuesRow(i, 4)
 			args = append(args, p.shopID, p.sku, p.other, counts[p])
 		}
-		_, err = tx.ExecContext(ctx, s.q(query+` ON CONFLICT (shop_id, sku, other_sku) DO UPDATE SET
-			orders = bought_together.orders + excluded.orders`), args...)
-		return err
+		t.exec(nil, query+` ON CONFLICT (shop_id, sku, other_sku) DO UPDATE SET
+			orders = bought_together.orders + excluded.orders`, args...)
+		return nil // the upsert goes out with the commit
 	})
 	if err != nil {
 		return 0, err
