@@ -89,9 +89,10 @@ type product struct {
 // lock serialises one customer's concurrent checkouts, so parallel
 // requests cannot both pass. Stock comes last, right before the commit:
 // its row is the one every buyer of the SKU needs, and its lock is held
-// until the commit (ADR 0015). From the first SKU on flash sale on, stock
-// is reserved bucket by bucket, one round trip each, in SKU order like the
-// rest.
+// until the commit (ADR 0015). A SKU on flash sale that is the order's
+// last item tries its first bucket within the batch (trySale). Otherwise,
+// from the first SKU on flash sale on, stock is reserved bucket by bucket,
+// one round trip each, in SKU order like the rest.
 func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement, o order.Order, products []product, r checkout.Response) error {
 	counted := make([]int64, len(p.Items))
 	for i, it := range p.Items {
@@ -116,10 +117,15 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 	t.exec(nil, query, args...)
 	t.exec(nil, storeResponseQuery, r.Status, string(r.Body), "processing", o.ID)
 	reserved := make([]int64, len(p.Items))
-	interactive := len(p.Items) // the first item on flash sale
+	interactive := len(p.Items) // the first item on flash sale, unless last
+	var sale *saleTry
 	for i, it := range p.Items {
-		if products[i].buckets.Valid {
-			interactive = i
+		if buckets := products[i].buckets; buckets.Valid {
+			if i < len(p.Items)-1 {
+				interactive = i
+				break
+			}
+			sale = s.trySale(t, p, it, int(buckets.Int64))
 			break
 		}
 		t.exec(&reserved[i], reserveMainQuery, it.Quantity, it.Quantity, p.ShopID, it.SKU, it.Quantity)
@@ -134,10 +140,17 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 			return overLimit(it.SKU, products[i].limit)
 		}
 	}
-	for i, it := range p.Items[:interactive] {
+	queued := interactive // the items whose main stock row went with the batch
+	if sale != nil {
+		queued = len(p.Items) - 1
+	}
+	for i, it := range p.Items[:queued] {
 		if reserved[i] == 0 {
 			return outOfStock(it.SKU)
 		}
+	}
+	if sale != nil {
+		return s.finishSale(ctx, db, p, sale)
 	}
 	for i, it := range p.Items[interactive:] {
 		if err := s.reserveLine(ctx, db, p, it, products[interactive+i].buckets); err != nil {
@@ -145,6 +158,48 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 		}
 	}
 	return nil
+}
+
+// A saleTry is the reservation of an order's last item, on flash sale,
+// queued with the order's other writes: one bucket tried, the reservation
+// and the sold-out check, all in the same round trip. Most tries find
+// stock in their bucket; finishSale handles the others.
+type saleTry struct {
+	item    checkout.Item
+	buckets int
+	start   int   // the bucket tried
+	took    int64 // 1 if it had the units
+	soldOut int64 // 1 if that took the SKU's last unit
+}
+
+func (s *Store) trySale(t *pipeTx, p checkout.Placement, it checkout.Item, buckets int) *saleTry {
+	try := &saleTry{item: it, buckets: buckets, start: rand.IntN(buckets)}
+	t.exec(&try.took, reserveBucketQuery, it.Quantity, it.Quantity, p.ShopID, it.SKU, try.start, it.Quantity)
+	t.exec(&try.soldOut, markSoldOutQuery, markSoldOutArgs(p.ShopID, it.SKU, p.Now)...)
+	t.exec(nil, insertReservationQuery, p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry), try.start)
+	return try
+}
+
+// finishSale completes a saleTry: it announces a sell-out, or when the
+// bucket tried was empty, reserves from the next ones, one round trip
+// each, and moves the reservation there.
+func (s *Store) finishSale(ctx context.Context, db dbtx, p checkout.Placement, try *saleTry) error {
+	it := try.item
+	if try.took == 1 {
+		if try.soldOut == 1 {
+			return s.insertSaleEvent(ctx, db, p.ShopID, it.SKU, "sale.sold_out", p.Now)
+		}
+		return nil
+	}
+	bucket, err := s.reserveStock(ctx, db, p.ShopID, it, try.buckets, try.start, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, s.q(`UPDATE reservations SET bucket = ? WHERE shop_id = ? AND order_id = ? AND sku = ?`),
+		bucket, p.ShopID, p.OrderID, it.SKU); err != nil {
+		return err
+	}
+	return s.markSoldOut(ctx, db, p.ShopID, it.SKU, p.Now)
 }
 
 const claimKeyQuery = `INSERT INTO idempotency_keys (shop_id, customer_id, idem_key, fingerprint, order_id, state,
@@ -218,7 +273,11 @@ func outOfStock(sku string) error {
 // reserveLine reserves one item's stock with conditional updates, and
 // marks a flash-sale SKU sold out when that took its last unit.
 func (s *Store) reserveLine(ctx context.Context, db dbtx, p checkout.Placement, it checkout.Item, sale sql.NullInt64) error {
-	bucket, err := s.reserveStock(ctx, db, p.ShopID, it, int(sale.Int64))
+	start := 0
+	if sale.Int64 > 0 {
+		start = rand.IntN(int(sale.Int64))
+	}
+	bucket, err := s.reserveStock(ctx, db, p.ShopID, it, int(sale.Int64), start, 0)
 	if err != nil {
 		return err
 	}
@@ -234,6 +293,8 @@ func (s *Store) reserveLine(ctx context.Context, db dbtx, p checkout.Placement, 
 const (
 	reserveMainQuery = `UPDATE inventory SET available = available - ?, reserved = reserved + ?
 		WHERE shop_id = ? AND sku = ? AND available >= ?`
+	reserveBucketQuery = `UPDATE inventory_buckets SET available = available - ?, reserved = reserved + ?
+		WHERE shop_id = ? AND sku = ? AND bucket = ? AND available >= ?`
 	insertReservationQuery = `INSERT INTO reservations (shop_id, order_id, sku, quantity, state, expires_at, bucket)
 		VALUES (?, ?, ?, ?, 'held', ?, ?)`
 	storeResponseQuery = `UPDATE idempotency_keys SET response_status = ?, response_body = ?, state = ?
@@ -243,16 +304,12 @@ const (
 // reserveStock moves units from available to reserved and returns the
 // bucket they came from (-1: the main row). A flash-sale SKU is tried
 // bucket by bucket from a random start, so concurrent buyers mostly lock
-// different rows; the main row (restocks during a sale) comes last.
-func (s *Store) reserveStock(ctx context.Context, db dbtx, shopID int64, it checkout.Item, buckets int) (int, error) {
-	start := 0
-	if buckets > 0 {
-		start = rand.IntN(buckets)
-	}
-	for i := range buckets {
+// different rows, skipping the first skip of them (already tried); the
+// main row (restocks during a sale) comes last.
+func (s *Store) reserveStock(ctx context.Context, db dbtx, shopID int64, it checkout.Item, buckets, start, skip int) (int, error) {
+	for i := skip; i < buckets; i++ {
 		b := (start + i) % buckets
-		res, err := db.ExecContext(ctx, s.q(`UPDATE inventory_buckets SET available = available - ?, reserved = reserved + ?
-			WHERE shop_id = ? AND sku = ? AND bucket = ? AND available >= ?`), it.Quantity, it.Quantity, shopID, it.SKU, b, it.Quantity)
+		res, err := db.ExecContext(ctx, s.q(reserveBucketQuery), it.Quantity, it.Quantity, shopID, it.SKU, b, it.Quantity)
 		if err != nil {
 			return 0, err
 		}

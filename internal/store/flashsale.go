@@ -237,11 +237,7 @@ func (s *Store) insertSaleEvent(ctx context.Context, tx dbtx, shopID int64, sku,
 // sell and announces it. The UPDATE's condition makes it a no-op (and
 // lock-free) until the last unit is gone.
 func (s *Store) markSoldOut(ctx context.Context, tx dbtx, shopID int64, sku string, now time.Time) error {
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE flash_sales SET sold_out_at = ?
-		WHERE shop_id = ? AND sku = ? AND sold_out_at IS NULL
-		AND NOT EXISTS (SELECT 1 FROM inventory_buckets WHERE shop_id = ? AND sku = ? AND available > 0)
-		AND NOT EXISTS (SELECT 1 FROM inventory WHERE shop_id = ? AND sku = ? AND available > 0)`),
-		micros(now), shopID, sku, shopID, sku, shopID, sku)
+	res, err := tx.ExecContext(ctx, s.q(markSoldOutQuery), markSoldOutArgs(shopID, sku, now)...)
 	if err != nil {
 		return err
 	}
@@ -249,6 +245,15 @@ func (s *Store) markSoldOut(ctx context.Context, tx dbtx, shopID int64, sku stri
 		return s.insertSaleEvent(ctx, tx, shopID, sku, "sale.sold_out", now)
 	}
 	return nil
+}
+
+const markSoldOutQuery = `UPDATE flash_sales SET sold_out_at = ?
+	WHERE shop_id = ? AND sku = ? AND sold_out_at IS NULL
+	AND NOT EXISTS (SELECT 1 FROM inventory_buckets WHERE shop_id = ? AND sku = ? AND available > 0)
+	AND NOT EXISTS (SELECT 1 FROM inventory WHERE shop_id = ? AND sku = ? AND available > 0)`
+
+func markSoldOutArgs(shopID int64, sku string, now time.Time) []any {
+	return []any{micros(now), shopID, sku, shopID, sku, shopID, sku}
 }
 
 // SaleStats is one active sale as metrics show it.

@@ -11,9 +11,11 @@ import (
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/store/storetest"
 	"github.com/surge-commerce/surge/internal/testrig"
 )
 
@@ -145,4 +147,90 @@ func typeOf(err error) string {
 		return e.Type
 	}
 	return ""
+}
+
+// Buyers of a SKU on flash sale get their units from whichever bucket has
+// them, though each first tries one at random within its batch; each
+// reservation records the bucket it took from, so paying and cancelling
+// move the right rows; the sell-out is announced once.
+func TestFlashSaleReservationsFindTheirBucket(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []string{store.SQLite, store.Postgres} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			cfg := store.Config{DataDir: t.TempDir(), MaxConns: 2}
+			if engine == store.Postgres {
+				cfg = store.Config{DatabaseURL: testrig.PostgresURL(t), MaxConns: 2}
+			}
+			testSaleBuckets(t, openMigrated(t, cfg))
+		})
+	}
+}
+
+func testSaleBuckets(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	now := time.Now()
+	const units = 8 // one a bucket: most buyers after the first try an empty one
+	sh, err := s.CreateShop(ctx, "sale", "Sale", "sale-key", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutProduct(ctx, catalog.Product{ShopID: sh.ID, SKU: "hot", Title: "Hot", Price: 100, Currency: "EUR", Stock: units}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartSale(ctx, sh.ID, flashsale.Sale{SKU: "hot", Stock: units, Buckets: units, StartsAt: now.Add(-time.Second)}, now); err != nil {
+		t.Fatal(err)
+	}
+	respond := func(o order.Order) checkout.Response {
+		return checkout.Response{Status: 202, Body: []byte(`{}`), OrderID: o.ID}
+	}
+	var orders []order.Order
+	for i := range units + 1 {
+		cust := fmt.Sprintf("cus_%d", i)
+		if err := s.CreateCustomer(ctx, customer.Customer{ShopID: sh.ID, ID: cust, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		key := fmt.Sprintf("k%d", i)
+		o, _, err := s.PlaceOrder(ctx, checkout.Placement{
+			ShopID: sh.ID, CustomerID: cust, Key: key, Fingerprint: "hot", OrderID: "ord_" + key,
+			Items: []checkout.Item{{SKU: "hot", Quantity: 1}}, Now: now, ReservationExpiry: now.Add(time.Hour),
+			LockUntil: now.Add(time.Minute), KeyExpiry: now.Add(time.Hour),
+		}, respond)
+		if i == units {
+			if typeOf(err) != "out_of_stock" {
+				t.Fatalf("a buyer after the last unit: %v, want out_of_stock", err)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("buyer %d of %d units: %v", i+1, units, err)
+		}
+		orders = append(orders, o)
+	}
+	for i, o := range orders {
+		var err error
+		if i%2 == 0 {
+			_, err = s.CompletePayment(ctx, sh.ID, o.ID, "pay_"+o.ID, now, respond)
+		} else {
+			_, err = s.CancelOrder(ctx, sh.ID, o.ID, "declined", now, respond)
+		}
+		if err != nil {
+			t.Fatalf("settling %s: %v", o.ID, err)
+		}
+	}
+	want := inventory.Level{SKU: "hot", Received: units, Available: units / 2, Sold: units / 2}
+	if got, err := s.Level(ctx, sh.ID, "hot"); err != nil || got != want {
+		t.Fatalf("after paying half and cancelling half: %+v (%v), want %+v", got, err, want)
+	}
+	var published storetest.Published
+	storetest.RelayAll(t, s, published.Publish)
+	soldOut := 0
+	for _, e := range published.Events() {
+		if e.Type == "sale.sold_out" {
+			soldOut++
+		}
+	}
+	if soldOut != 1 {
+		t.Fatalf("%d sale.sold_out events, want 1", soldOut)
+	}
 }
