@@ -25,20 +25,7 @@ func (s *Store) Orders(ctx context.Context, shopID int64, f order.Filter) ([]ord
 	}
 	query += ` ORDER BY order_id LIMIT ?`
 	args = append(args, f.Limit)
-	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
-	var out []order.Order
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return nil, classify(err)
-		}
-		out = append(out, o)
-	}
-	return out, classify(rows.Err())
+	return s.queryOrders(ctx, query, args...)
 }
 
 // TransitionOrder implements order.Store.

@@ -24,15 +24,23 @@ import (
 // the pool with no transaction open: on a pool of one connection, every
 // later write must still commit and be seen by another pool.
 func TestRefusedCheckoutLeavesNothing(t *testing.T) {
+	onBothEngines(t, 1, func(t *testing.T, cfg store.Config) {
+		testRefusedCheckout(t, openMigrated(t, cfg), func() *store.Store { return openMigrated(t, cfg) })
+	})
+}
+
+// onBothEngines runs test in parallel on SQLite and PostgreSQL, each with
+// a pool of maxConns.
+func onBothEngines(t *testing.T, maxConns int, test func(*testing.T, store.Config)) {
 	t.Parallel()
 	for _, engine := range []string{store.SQLite, store.Postgres} {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			cfg := store.Config{DataDir: t.TempDir(), MaxConns: 1}
+			cfg := store.Config{DataDir: t.TempDir(), MaxConns: maxConns}
 			if engine == store.Postgres {
-				cfg = store.Config{DatabaseURL: testrig.PostgresURL(t), MaxConns: 1}
+				cfg = store.Config{DatabaseURL: testrig.PostgresURL(t), MaxConns: maxConns}
 			}
-			testRefusedCheckout(t, openMigrated(t, cfg), func() *store.Store { return openMigrated(t, cfg) })
+			test(t, cfg)
 		})
 	}
 }
@@ -154,17 +162,7 @@ func typeOf(err error) string {
 // reservation records the bucket it took from, so paying and cancelling
 // move the right rows; the sell-out is announced once.
 func TestFlashSaleReservationsFindTheirBucket(t *testing.T) {
-	t.Parallel()
-	for _, engine := range []string{store.SQLite, store.Postgres} {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			cfg := store.Config{DataDir: t.TempDir(), MaxConns: 2}
-			if engine == store.Postgres {
-				cfg = store.Config{DatabaseURL: testrig.PostgresURL(t), MaxConns: 2}
-			}
-			testSaleBuckets(t, openMigrated(t, cfg))
-		})
-	}
+	onBothEngines(t, 2, func(t *testing.T, cfg store.Config) { testSaleBuckets(t, openMigrated(t, cfg)) })
 }
 
 func testSaleBuckets(t *testing.T, s *store.Store) {
