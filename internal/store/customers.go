@@ -85,33 +85,36 @@ func (s *Store) Cart(ctx context.Context, shopID int64, cartID string) (cart.Car
 	return c, classify(rows.Err())
 }
 
-// SetCartLine implements cart.Store.
+// SetCartLine implements cart.Store. On PostgreSQL it costs two round
+// trips: touching the cart with counting its lines, then the change with
+// the commit.
 func (s *Store) SetCartLine(ctx context.Context, shopID int64, cartID, sku string, qty int64, maxLines int, now time.Time) error {
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE carts SET updated_at = ? WHERE shop_id = ? AND cart_id = ?`), micros(now), shopID, cartID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errcode.Typed(errcode.NotFound, "cart_not_found", "no cart %q", cartID)
-		}
-		if qty == 0 {
-			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM cart_lines WHERE shop_id = ? AND cart_id = ? AND sku = ?`), shopID, cartID, sku)
-			return err
-		}
+	return s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
+		var touched int64
+		t.exec(&touched, `UPDATE carts SET updated_at = ? WHERE shop_id = ? AND cart_id = ?`, micros(now), shopID, cartID)
 		// The cart row is locked by the UPDATE above, so counting lines
 		// and inserting one cannot race with another line being added.
 		var lines int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM cart_lines WHERE shop_id = ? AND cart_id = ? AND sku <> ?`),
-			shopID, cartID, sku).Scan(&lines); err != nil {
+		if qty > 0 {
+			t.queryRow(new(bool), `SELECT COUNT(*) FROM cart_lines WHERE shop_id = ? AND cart_id = ? AND sku <> ?`,
+				[]any{shopID, cartID, sku}, &lines)
+		}
+		if err := t.flush(ctx); err != nil {
 			return err
+		}
+		if touched == 0 {
+			return errcode.Typed(errcode.NotFound, "cart_not_found", "no cart %q", cartID)
+		}
+		if qty == 0 {
+			t.exec(nil, `DELETE FROM cart_lines WHERE shop_id = ? AND cart_id = ? AND sku = ?`, shopID, cartID, sku)
+			return nil // goes out with the commit
 		}
 		if lines >= maxLines {
 			return errcode.Typed(errcode.Conflict, "cart_full", "a cart holds at most %d lines", maxLines)
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO cart_lines (shop_id, cart_id, sku, quantity) VALUES (?, ?, ?, ?)
-			ON CONFLICT (shop_id, cart_id, sku) DO UPDATE SET quantity = excluded.quantity`), shopID, cartID, sku, qty)
-		return err
+		t.exec(nil, `INSERT INTO cart_lines (shop_id, cart_id, sku, quantity) VALUES (?, ?, ?, ?)
+			ON CONFLICT (shop_id, cart_id, sku) DO UPDATE SET quantity = excluded.quantity`, shopID, cartID, sku, qty)
+		return nil // goes out with the commit
 	})
 }
 
