@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -57,6 +58,16 @@ func claimNew[T any](t *pipeTx, consumer string, items []T, event func(T) claime
 		}
 		return out
 	}
+}
+
+// claimNow is claimNew flushed at once, for a consumer with nothing else
+// to ask in the same round trip.
+func claimNow[T any](ctx context.Context, t *pipeTx, consumer string, items []T, event func(T) claimed, now time.Time) ([]T, error) {
+	fresh := claimNew(t, consumer, items, event, now)
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return fresh(), nil
 }
 
 // valuesRow returns the i-th row of a multi-row VALUES list of n columns.

@@ -16,15 +16,11 @@ func (s *Store) ApplyNotifications(ctx context.Context, rendered []notify.Render
 	}
 	stored := 0
 	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
-		claim := claimNew(t, "notify", rendered,
+		fresh, err := claimNow(ctx, t, "notify", rendered,
 			func(r notify.Rendered) claimed { return claimed{r.EventID, r.ShopID} }, rendered[0].CreatedAt)
-		if err := t.flush(ctx); err != nil {
-			return err
-		}
-		fresh := claim()
 		stored = len(fresh)
-		if len(fresh) == 0 {
-			return nil
+		if err != nil || len(fresh) == 0 {
+			return err
 		}
 		query := `INSERT INTO notifications (shop_id, notification_id, order_id, kind, recipient, subject, body, created_at) VALUES `
 		args := make([]any, 0, 8*len(fresh))

@@ -24,15 +24,11 @@ func (s *Store) ApplySales(ctx context.Context, sales []analytics.Sale, now time
 	}
 	applied := 0
 	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
-		claim := claimNew(t, "analytics", sales,
+		fresh, err := claimNow(ctx, t, "analytics", sales,
 			func(sale analytics.Sale) claimed { return claimed{sale.EventID, sale.ShopID} }, now)
-		if err := t.flush(ctx); err != nil {
-			return err
-		}
-		fresh := claim()
 		applied = len(fresh)
-		if len(fresh) == 0 {
-			return nil
+		if err != nil || len(fresh) == 0 {
+			return err
 		}
 		sums := map[key][2]int64{} // units, revenue
 		var keys []key
@@ -100,15 +96,11 @@ func (s *Store) ApplyBoughtTogether(ctx context.Context, orders []recommend.Boug
 	}
 	applied := 0
 	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
-		claim := claimNew(t, "recommend", orders,
+		fresh, err := claimNow(ctx, t, "recommend", orders,
 			func(o recommend.Bought) claimed { return claimed{o.EventID, o.ShopID} }, now)
-		if err := t.flush(ctx); err != nil {
-			return err
-		}
-		fresh := claim()
 		applied = len(fresh)
-		if len(fresh) == 0 {
-			return nil
+		if err != nil || len(fresh) == 0 {
+			return err
 		}
 		counts := map[pair]int64{}
 		var pairs []pair
