@@ -74,11 +74,14 @@ func run(conc int, d time.Duration, skus, customers int, stats bool) error {
 		}
 	}
 
+	before := loadgen.ReadUsage(0)
 	base, err := pgbench(ctx, dir, withDB(pgURL, "pgbench"), conc, d)
 	if err != nil {
 		return err
 	}
+	used := loadgen.ReadUsage(0).Since(before)
 	fmt.Printf("pgbench single-row INSERT, %d clients, %s: %.0f tps\n", conc, d, base)
+	fmt.Printf("  per transaction: %s\n", used.PerOp(int64(base*d.Seconds())))
 
 	surgeDir := filepath.Join(dir, "surge")
 	if err := os.MkdirAll(surgeDir, 0o755); err != nil {
@@ -101,12 +104,15 @@ func run(conc int, d time.Duration, skus, customers int, stats bool) error {
 		}
 	}
 	var paid atomic.Int64
+	before = loadgen.ReadUsage(s.PID())
 	closed := loadgen.ClosedLoop(conc, d, func() bool { return c.checkout(&paid) })
+	used = loadgen.ReadUsage(s.PID()).Since(before)
 	fmt.Printf("surge checkout (%d SKUs, %d buyers), %d clients, %s: %.0f tps (%d ok, %d failed, %d paid synchronously), p50 %.1f ms, p99 %.1f ms\n",
 		skus, customers, conc, d, closed.Rate(), closed.OK, closed.Fail, paid.Load(), closed.P(50), closed.P(99))
 	if f := c.failed(); len(f) > 0 {
 		fmt.Printf("  failures by status: %v\n", f)
 	}
+	fmt.Printf("  per checkout: %s\n", used.PerOp(closed.OK))
 	fmt.Printf("RATIO checkout tps / pgbench tps = %.2f (goal >= 0.5)\n", closed.Rate()/base)
 	if stats {
 		if err := loadgen.PrintStatements(ctx, withDB(pgURL, "surge"), closed.OK); err != nil {

@@ -69,7 +69,7 @@ func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 	if err != nil {
 		return err
 	}
-	c := &client{base: base, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4096}}}
+	c := &client{pid: cmd.Process.Pid, base: base, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4096}}}
 	if err := c.setup(); err != nil {
 		return err
 	}
@@ -115,6 +115,14 @@ func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 		}
 		fmt.Printf("%.0f×      %.2f       %.2f                        %-7d %-9d %-6d %-11d  %s; %s\n", k, loadgen.Median(goodputs),
 			float64(medianP99(rs))/float64(max(unloaded, 1)), ok, shed, other, late, fmtAll(goodputs), p99s(rs))
+	}
+	fmt.Println("\ncores used (median round)  load generator  Surge")
+	for i, k := range levels {
+		gen, surge := make([]float64, len(runs[i])), make([]float64, len(runs[i]))
+		for j, r := range runs[i] {
+			gen[j], surge[j] = r.genCPU, r.surgeCPU
+		}
+		fmt.Printf("%-4s                       %.2f            %.2f\n", fmt.Sprintf("%g×", k), loadgen.Median(gen), loadgen.Median(surge))
 	}
 	fmt.Printf("\nshed limit at the end: %s, checkout limit %s\n", c.metric("surge_shed_limit"), c.metric("surge_shed_checkout_limit"))
 	fmt.Printf("sheds by reason: %v\n", c.sheds())
@@ -172,6 +180,7 @@ func listenURL(r io.Reader) (string, error) {
 }
 
 type client struct {
+	pid    int // Surge's
 	base   string
 	http   *http.Client
 	tokens []string
@@ -253,11 +262,16 @@ func (c *client) closedLoop(workers int, d time.Duration) (float64, *hdrhistogra
 type result struct {
 	admitted              *hdrhistogram.Histogram
 	ok, shed, other, late int64
+	// genCPU and surgeCPU are the cores the load generator and Surge
+	// used during the step: on a shared machine the generator's share is
+	// taken from Surge's.
+	genCPU, surgeCPU float64
 }
 
 // open offers rate checkouts per second for d on a fixed schedule.
 func (c *client) open(rate float64, d time.Duration) result {
 	r := result{admitted: hdrhistogram.New(1, 60_000_000, 3)}
+	gen0, surge0 := loadgen.CPU(os.Getpid()), loadgen.CPU(c.pid)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / rate)
@@ -295,6 +309,9 @@ func (c *client) open(rate float64, d time.Duration) result {
 		})
 	}
 	wg.Wait()
+	took := time.Since(start).Seconds()
+	r.genCPU = (loadgen.CPU(os.Getpid()) - gen0).Seconds() / took
+	r.surgeCPU = (loadgen.CPU(c.pid) - surge0).Seconds() / took
 	return r
 }
 
