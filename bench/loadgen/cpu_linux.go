@@ -44,6 +44,10 @@ func procCPU(pid string, children bool) (string, time.Duration) {
 	if err != nil {
 		return "", 0
 	}
+	return parseStat(b, children)
+}
+
+func parseStat(b []byte, children bool) (string, time.Duration) {
 	// The command name may hold spaces; the fields after it do not.
 	open, end := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
 	if open < 0 || end < open {
