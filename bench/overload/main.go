@@ -8,7 +8,7 @@
 // -capacity fixes C instead of measuring it, to compare two versions at the
 // same offered load.
 //
-//	go run ./bench/overload [-step 5s] [-rounds 3] [-sweep] [-capacity N]
+//	go run ./bench/overload [-step 5s] [-rounds 3] [-sweep] [-capacity N] [-cpuprofile FILE]
 package main
 
 import (
@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,8 +39,21 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds of steps (each level reports its median round)")
 	sweep := flag.Bool("sweep", false, "only measure closed-loop throughput and p99 at 1 to 32 clients")
 	fixed := flag.Float64("capacity", 0, "use this capacity C (checkouts/s) instead of measuring it")
+	profile := flag.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "overload:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*step, *rounds, *sweep, *fixed); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "overload:", err)
 		os.Exit(1)
 	}
