@@ -78,9 +78,10 @@ const (
 	// slowFactor is how much slower than the baseline even the fastest
 	// checkout of an interval must be to count as a standing queue. On two
 	// busy cores a full bulkhead of checkouts sharing the processor makes
-	// each four to six times slower than one alone: that is the system at
-	// capacity, not a queue. At a factor of 4 the limit fell to 4–9 under
-	// overload and goodput to 0.57–0.65 of capacity (bench/RESULTS.md).
+	// even the fastest more than four times slower than one alone, but
+	// seldom eight: that is the system at capacity, not a queue. At a
+	// factor of 4 the limit fell to 4–9 under overload and goodput to
+	// 0.57–0.65 of capacity (bench/RESULTS.md).
 	slowFactor = 8
 )
 
