@@ -130,13 +130,14 @@ func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 		fmt.Printf("%.0f×      %.2f       %.2f                        %-7d %-9d %-6d %-11d  %s; %s\n", k, loadgen.Median(goodputs),
 			float64(medianP99(rs))/float64(max(unloaded, 1)), ok, shed, other, late, fmtAll(goodputs), p99s(rs))
 	}
-	fmt.Println("\ncores used (median round)  load generator  Surge")
+	fmt.Println("\nmedian round  cores: load generator  Surge  SQLite writer held")
 	for i, k := range levels {
-		gen, surge := make([]float64, len(runs[i])), make([]float64, len(runs[i]))
+		gen, surge, writer := make([]float64, len(runs[i])), make([]float64, len(runs[i])), make([]float64, len(runs[i]))
 		for j, r := range runs[i] {
-			gen[j], surge[j] = r.genCPU, r.surgeCPU
+			gen[j], surge[j], writer[j] = r.genCPU, r.surgeCPU, r.writerBusy
 		}
-		fmt.Printf("%-4s                       %.2f            %.2f\n", fmt.Sprintf("%g×", k), loadgen.Median(gen), loadgen.Median(surge))
+		fmt.Printf("%-4s                 %.2f            %.2f   %3.0f %%\n", fmt.Sprintf("%g×", k),
+			loadgen.Median(gen), loadgen.Median(surge), 100*loadgen.Median(writer))
 	}
 	fmt.Printf("\nshed limit at the end: %s, checkout limit %s\n", c.metric("surge_shed_limit"), c.metric("surge_shed_checkout_limit"))
 	fmt.Printf("sheds by reason: %v\n", c.sheds())
@@ -280,12 +281,15 @@ type result struct {
 	// used during the step: on a shared machine the generator's share is
 	// taken from Surge's.
 	genCPU, surgeCPU float64
+	// writerBusy is the share of the step during which a group of writes
+	// held SQLite's one writer: near 1, the writer bounds capacity.
+	writerBusy float64
 }
 
 // open offers rate checkouts per second for d on a fixed schedule.
 func (c *client) open(rate float64, d time.Duration) result {
 	r := result{admitted: hdrhistogram.New(1, 60_000_000, 3)}
-	gen0, surge0 := loadgen.CPU(os.Getpid()), loadgen.CPU(c.pid)
+	gen0, surge0, writer0 := loadgen.CPU(os.Getpid()), loadgen.CPU(c.pid), c.writerHeld()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / rate)
@@ -326,7 +330,16 @@ func (c *client) open(rate float64, d time.Duration) result {
 	took := time.Since(start).Seconds()
 	r.genCPU = (loadgen.CPU(os.Getpid()) - gen0).Seconds() / took
 	r.surgeCPU = (loadgen.CPU(c.pid) - surge0).Seconds() / took
+	r.writerBusy = (c.writerHeld() - writer0) / took
 	return r
+}
+
+// writerHeld is how long groups of writes have held SQLite's writer so far,
+// in seconds.
+func (c *client) writerHeld() float64 {
+	var v float64
+	fmt.Sscan(c.metric("surge_db_writer_commit_seconds_sum"), &v)
+	return v
 }
 
 // settle waits until the events of earlier steps are all published and
