@@ -1,7 +1,8 @@
 // Command catalog compares Surge's catalog read (GET a product by SKU, a
 // cache hit) with a bare net/http handler returning the same bytes, in the
 // same run: maximum rate of each (closed loop), then p50/p99 of Surge at
-// half its maximum on a fixed arrival schedule. On SQLite, and on
+// half its maximum on a fixed arrival schedule; and what one request of
+// each costs the machine's processors. On SQLite, and on
 // PostgreSQL when -postgres is set. Loopback only, bounded in time.
 //
 //	go run ./bench/catalog [-d 5s] [-workers 64] [-postgres]
@@ -96,12 +97,17 @@ func run(engine string, d time.Duration, workers int) error {
 		}
 	}
 	loadgen.ClosedLoop(workers, time.Second, get(product)) // warm connections and cache
+	before := loadgen.ReadUsage(s.PID())
 	surgeMax := loadgen.ClosedLoop(workers, d, get(product))
+	mid := loadgen.ReadUsage(s.PID())
 	bareMax := loadgen.ClosedLoop(workers, d, get(bareURL))
+	surgeUsed, bareUsed := mid.Since(before), loadgen.ReadUsage(s.PID()).Since(mid)
 	half := loadgen.Open(surgeMax.Rate()/2, d, 4096, get(product))
 	fmt.Printf("catalog GET by SKU (cache hit), %s, %d clients, %s per phase\n", engine, workers, d)
 	fmt.Printf("  bare net/http   max %8.0f req/s\n", bareMax.Rate())
+	fmt.Printf("    per request: %s\n", bareUsed.PerOp(bareMax.OK))
 	fmt.Printf("  surge           max %8.0f req/s   ratio %.2f (goal >= 0.60)\n", surgeMax.Rate(), surgeMax.Rate()/bareMax.Rate())
+	fmt.Printf("    per request: %s\n", surgeUsed.PerOp(surgeMax.OK))
 	fmt.Printf("  surge at %6.0f req/s (half max, open model): p50 %.2f ms  p99 %.2f ms (goal <= 5)  failed %d  late %d\n\n",
 		surgeMax.Rate()/2, half.P(50), half.P(99), half.Fail, half.Late)
 	return nil
