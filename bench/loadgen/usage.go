@@ -38,7 +38,9 @@ func (u Usage) PerOp(ops int64) string {
 		return "not measured"
 	}
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(ops) }
-	rest := u.Machine - u.Surge - u.Postgres - u.Client
+	// The counters tick every 10 ms each, so the rest can come out a
+	// little below zero.
+	rest := max(0, u.Machine-u.Surge-u.Postgres-u.Client)
 	return fmt.Sprintf("%.0f µs of the machine's processor time (PostgreSQL %.0f, Surge %.0f, client %.0f, kernel and the rest %.0f)",
 		per(u.Machine), per(u.Postgres), per(u.Surge), per(u.Client), per(rest))
 }
