@@ -102,8 +102,9 @@ func TestStandingQueueLimitsCheckouts(t *testing.T) {
 	})
 }
 
-// Checkouts that all take far longer than the fastest seen lately shrink
-// the checkout limit as a standing queue does; quick ones bring it back.
+// Checkouts that all take far longer than the fastest seen lately (eight
+// times) shrink the checkout limit as a standing queue does; quick ones
+// bring it back. Five times longer leaves it alone.
 func TestSlowCheckoutsLimitCheckouts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := loadshed.DefaultConfig(16)
@@ -140,6 +141,12 @@ func TestSlowCheckoutsLimitCheckouts(t *testing.T) {
 
 		checkouts(2*time.Millisecond, 10) // the baseline
 		time.Sleep(time.Second)           // idle intervals judge nothing
+		for _, r := range admit(16) {
+			r()
+		}
+		// Five times slower is what a full bulkhead sharing two busy cores
+		// looks like: the system at capacity, not a queue to shed.
+		checkouts(10*time.Millisecond, 20)
 		for _, r := range admit(16) {
 			r()
 		}
