@@ -20,8 +20,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime/pprof"
 	"strings"
@@ -65,25 +63,14 @@ func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "surge")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/surge").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
-	cmd.Env = append(os.Environ(), "SURGE_ADMIN_KEY=bench-admin", "SURGE_RATE_LIMITS=off", "SURGE_ACCESS_LOG=false")
-	loadgen.DieWithParent(cmd)
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	base, err := listenURL(stdout)
+	surge, err := loadgen.StartSurge(ctx, dir)
 	if err != nil {
 		return err
 	}
-	c := &client{pid: cmd.Process.Pid, base: base, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4096}}}
+	defer surge.Stop()
+	c := &client{pid: surge.PID(), base: surge.URL, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4096}}}
 	if err := c.setup(); err != nil {
 		return err
 	}
@@ -175,24 +162,6 @@ func fmtAll(v []float64) string {
 }
 
 func ms(us int64) float64 { return float64(us) / 1000 }
-
-var listenLine = regexp.MustCompile(`listening on (http://\S+)`)
-
-func listenURL(r io.Reader) (string, error) {
-	buf := make([]byte, 0, 4096)
-	tmp := make([]byte, 512)
-	for {
-		n, err := r.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		if m := listenLine.FindSubmatch(buf); m != nil {
-			go io.Copy(io.Discard, r)
-			return string(m[1]), nil
-		}
-		if err != nil {
-			return "", fmt.Errorf("surge did not start: %s", buf)
-		}
-	}
-}
 
 type client struct {
 	pid    int // Surge's
