@@ -22,6 +22,7 @@ import (
 	"os"
 	"regexp"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,7 +36,7 @@ import (
 func main() {
 	step := flag.Duration("step", 5*time.Second, "duration of each load step")
 	rounds := flag.Int("rounds", 3, "rounds of steps (each level reports its median round)")
-	sweep := flag.Bool("sweep", false, "only measure closed-loop throughput and p99 at 1 to 32 clients")
+	sweep := flag.Bool("sweep", false, "instead: closed-loop throughput and p99 at 1 to 24 clients, against C and the unloaded p99")
 	fixed := flag.Float64("capacity", 0, "use this capacity C (checkouts/s) instead of measuring it")
 	profile := flag.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	flag.Parse()
@@ -76,13 +77,7 @@ func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 	}
 
 	if sweep {
-		for _, n := range []int{1, 2, 4, 6, 8, 12, 16, 24, 32} {
-			c.settle()
-			rate, h := c.closedLoop(n, step)
-			fmt.Printf("%2d clients: %4.0f checkouts/s, p50 %.1f ms, p99 %.1f ms\n", n, rate,
-				ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)))
-		}
-		return nil
+		return c.sweep(step, rounds, fixed)
 	}
 	capacity := fixed
 	if capacity > 0 {
@@ -128,6 +123,54 @@ func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 	}
 	fmt.Printf("\nshed limit at the end: %s, checkout limit %s\n", c.metric("surge_shed_limit"), c.metric("surge_shed_checkout_limit"))
 	fmt.Printf("sheds by reason: %v\n", c.sheds())
+	return nil
+}
+
+// sweep holds the concurrency fixed instead of shedding: at each number
+// of clients (closed loop) it reports throughput and p99 against the same
+// round's capacity (16 clients, as C is measured) and unloaded p99, since
+// the machine's speed drifts between rounds. Whatever a concurrency limit
+// does, it holds some number of checkouts in flight, so the levels that
+// meet both goals at once (goodput ≥ 0.9 C, p99 ≤ 2× unloaded) bound what
+// any limit can reach here, before the sheds' own cost at 4×.
+func (c *client) sweep(step time.Duration, rounds int, fixed float64) error {
+	capacity := fixed
+	if capacity <= 0 {
+		c.settle()
+		capacity, _ = c.closedLoop(16, step)
+	}
+	levels := []int{1, 2, 4, 6, 8, 10, 12, 16, 24}
+	type point struct{ rate, p50, p99 float64 }
+	points := make([][]point, rounds)
+	unloaded := make([]result, rounds)
+	for r := range rounds {
+		c.settle()
+		unloaded[r] = c.open(0.3*capacity, step)
+		for _, n := range levels {
+			c.settle()
+			rate, h := c.closedLoop(n, step)
+			points[r] = append(points[r], point{rate, float64(h.ValueAtQuantile(50)), float64(h.ValueAtQuantile(99))})
+		}
+	}
+	fmt.Printf("unloaded: open load at 0.3 × %.0f/s; p99 per round: %s ms\n", capacity, p99s(unloaded))
+	fmt.Println("each level: medians over rounds, ratios to the same round's 16 clients and unloaded p99")
+	fmt.Println("\nclients  checkouts/s  ÷ C    p50 ms  p99 ms  p99 ÷ unloaded  both goals")
+	c16 := slices.Index(levels, 16)
+	for i, n := range levels {
+		rate, p50, p99, xc, pu := make([]float64, rounds), make([]float64, rounds), make([]float64, rounds), make([]float64, rounds), make([]float64, rounds)
+		for r := range rounds {
+			pt := points[r][i]
+			rate[r], p50[r], p99[r] = pt.rate, pt.p50, pt.p99
+			xc[r] = pt.rate / max(points[r][c16].rate, 1)
+			pu[r] = pt.p99 / float64(max(unloaded[r].admitted.ValueAtQuantile(99), 1))
+		}
+		both := ""
+		if loadgen.Median(xc) >= 0.9 && loadgen.Median(pu) <= 2 {
+			both = "yes"
+		}
+		fmt.Printf("%-7d  %-11.0f  %.2f   %-6.1f  %-6.1f  %-14.2f  %s\n", n, loadgen.Median(rate), loadgen.Median(xc),
+			loadgen.Median(p50)/1000, loadgen.Median(p99)/1000, loadgen.Median(pu), both)
+	}
 	return nil
 }
 
