@@ -71,7 +71,14 @@ func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 		return err
 	}
 	defer surge.Stop()
-	c := &client{pid: surge.PID(), base: surge.URL, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4096}}}
+	// Surge's data lives in dir: the probe flushes the same disk.
+	flush, err := loadgen.StartFlushProbe(dir, 50*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer flush.Stop()
+	c := &client{pid: surge.PID(), base: surge.URL, flush: flush,
+		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4096}}}
 	if err := c.setup(); err != nil {
 		return err
 	}
@@ -99,8 +106,9 @@ func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 		}
 	}
 	unloaded := medianP99(runs[0])
-	fmt.Printf("unloaded (0.3×C): admitted p99 %.1f ms (median of %d rounds: %s)\n\n", ms(unloaded), rounds, p99s(runs[0]))
-	fmt.Println("offered  goodput/C  admitted p99 / unloaded p99  2xx     503 shed  other  client late  (per round: goodput/C, p99 ms)")
+	fmt.Printf("unloaded (0.3×C): admitted p99 %.1f ms (median of %d rounds: %s; longest disk flush: %s ms)\n\n",
+		ms(unloaded), rounds, p99s(runs[0]), flushes(runs[0]))
+	fmt.Println("offered  goodput/C  admitted p99 / unloaded p99  2xx     503 shed  other  client late  (per round: goodput/C; p99 ms; longest disk flush ms)")
 	for i, k := range levels[1:] {
 		rs := runs[i+1]
 		var ok, shed, other, late int64
@@ -109,9 +117,17 @@ func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
 			ok, shed, other, late = ok+r.ok, shed+r.shed, other+r.other, late+r.late
 			goodputs[j] = float64(r.ok) / step.Seconds() / capacity
 		}
-		fmt.Printf("%.0f×      %.2f       %.2f                        %-7d %-9d %-6d %-11d  %s; %s\n", k, loadgen.Median(goodputs),
-			float64(medianP99(rs))/float64(max(unloaded, 1)), ok, shed, other, late, fmtAll(goodputs), p99s(rs))
+		fmt.Printf("%.0f×      %.2f       %.2f                        %-7d %-9d %-6d %-11d  %s; %s; %s\n", k, loadgen.Median(goodputs),
+			float64(medianP99(rs))/float64(max(unloaded, 1)), ok, shed, other, late, fmtAll(goodputs), p99s(rs), flushes(rs))
 	}
+	fmt.Print("\ngenerator's own delay before the send, p99 per round (ms):")
+	for i, k := range levels {
+		fmt.Printf("  %g×:", k)
+		for _, r := range runs[i] {
+			fmt.Printf(" %.1f", ms(r.sendLate.ValueAtQuantile(99)))
+		}
+	}
+	fmt.Println()
 	fmt.Println("\nmedian round  cores: load generator  Surge  SQLite writer held")
 	for i, k := range levels {
 		gen, surge, writer := make([]float64, len(runs[i])), make([]float64, len(runs[i])), make([]float64, len(runs[i]))
@@ -152,7 +168,8 @@ func (c *client) sweep(step time.Duration, rounds int, fixed float64) error {
 			points[r] = append(points[r], point{rate, float64(h.ValueAtQuantile(50)), float64(h.ValueAtQuantile(99))})
 		}
 	}
-	fmt.Printf("unloaded: open load at 0.3 × %.0f/s; p99 per round: %s ms\n", capacity, p99s(unloaded))
+	fmt.Printf("unloaded: open load at 0.3 × %.0f/s; p99 per round: %s ms; longest disk flush per round: %s ms\n",
+		capacity, p99s(unloaded), flushes(unloaded))
 	fmt.Println("each level: medians over rounds, ratios to the same round's 16 clients and unloaded p99")
 	fmt.Println("\nclients  checkouts/s  ÷ C    p50 ms  p99 ms  p99 ÷ unloaded  both goals")
 	c16 := slices.Index(levels, 16)
@@ -193,6 +210,18 @@ func p99s(rs []result) string {
 	return b.String()
 }
 
+// flushes lists each round's longest disk flush, in ms.
+func flushes(rs []result) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%.0f", ms(r.flush.Microseconds()))
+	}
+	return b.String()
+}
+
 func fmtAll(v []float64) string {
 	var b strings.Builder
 	for i, x := range v {
@@ -208,6 +237,7 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 
 type client struct {
 	pid    int // Surge's
+	flush  *loadgen.FlushProbe
 	base   string
 	http   *http.Client
 	tokens []string
@@ -287,7 +317,11 @@ func (c *client) closedLoop(workers int, d time.Duration) (float64, *hdrhistogra
 }
 
 type result struct {
-	admitted              *hdrhistogram.Histogram
+	admitted *hdrhistogram.Histogram
+	// sendLate is how long after its scheduled time each request was
+	// handed to the HTTP client: the generator's own delay, which the
+	// admitted latency includes.
+	sendLate              *hdrhistogram.Histogram
 	ok, shed, other, late int64
 	// genCPU and surgeCPU are the cores the load generator and Surge
 	// used during the step: on a shared machine the generator's share is
@@ -296,11 +330,14 @@ type result struct {
 	// writerBusy is the share of the step during which a group of writes
 	// held SQLite's one writer: near 1, the writer bounds capacity.
 	writerBusy float64
+	// flush is the longest disk flush of the probe during the step: a
+	// stall that long holds every commit, whatever Surge does.
+	flush time.Duration
 }
 
 // open offers rate checkouts per second for d on a fixed schedule.
 func (c *client) open(rate float64, d time.Duration) result {
-	r := result{admitted: hdrhistogram.New(1, 60_000_000, 3)}
+	r := result{admitted: hdrhistogram.New(1, 60_000_000, 3), sendLate: hdrhistogram.New(1, 60_000_000, 3)}
 	gen0, surge0, writer0 := loadgen.CPU(os.Getpid()), loadgen.CPU(c.pid), c.writerHeld()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -323,10 +360,12 @@ func (c *client) open(rate float64, d time.Duration) result {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
+			late := time.Since(at)
 			code, err := c.checkout()
 			lat := time.Since(at) // from the schedule, not from the send
 			mu.Lock()
 			defer mu.Unlock()
+			_ = r.sendLate.RecordValue(late.Microseconds())
 			switch {
 			case err == nil && code < 300:
 				r.ok++
@@ -343,6 +382,7 @@ func (c *client) open(rate float64, d time.Duration) result {
 	r.genCPU = (loadgen.CPU(os.Getpid()) - gen0).Seconds() / took
 	r.surgeCPU = (loadgen.CPU(c.pid) - surge0).Seconds() / took
 	r.writerBusy = (c.writerHeld() - writer0) / took
+	_, r.flush = c.flush.Stalls(start, time.Now(), 0)
 	return r
 }
 
