@@ -27,8 +27,8 @@ type client struct {
 	http  *http.Client // setup and metrics
 	// fast sends the checkouts. At 4× the generator sends thousands of
 	// requests a second on the cores Surge needs; net/http's client hands
-	// each one between three goroutines, fasthttp's uses the caller's, at
-	// about two thirds of the processor time per request.
+	// each one between three goroutines, fasthttp's uses the caller's
+	// (0.30 of a core at 4× instead of 0.37).
 	fast   *fasthttp.Client
 	tokens []string
 	seq    atomic.Int64
