@@ -74,6 +74,19 @@ func (p *FlushProbe) Stalls(from, to time.Time, over time.Duration) (n int, long
 	return n, longest
 }
 
+// Flushes returns how long each flush begun in [from, to) took.
+func (p *FlushProbe) Flushes(from, to time.Time) []time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []time.Duration
+	for _, s := range p.samples {
+		if !s.at.Before(from) && s.at.Before(to) {
+			out = append(out, s.took)
+		}
+	}
+	return out
+}
+
 // Stop ends the probe.
 func (p *FlushProbe) Stop() {
 	close(p.stop)

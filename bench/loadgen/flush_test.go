@@ -25,6 +25,9 @@ func TestFlushProbeTimesFlushesInAWindow(t *testing.T) {
 	if n, _ := p.Stalls(start, time.Now(), 0); n == 0 {
 		t.Error("flushes longer than zero were not counted")
 	}
+	if len(p.Flushes(start, time.Now())) == 0 {
+		t.Error("no flush listed in the window")
+	}
 	if n, longest := p.Stalls(start.Add(-time.Hour), start.Add(-time.Minute), 0); n != 0 || longest != 0 {
 		t.Errorf("a window before the probe started had %d flushes (longest %s)", n, longest)
 	}
