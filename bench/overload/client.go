@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,9 +131,10 @@ type result struct {
 	// writerBusy is the share of the step during which a group of writes
 	// held SQLite's one writer: near 1, the writer bounds capacity.
 	writerBusy float64
-	// flush is the longest disk flush of the probe during the step: a
-	// stall that long holds every commit, whatever Surge does.
-	flush time.Duration
+	// flush and flushP50 are the longest and the median disk flush of the
+	// probe during the step: every commit waits for a flush, so a slow or
+	// stalled disk holds them all, whatever Surge does.
+	flush, flushP50 time.Duration
 }
 
 // open offers rate checkouts per second for d on a fixed schedule.
@@ -183,6 +185,10 @@ func (c *client) open(rate float64, d time.Duration) result {
 	r.surgeCPU = (loadgen.CPU(c.pid) - surge0).Seconds() / took
 	r.writerBusy = (c.writerHeld() - writer0) / took
 	_, r.flush = c.flush.Stalls(start, time.Now(), 0)
+	if f := c.flush.Flushes(start, time.Now()); len(f) > 0 {
+		slices.Sort(f)
+		r.flushP50 = f[len(f)/2]
+	}
 	return r
 }
 
