@@ -8,7 +8,10 @@
 // -capacity fixes C instead of measuring it, to compare two versions at the
 // same offered load.
 //
-//	go run ./bench/overload [-step 5s] [-rounds 3] [-sweep] [-capacity N] [-cpuprofile FILE]
+// -memdisk keeps Surge's data in memory, to tell the disk's share of the
+// results from Surge's.
+//
+//	go run ./bench/overload [-step 5s] [-rounds 3] [-sweep] [-capacity N] [-memdisk] [-cpuprofile FILE]
 package main
 
 import (
@@ -33,6 +36,7 @@ func main() {
 	sweep := flag.Bool("sweep", false, "instead: closed-loop throughput and p99 at 1 to 24 clients, against C and the unloaded p99")
 	fixed := flag.Float64("capacity", 0, "use this capacity C (checkouts/s) instead of measuring it")
 	profile := flag.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
+	memdisk := flag.Bool("memdisk", false, "keep Surge's data in memory (/dev/shm): flushes cost nothing, so what remains is Surge on the processor, not the disk (a diagnosis, not a durable setup)")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -45,15 +49,19 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*step, *rounds, *sweep, *fixed); err != nil {
+	if err := run(*step, *rounds, *sweep, *fixed, *memdisk); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "overload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(step time.Duration, rounds int, sweep bool, fixed float64) error {
-	dir, err := os.MkdirTemp("", "surge-overload")
+func run(step time.Duration, rounds int, sweep bool, fixed float64, memdisk bool) error {
+	parent := ""
+	if memdisk {
+		parent = "/dev/shm"
+	}
+	dir, err := os.MkdirTemp(parent, "surge-overload")
 	if err != nil {
 		return err
 	}
