@@ -46,6 +46,7 @@ import (
 	"github.com/surge-commerce/surge/internal/relay"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/tracing"
 	"github.com/surge-commerce/surge/internal/worker"
 )
 
@@ -67,6 +68,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	tracer, err := tracing.Setup(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, SampleRatio: cfg.TraceSampleRatio,
+		Service: "surge", Version: version, Role: cfg.Roles})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Deferred first, so it runs last: after the workers' final spans.
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(fctx); err != nil {
+			log.Warn("the last spans were not exported", "err", err)
+		}
+	}()
 
 	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns})
 	if err != nil {
@@ -183,7 +197,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			},
 			"redis": func(context.Context) any { return redisState },
 		},
-		Limits: limits, Limiter: rateLimiterIf(cfg.RateLimits, limiter), Shedder: shedder, Flags: flags,
+		Limits: limits, Limiter: rateLimiterIf(cfg.RateLimits, limiter), Shedder: shedder, Flags: flags, Tracer: tracer,
 		APIRoutes:     cfg.HasRole("api"),
 		WebhookSecret: webhookSecret, Registry: reg,
 		Auditor: func(ctx context.Context) (audit.Report, error) {
@@ -263,7 +277,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			notify.NewHandler(bg, now), invoice.NewHandler(bg, now),
 			analytics.NewHandler(bg, now), recommend.NewHandler(bg, now),
 		} {
-			background = append(background, worker.New(brk.JetStream(), h, worker.Config{}, log, m))
+			background = append(background, worker.New(brk.JetStream(), h, worker.Config{Tracer: tracer}, log, m))
 		}
 		if cfg.SMTPURL != "" {
 			sender, err := mailer.New(bg, mailer.Config{URL: cfg.SMTPURL}, now, log, reg)

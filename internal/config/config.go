@@ -62,6 +62,10 @@ type Config struct {
 	CheckoutConcurrency int
 	MaxConnsPerClient   int
 	PprofAddr           string
+	// OTLPEndpoint is the OpenTelemetry collector spans go to (OTLP/HTTP);
+	// empty exports none.
+	OTLPEndpoint     string
+	TraceSampleRatio float64
 
 	envErrs []string
 }
@@ -129,6 +133,8 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&c.CheckoutConcurrency, "checkout-concurrency", c.envInt(getenv, "SURGE_CHECKOUT_CONCURRENCY", 0), "checkouts in flight before more are shed; 0: the size of --db-max-conns (env SURGE_CHECKOUT_CONCURRENCY)")
 	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", c.envInt(getenv, "SURGE_MAX_CONNS_PER_CLIENT", 1024), "open connections one client IP may hold (env SURGE_MAX_CONNS_PER_CLIENT)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("SURGE_PPROF_ADDR", ""), "serve Go profiles (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; empty disables (env SURGE_PPROF_ADDR)")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318) that receives a span per request and per event handled; empty exports none (env OTEL_EXPORTER_OTLP_ENDPOINT)")
+	fs.Float64Var(&c.TraceSampleRatio, "trace-sample-ratio", c.envFloat(getenv, "SURGE_TRACE_SAMPLE_RATIO", 1), "share of new traces exported, 0 to 1; requests with a traceparent follow its sampled flag (env SURGE_TRACE_SAMPLE_RATIO)")
 	fs.BoolVar(&c.AccessLog, "access-log", c.envBool(getenv, "SURGE_ACCESS_LOG", true), "log every request (env SURGE_ACCESS_LOG=false disables)")
 }
 
@@ -155,6 +161,19 @@ func (c *Config) envBool(getenv func(string) string, name string, def bool) bool
 	v, err := strconv.ParseBool(raw)
 	if err != nil {
 		c.envErrs = append(c.envErrs, fmt.Sprintf("%s=%q is not true or false", name, raw))
+		return def
+	}
+	return v
+}
+
+func (c *Config) envFloat(getenv func(string) string, name string, def float64) float64 {
+	raw := getenv(name)
+	if raw == "" {
+		return def
+	}
+	v, err := strconv.ParseFloat(raw, 64)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Sprintf("%s=%q is not a number", name, raw))
 		return def
 	}
 	return v
@@ -190,6 +209,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--outbox-retention must be at least --republish-window")
 	case c.DBMaxConns < 1:
 		return fmt.Errorf("--db-max-conns must be at least 1")
+	case c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1:
+		return fmt.Errorf("--trace-sample-ratio must be between 0 and 1")
 	case c.WorkerDBConns < 1:
 		return fmt.Errorf("--worker-db-conns must be at least 1")
 	case c.StreamReplicas < 1 || c.StreamReplicas > 5:

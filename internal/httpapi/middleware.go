@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/tracectx"
@@ -73,8 +76,9 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// gateway wraps every request: request id, panic recovery, access log, body
-// cap and deadline. Route metrics are added per route by instrument.
+// gateway wraps every request: request id, the trace's span for this hop,
+// panic recovery, access log, body cap and deadline. Route metrics are
+// added per route by instrument.
 func (s *Server) gateway(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -84,9 +88,10 @@ func (s *Server) gateway(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		parent, _ := tracectx.Parse(r.Header.Get("traceparent"))
-		span := tracectx.Child(parent)
-		w.Header().Set("traceparent", span.String())
-		ctx, cancel := context.WithTimeout(tracectx.With(context.WithValue(r.Context(), requestIDKey, id), span), s.requestTimeout)
+		ctx, span := s.tracer.Start(context.WithValue(r.Context(), requestIDKey, id), r.Method, trace.SpanKindServer, parent)
+		hop := tracectx.From(ctx)
+		w.Header().Set("traceparent", hop.String())
+		ctx, cancel := context.WithTimeout(ctx, s.requestTimeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 		if r.Body != nil {
@@ -96,6 +101,7 @@ func (s *Server) gateway(next http.Handler) http.Handler {
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
+					span.End()
 					panic(v)
 				}
 				s.log.ErrorContext(ctx, "panic", "request_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -103,10 +109,15 @@ func (s *Server) gateway(next http.Handler) http.Handler {
 					s.problem(rec, r, errcode.New(errcode.Internal, "panic"))
 				}
 			}
+			span.SetAttributes(attribute.Int("http.response.status_code", rec.status))
+			if rec.status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(rec.status))
+			}
+			span.End()
 			if s.accessLog {
 				s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 					slog.String("request_id", id),
-					slog.String("trace_id", span.TraceID),
+					slog.String("trace_id", hop.TraceID),
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", rec.status),
@@ -137,6 +148,11 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// The gateway's span could only be named by the method: the route
+		// is known here.
+		span := trace.SpanFromContext(r.Context())
+		span.SetName(pattern)
+		span.SetAttributes(attribute.String("http.route", route))
 		s.metrics.inFlight.Inc()
 		rec, ok := w.(*statusRecorder)
 		if !ok {

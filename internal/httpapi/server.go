@@ -32,6 +32,7 @@ import (
 	"github.com/surge-commerce/surge/internal/ratelimit"
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/shop"
+	"github.com/surge-commerce/surge/internal/tracing"
 )
 
 // Check reports whether one dependency is reachable.
@@ -58,6 +59,8 @@ type Config struct {
 	Limits  Limits
 	// Shedder sheds overload by priority; nil turns shedding off.
 	Shedder *loadshed.Shedder
+	// Tracer exports each request's span; nil exports none.
+	Tracer *tracing.Tracer
 	// Flags are the runtime feature flags.
 	Flags *platform.Flags
 	// APIRoutes serves the /v1 API; without it only operations routes are
@@ -111,6 +114,7 @@ type Server struct {
 	limiter        *ratelimit.Limiter
 	limits         Limits
 	shedder        *loadshed.Shedder
+	tracer         *tracing.Tracer
 	flags          *platform.Flags
 	apiRole        bool
 	rendered       *otter.Cache[string, []byte] // product JSON by shop/sku/version
@@ -149,6 +153,7 @@ func NewServer(cfg Config) *Server {
 		limiter:        cfg.Limiter,
 		limits:         cfg.Limits,
 		shedder:        cfg.Shedder,
+		tracer:         cfg.Tracer,
 		flags:          cfg.Flags,
 		apiRole:        cfg.APIRoutes,
 		now:            time.Now,

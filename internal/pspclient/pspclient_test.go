@@ -15,6 +15,7 @@ import (
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/psp"
 	"github.com/surge-commerce/surge/internal/pspclient"
+	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
 // countingTransport counts the requests that leave the client.
@@ -365,4 +366,38 @@ func authorize(t *testing.T, srv *psp.Server, ref string) string {
 		t.Fatalf("authorize: %d %+v %v", resp.StatusCode, p, err)
 	}
 	return p.ID
+}
+
+// headerTransport keeps the traceparent of every request that leaves the
+// client.
+type headerTransport struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	seen []string
+}
+
+func (h *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	h.seen = append(h.seen, r.Header.Get("traceparent"))
+	h.mu.Unlock()
+	return h.base.RoundTrip(r)
+}
+
+func TestCallsCarryTheCallersTrace(t *testing.T) {
+	t.Parallel()
+	rec := &headerTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
+	srv, _ := setup(t, psp.Config{}, pspclient.Config{})
+	c := pspclient.New(pspclient.Config{BaseURL: srv.URL(), HTTPClient: &http.Client{Transport: rec},
+		TotalTimeout: 20 * time.Second, AttemptTimeout: 10 * time.Second})
+	hop, _ := tracectx.Parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	res, err := c.Charge(tracectx.With(context.Background(), hop), "order-traced", 500, "EUR")
+	wantOutcome(t, res, err, pspclient.Paid, "")
+	if _, err := c.Lookup(context.Background(), "order-traced"); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.seen) < 2 || rec.seen[0] != hop.String() || rec.seen[len(rec.seen)-1] != "" {
+		t.Fatalf("traceparents sent: %q; want %q on the charge and none without a trace", rec.seen, hop.String())
+	}
 }

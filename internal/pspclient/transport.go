@@ -13,6 +13,7 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
 // maxResponse bounds a response body; a full ledger page is a few MB.
@@ -93,6 +94,11 @@ func (c *Client) attempt(ctx context.Context, method, path, key string, body []b
 	}
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
+	}
+	// The provider's work joins the caller's trace: the hop that pays is
+	// its parent.
+	if tp := tracectx.From(ctx).String(); tp != "" {
+		req.Header.Set("traceparent", tp)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

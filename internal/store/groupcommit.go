@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
 // groupWriter is SQLite's one writer. Writes wait in one queue, first come
@@ -85,6 +86,13 @@ func newGroupWriter(db *sql.DB) *groupWriter {
 // failed). fn runs with the group's context: a caller that gives up cannot
 // interrupt the statements of the others.
 func (w *groupWriter) run(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	// The write runs with the group's context, which carries none of the
+	// caller's values: the caller's trace goes along by hand, so the outbox
+	// rows it writes name the hop that caused them.
+	if hop := tracectx.From(ctx); hop.TraceID != "" {
+		inner := fn
+		fn = func(gctx context.Context, tx *sql.Tx) error { return inner(tracectx.With(gctx, hop), tx) }
+	}
 	wr := &write{fn: fn, lane: "request", queued: time.Now(), done: make(chan error, 1)}
 	if ctx.Value(backgroundKey{}) != nil {
 		wr.lane = "background"

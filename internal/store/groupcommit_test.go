@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/store/sqlite"
+	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
 func openWriter(t *testing.T) (*groupWriter, *sql.DB) {
@@ -160,5 +161,36 @@ func TestGroupCommitSurvivesAPanic(t *testing.T) {
 	var n int
 	if err := read.QueryRow(`SELECT COUNT(*) FROM rows`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("%d rows (%v), want only the write after the panic", n, err)
+	}
+}
+
+// A write runs with the group's context, yet sees its own caller's trace:
+// the outbox rows it writes must name the hop that caused them.
+func TestGroupCommitCarriesEachCallersTrace(t *testing.T) {
+	w, _ := openWriter(t)
+	release := hold(t, w)
+	hops := []tracectx.Parent{
+		tracectx.Child(tracectx.Parent{}), tracectx.Child(tracectx.Parent{}), {},
+	}
+	seen := make([]tracectx.Parent, len(hops))
+	var wg sync.WaitGroup
+	for i, hop := range hops {
+		wg.Go(func() {
+			err := w.run(tracectx.With(context.Background(), hop), func(ctx context.Context, _ *sql.Tx) error {
+				seen[i] = tracectx.From(ctx)
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitQueued(t, w, len(hops))
+	release()
+	wg.Wait()
+	for i := range hops {
+		if seen[i] != hops[i] {
+			t.Errorf("write %d saw trace %+v, want its caller's %+v", i, seen[i], hops[i])
+		}
 	}
 }

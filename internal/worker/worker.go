@@ -20,9 +20,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing"
 )
 
 // Handler applies one consumer's effect for an event. It must be
@@ -51,6 +55,9 @@ type Config struct {
 	// events within one batch; none does, as each takes at most one event
 	// per order (paid or cancelled).
 	Parallel int // default 8
+	// Tracer exports each event's span, a child of the hop that wrote the
+	// event; nil exports none.
+	Tracer *tracing.Tracer
 }
 
 func (c *Config) defaults() {
@@ -230,10 +237,17 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	parent, _ := tracectx.Parse(e.TraceParent)
-	span := tracectx.Child(parent) // this consumer's hop of the order's trace
-	hctx, cancel := context.WithTimeout(tracectx.With(ctx, span), c.cfg.AckWait/2)
+	// This consumer's hop of the order's trace.
+	sctx, span := c.cfg.Tracer.Start(ctx, c.h.Name()+" "+e.Type, trace.SpanKindConsumer, parent)
+	span.SetAttributes(attribute.String("event.id", e.ID), attribute.Int("delivery", int(meta.NumDelivered)))
+	hop := tracectx.From(sctx)
+	hctx, cancel := context.WithTimeout(sctx, c.cfg.AckWait/2)
 	err = c.h.Handle(hctx, e)
 	cancel()
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
 	if err == nil {
 		if err := msg.DoubleAck(ctx); err != nil {
 			c.log.Warn("ack failed; the event will be redelivered and deduplicated", "event_id", e.ID, "err", err)
@@ -246,7 +260,7 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	delay := c.cfg.Backoff[min(int(meta.NumDelivered)-1, len(c.cfg.Backoff)-1)]
-	c.log.Warn("event failed; will retry", "event_id", e.ID, "trace_id", span.TraceID, "delivery", meta.NumDelivered, "retry_in", delay.String(), "err", err)
+	c.log.Warn("event failed; will retry", "event_id", e.ID, "trace_id", hop.TraceID, "delivery", meta.NumDelivered, "retry_in", delay.String(), "err", err)
 	_ = msg.NakWithDelay(delay)
 }
 
