@@ -5,7 +5,10 @@
 // each costs the machine's processors. On SQLite, and on
 // PostgreSQL when -postgres is set. Loopback only, bounded in time.
 //
-//	go run ./bench/catalog [-d 5s] [-workers 64] [-postgres]
+// -trace has Surge trace every request and export the spans to a local
+// OTLP receiver, to price tracing against the same bare handler.
+//
+//	go run ./bench/catalog [-d 5s] [-workers 64] [-postgres] [-trace]
 package main
 
 import (
@@ -26,20 +29,21 @@ func main() {
 	d := flag.Duration("d", 5*time.Second, "duration of each phase")
 	workers := flag.Int("workers", 64, "closed-loop clients")
 	pg := flag.Bool("postgres", false, "also run on PostgreSQL")
+	trace := flag.Bool("trace", false, "trace every request, exported over OTLP to a local receiver")
 	flag.Parse()
 	engines := []string{"sqlite"}
 	if *pg {
 		engines = append(engines, "postgres")
 	}
 	for _, e := range engines {
-		if err := run(e, *d, *workers); err != nil {
+		if err := run(e, *d, *workers, *trace); err != nil {
 			fmt.Fprintln(os.Stderr, "catalog:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func run(engine string, d time.Duration, workers int) error {
+func run(engine string, d time.Duration, workers int, trace bool) error {
 	dir, err := os.MkdirTemp("", "surge-bench-catalog")
 	if err != nil {
 		return err
@@ -53,6 +57,14 @@ func run(engine string, d time.Duration, workers int) error {
 		}
 		defer stop()
 		env = append(env, "SURGE_DATABASE_URL="+url)
+	}
+	var spans *sink
+	if trace {
+		if spans, err = startSink(); err != nil {
+			return err
+		}
+		defer spans.Close()
+		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+spans.URL, "SURGE_TRACE_SAMPLE_RATIO=1")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -104,6 +116,11 @@ func run(engine string, d time.Duration, workers int) error {
 	surgeUsed, bareUsed := mid.Since(before), loadgen.ReadUsage(s.PID()).Since(mid)
 	half := loadgen.Open(surgeMax.Rate()/2, d, 4096, get(product))
 	fmt.Printf("catalog GET by SKU (cache hit), %s, %d clients, %s per phase\n", engine, workers, d)
+	if trace {
+		received, answered := spans.settled(), requestsAnswered(client, s.URL)
+		fmt.Printf("  every request traced: the receiver got %d spans for %.0f requests answered (%.1f %%)\n",
+			received, answered, 100*float64(received)/max(answered, 1))
+	}
 	fmt.Printf("  bare net/http   max %8.0f req/s\n", bareMax.Rate())
 	fmt.Printf("    per request: %s\n", bareUsed.PerOp(bareMax.OK))
 	fmt.Printf("  surge           max %8.0f req/s   ratio %.2f (goal >= 0.60)\n", surgeMax.Rate(), surgeMax.Rate()/bareMax.Rate())
