@@ -69,7 +69,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	tracer, err := tracing.Setup(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, SampleRatio: cfg.TraceSampleRatio,
-		Service: "surge", Version: version, Role: cfg.Roles})
+		Service: "surge", Version: version, Role: cfg.Roles, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,11 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -35,6 +37,9 @@ type Config struct {
 	SampleRatio float64
 	// Service, Version and Role name this process in every span.
 	Service, Version, Role string
+	// Logger receives the exporter's errors (a collector down, say) as
+	// warnings instead of the SDK's plain lines on stderr.
+	Logger *slog.Logger
 }
 
 // exportTimeout bounds one export to the collector: a slow collector costs
@@ -56,6 +61,12 @@ func Setup(ctx context.Context, cfg Config) (*Tracer, error) {
 	}
 	if cfg.SampleRatio < 0 || cfg.SampleRatio > 1 {
 		return nil, fmt.Errorf("trace sample ratio %v: want 0..1", cfg.SampleRatio)
+	}
+	if cfg.Logger != nil {
+		log := cfg.Logger
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			log.Warn("trace export failed; spans are dropped, requests are not affected", "err", err)
+		}))
 	}
 	exp, err := otlptracehttp.New(ctx,
 		otlptracehttp.WithEndpointURL(strings.TrimRight(cfg.Endpoint, "/")+"/v1/traces"),

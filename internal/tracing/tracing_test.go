@@ -2,6 +2,9 @@ package tracing_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,4 +83,49 @@ func TestWithoutAnEndpointHopsKeepTheirIDs(t *testing.T) {
 	if _, err := tracing.Setup(context.Background(), tracing.Config{Endpoint: "http://127.0.0.1:1", SampleRatio: 2}); err == nil {
 		t.Fatal("a sample ratio of 2 was accepted")
 	}
+}
+
+func TestACollectorDownCostsSpansNotRequests(t *testing.T) {
+	var logs syncBuffer
+	ctx := context.Background()
+	tr, err := tracing.Setup(ctx, tracing.Config{Endpoint: "http://127.0.0.1:1", SampleRatio: 1, Service: "surge",
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for range 100 {
+		_, span := tr.Start(ctx, "hop", trace.SpanKindServer, tracectx.Parent{})
+		span.End()
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("100 spans took %s with the collector down", d)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_ = tr.Shutdown(sctx) // the failed export may be reported here or to the logger
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), `"level":"WARN","msg":"trace export failed`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning about the failed export in the logs: %s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
