@@ -109,9 +109,13 @@ func (s *Server) gateway(next http.Handler) http.Handler {
 					s.problem(rec, r, errcode.New(errcode.Internal, "panic"))
 				}
 			}
-			span.SetAttributes(attribute.Int("http.response.status_code", rec.status))
-			if rec.status >= 500 {
-				span.SetStatus(codes.Error, http.StatusText(rec.status))
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // nothing written: net/http answers 200
+			}
+			span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.Int("http.response.status_code", status))
+			if status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(status))
 			}
 			span.End()
 			if s.accessLog {
