@@ -63,6 +63,8 @@ func Setup(ctx context.Context, cfg Config) (*Tracer, error) {
 		return nil, fmt.Errorf("trace sample ratio %v: want 0..1", cfg.SampleRatio)
 	}
 	if cfg.Logger != nil {
+		// The SDK reports through one process-wide handler: the last
+		// Setup's logger gets every tracer's errors.
 		log := cfg.Logger
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 			log.Warn("trace export failed; spans are dropped, requests are not affected", "err", err)
