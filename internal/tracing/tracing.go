@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -61,6 +62,9 @@ func Setup(ctx context.Context, cfg Config) (*Tracer, error) {
 	}
 	if cfg.SampleRatio < 0 || cfg.SampleRatio > 1 {
 		return nil, fmt.Errorf("trace sample ratio %v: want 0..1", cfg.SampleRatio)
+	}
+	if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("OTLP endpoint %q: want an http(s) base URL such as http://127.0.0.1:4318", cfg.Endpoint)
 	}
 	if cfg.Logger != nil {
 		// The SDK reports through one process-wide handler: the last

@@ -83,6 +83,11 @@ func TestWithoutAnEndpointHopsKeepTheirIDs(t *testing.T) {
 	if _, err := tracing.Setup(context.Background(), tracing.Config{Endpoint: "http://127.0.0.1:1", SampleRatio: 2}); err == nil {
 		t.Fatal("a sample ratio of 2 was accepted")
 	}
+	for _, bad := range []string{"127.0.0.1:4318", "collector:4318", "ftp://collector", "http://", "http://a b"} {
+		if _, err := tracing.Setup(context.Background(), tracing.Config{Endpoint: bad, SampleRatio: 1}); err == nil {
+			t.Errorf("endpoint %q was accepted", bad)
+		}
+	}
 }
 
 func TestACollectorDownCostsSpansNotRequests(t *testing.T) {
