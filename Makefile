@@ -18,7 +18,7 @@ vet:
 	$(GO) vet ./...
 
 build:
-	$(GO) build -o bin/surge ./cmd/surge
+	$(GO) build -buildvcs=auto -o bin/surge ./cmd/surge
 
 # fuzz runs every Fuzz target for FUZZTIME each. go test -list prints a
 # package's target names before the "ok <package>" line that names it.

@@ -48,6 +48,10 @@ func runEvents(ctx context.Context, args []string, getenv func(string) string, s
 		fs.Usage()
 		return errors.New("events needs a subcommand")
 	}
+	if wantsHelp(args) {
+		fs.Usage()
+		return flag.ErrHelp
+	}
 	sub, rest := args[0], args[1:]
 	var pos []string
 	if sub == "dlq" && len(rest) > 0 {

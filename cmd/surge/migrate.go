@@ -23,6 +23,10 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		fs.Usage()
 		return fmt.Errorf("migrate needs up or status")
 	}
+	if wantsHelp(args) {
+		fs.Usage()
+		return flag.ErrHelp
+	}
 	action := args[0]
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 )
@@ -17,37 +19,57 @@ Commands:
   events    inspect streams and consumers, dead letters, replay events
   psp       run the payment-provider simulator
   loadtest  drive open-model load (browse, checkout, flash-sale, mixed; --step finds the knee) and audit
-  version   print the version
+  version   print the version and VCS revision (also: surge --version)
+  help      print this list, or a command's flags: surge help <command>
 
 Run "surge <command> -h" for the flags of a command.
 `
 
+// commands are the subcommands by name.
+var commands = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error{
+	"serve":    runServe,
+	"migrate":  runMigrate,
+	"audit":    runAudit,
+	"events":   runEvents,
+	"psp":      runPSP,
+	"loadtest": runLoadtest,
+}
+
 // run is the whole program; main only supplies the process environment.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("no command given")
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return runServe(ctx, rest, getenv, stdout, stderr)
-	case "migrate":
-		return runMigrate(ctx, rest, getenv, stdout, stderr)
-	case "audit":
-		return runAudit(ctx, rest, getenv, stdout, stderr)
-	case "events":
-		return runEvents(ctx, rest, getenv, stdout, stderr)
-	case "psp":
-		return runPSP(ctx, rest, getenv, stdout, stderr)
-	case "loadtest":
-		return runLoadtest(ctx, rest, getenv, stdout, stderr)
-	case "version":
-		return runVersion(stdout)
-	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "version", "--version", "-version":
+		return runVersion(stdout)
+	case "help", "-h", "--help", "-help":
+		if len(rest) == 0 {
+			fmt.Fprint(stdout, usage)
+			return nil
+		}
+		if _, ok := commands[rest[0]]; !ok && rest[0] != "version" && rest[0] != "help" {
+			fmt.Fprint(stderr, usage)
+			return fmt.Errorf("unknown command %q", rest[0])
+		}
+		return run(ctx, []string{rest[0], "-h"}, getenv, stdout, stderr)
+	}
+	runCmd, ok := commands[cmd]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	err := runCmd(ctx, rest, getenv, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the command's usage: asked for, not a failure
+	}
+	return err
+}
+
+// wantsHelp reports whether a command's first argument asks for help, for
+// commands that read an action before their flags.
+func wantsHelp(args []string) bool {
+	return len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help")
 }

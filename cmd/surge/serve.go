@@ -357,7 +357,7 @@ func newRegistry(st *store.Store, cat *catalog.Service, brk *broker.Broker) *pro
 		n, _ := brk.StreamMessages(ctx, event.DLQ.Name)
 		return float64(n)
 	}))
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newSaleCollector(st))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newSaleCollector(st), buildInfoMetric())
 	for name, db := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 	}

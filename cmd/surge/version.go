@@ -3,21 +3,70 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// without it the module version from the build info is used.
 var version = "dev"
 
-func runVersion(stdout io.Writer) error {
-	rev := "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				rev = s.Value
-			}
+// buildInfo is what a binary knows about its own build.
+type buildInfo struct {
+	Version   string // -ldflags version, else the module version (v1.2.3 or "(devel)")
+	Revision  string // VCS revision, "unknown" when built without VCS stamping
+	Modified  bool   // built from a tree with uncommitted changes
+	GoVersion string
+}
+
+// readBuildInfo reads the version and VCS revision that the Go toolchain
+// stamps into every binary built from a module checkout.
+func readBuildInfo() buildInfo {
+	b := buildInfo{Version: version, Revision: "unknown", GoVersion: runtime.Version()}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return b
+	}
+	if b.Version == "dev" && info.Main.Version != "" {
+		b.Version = info.Main.Version
+	}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.Revision = s.Value
+		case "vcs.modified":
+			b.Modified = s.Value == "true"
 		}
 	}
-	fmt.Fprintf(stdout, "surge %s (revision %s)\n", version, rev)
+	return b
+}
+
+func (b buildInfo) String() string {
+	rev := b.Revision
+	if b.Modified {
+		rev += "+modified"
+	}
+	return fmt.Sprintf("surge %s (revision %s, %s)", b.Version, rev, b.GoVersion)
+}
+
+func runVersion(stdout io.Writer) error {
+	fmt.Fprintln(stdout, readBuildInfo())
 	return nil
+}
+
+// buildInfoMetric is the surge_build_info gauge: always 1, with the build
+// in its labels, so dashboards can tell which binary a replica runs.
+func buildInfoMetric() prometheus.Collector {
+	b := readBuildInfo()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "surge_build_info",
+		Help: "The running binary's build: version, VCS revision and Go version (always 1).",
+		ConstLabels: prometheus.Labels{
+			"version": b.Version, "revision": b.Revision, "goversion": b.GoVersion,
+		},
+	})
+	g.Set(1)
+	return g
 }
