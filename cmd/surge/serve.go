@@ -29,6 +29,7 @@ import (
 	"github.com/surge-commerce/surge/internal/config"
 	"github.com/surge-commerce/surge/internal/connlimit"
 	"github.com/surge-commerce/surge/internal/customer"
+	"github.com/surge-commerce/surge/internal/datadir"
 	"github.com/surge-commerce/surge/internal/demo"
 	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/flashsale"
@@ -64,9 +65,29 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	// Everything that can be refused is checked before anything is created
+	// or printed: a start that fails leaves no data directory, no database
+	// and no admin key shown once and then lost.
 	log, err := newLogger(stderr, cfg.LogLevel)
 	if err != nil {
 		return err
+	}
+	if cfg.SMTPURL != "" {
+		if err := mailer.CheckURL(cfg.SMTPURL); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	if cfg.DatabaseURL == "" || cfg.NATSURL == "" || cfg.PSPURL == "" {
+		lock, err := datadir.Acquire(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
 	tracer, err := tracing.Setup(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, SampleRatio: cfg.TraceSampleRatio,
 		Service: "surge", Version: version, Role: cfg.Roles, Logger: log})
@@ -105,15 +126,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	now := time.Now
 	admin := platform.NewAdmin(st, cfg.AdminKey, now)
-	newAdminKey, err := admin.EnsureKey(ctx)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	defer ln.Close()
 	pay, webhookSecret, stopPSP, err := startPayments(ctx, cfg, "http://"+ln.Addr().String()+"/v1/payments/webhook", log)
 	if err != nil {
 		return err
@@ -218,6 +230,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	newAdminKey, err := admin.EnsureKey(ctx)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "surge %s listening on http://%s\n", version, ln.Addr())
 	fmt.Fprintf(stdout, "  store:  %s\n", describeStore(st, cfg))

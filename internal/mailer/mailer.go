@@ -56,11 +56,26 @@ type Sender struct {
 	wg       sync.WaitGroup
 }
 
+// CheckURL reports whether raw is an SMTP URL New accepts, so a bad
+// setting is refused at start before anything else happens.
+func CheckURL(raw string) error {
+	_, err := parseURL(raw)
+	return err
+}
+
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "smtp" || u.Hostname() == "" || u.Port() == "" {
+		return nil, fmt.Errorf("--smtp-url (SURGE_SMTP_URL) must look like smtp://[user:password@]host:port[?from=address]")
+	}
+	return u, nil
+}
+
 // New parses cfg.URL and returns a sender; it sends nothing until Start.
 func New(store Store, cfg Config, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*Sender, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil || u.Scheme != "smtp" || u.Hostname() == "" || u.Port() == "" {
-		return nil, fmt.Errorf("SURGE_SMTP_URL must look like smtp://[user:password@]host:port[?from=address]")
+	u, err := parseURL(cfg.URL)
+	if err != nil {
+		return nil, err
 	}
 	s := &Sender{
 		store: store, addr: u.Host, host: u.Hostname(), from: u.Query().Get("from"),

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A data directory belongs to one server: a second `surge serve` on it
+// exits at once, naming the holder, and the first keeps serving.
+func TestServeLocksDataDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first := startSurge(t, map[string]string{"SURGE_DATA": dir})
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string {
+		return map[string]string{"SURGE_DATA": dir, "SURGE_ADMIN_KEY": "test-admin-key"}[k]
+	}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "in use") || !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("second serve on one data directory: %v, want an error naming pid %d", err, os.Getpid())
+	}
+	if stdout.String() != "" {
+		t.Fatalf("the refused server printed:\n%s", stdout.String())
+	}
+	if code, _, _ := do(t, "GET", first.URL+"/readyz", "", ""); code != 200 {
+		t.Fatalf("first server /readyz = %d after the refused start", code)
+	}
+}
+
+// A start that will fail fails before it creates or prints anything: no
+// data directory, no database, no admin key shown once and then lost.
+func TestServeRefusesBeforeCreatingAnything(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	cases := map[string]struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		"bad smtp url": {map[string]string{"SURGE_SMTP_URL": "mailto:nobody"}, []string{"--addr", "127.0.0.1:0"}, "smtp-url"},
+		"port in use":  {nil, []string{"--addr", busy.Addr().String()}, "listen on"},
+		"bad setting":  {nil, []string{"--addr", "127.0.0.1:0", "--db-max-conns", "0"}, "--db-max-conns"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "data")
+			env := map[string]string{"SURGE_DATA": dir}
+			for k, v := range c.env {
+				env[k] = v
+			}
+			var stdout, stderr syncBuffer
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := run(ctx, append([]string{"serve"}, c.args...), func(k string) string { return env[k] }, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("serve: %v, want an error about %q", err, c.want)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Fatalf("the refused start created its data directory (%v)", err)
+			}
+			if stdout.String() != "" {
+				t.Fatalf("the refused start printed:\n%s", stdout.String())
+			}
+		})
+	}
+}
