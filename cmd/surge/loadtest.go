@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -56,6 +57,30 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	if fs.NArg() > 0 {
 		return fmt.Errorf("loadtest: unexpected argument %q", fs.Arg(0))
 	}
+	if err := probeTarget(ctx, c.Target); err != nil {
+		return err
+	}
 	_, err := loadtest.Run(ctx, c, stdout, stderr)
 	return err
+}
+
+// probeTarget asks the target's /healthz once, within two seconds, so a
+// wrong --target or a server that is not running is reported at once
+// rather than after the setup's own timeouts.
+func probeTarget(ctx context.Context, target string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(target, "/")+"/healthz", nil)
+	if err != nil {
+		return fmt.Errorf("loadtest: --target %q: %w", target, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("loadtest: target %s is unreachable: %w", target, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("loadtest: target %s answered %s on /healthz; is it a Surge?", target, resp.Status)
+	}
+	return nil
 }

@@ -76,3 +76,23 @@ func TestServeRefusesBeforeCreatingAnything(t *testing.T) {
 		})
 	}
 }
+
+// `surge loadtest` against a target nothing listens on says so at once,
+// as a user running it sees it.
+func TestLoadtestDeadTarget(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = run(ctx, []string{"loadtest", "--target", dead, "--admin-key", "k", "--out", t.TempDir()},
+		func(string) string { return "" }, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "unreachable") || ctx.Err() != nil {
+		t.Fatalf("loadtest against a dead target: %v (ctx %v), want an unreachable error at once", err, ctx.Err())
+	}
+}
