@@ -121,9 +121,11 @@ func (c *ckRetries) String() string {
 	return fmt.Sprint(c.n)
 }
 
-// ckInProgress reports a 409 for a key whose first request still runs.
+// ckInProgress reports a 409 for a key whose first request still runs;
+// it always says when to retry.
 func (r ckResp) ckInProgress() bool {
-	return r.err == nil && r.code == http.StatusConflict && strings.Contains(r.body, "problems/request-in-progress")
+	return r.err == nil && r.code == http.StatusConflict && strings.Contains(r.body, "problems/request-in-progress") &&
+		r.header.Get("Retry-After") != ""
 }
 
 // ckOrderID returns the order id of a checkout answer, or "".

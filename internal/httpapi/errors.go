@@ -115,6 +115,11 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	case errcode.Internal:
 		p.Detail = "the server failed; the request id identifies it in the logs"
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "trace_id", tracectx.From(r.Context()).TraceID, "err", err)
+	case errcode.Conflict:
+		if retryableConflicts[typ] {
+			// Nothing is wrong with the request; it only came too early.
+			w.Header().Set("Retry-After", "1")
+		}
 	case errcode.RateLimited:
 		if w.Header().Get("Retry-After") == "" {
 			w.Header().Set("Retry-After", "1")
@@ -132,6 +137,13 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	writeProblem(w, p)
+}
+
+// retryableConflicts are the 409s that the same request, sent again a
+// moment later, can pass: they carry Retry-After.
+var retryableConflicts = map[string]bool{
+	"request_in_progress": true, // the first request with this key still runs
+	"conflict_retry":      true, // lost a lock race with another transaction
 }
 
 func writeProblem(w http.ResponseWriter, p Problem) {

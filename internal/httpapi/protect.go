@@ -3,11 +3,9 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -107,11 +105,11 @@ func (s *Server) withinLimits(w http.ResponseWriter, r *http.Request) bool {
 	}
 	h := w.Header()
 	h.Set("RateLimit-Policy", strings.Join(policies, ", "))
-	h.Set("RateLimit", `"`+tightest.Limit.Name+`";r=`+strconv.Itoa(tightest.Remaining)+";t="+ceilSeconds(tightest.ResetAfter))
+	h.Set("RateLimit", tightest.Header())
 	if tightest.Allowed {
 		return true
 	}
-	h.Set("Retry-After", ceilSeconds(tightest.RetryAfter))
+	h.Set("Retry-After", ratelimit.CeilSeconds(tightest.RetryAfter))
 	s.problem(w, r, errcode.Typed(errcode.RateLimited, "rate_limited", "too many requests for the %s limit", tightest.Limit.Name).
 		With("limit", tightest.Limit.Name))
 	return false
@@ -121,9 +119,6 @@ func perSecond(name string, rate int) ratelimit.Limit {
 	return ratelimit.Limit{Name: name, Rate: rate, Burst: 2 * rate, Period: time.Second}
 }
 
-func ceilSeconds(d time.Duration) string {
-	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
-}
 
 // clientIP is the socket's peer, unless that peer is a trusted proxy: then
 // the right-most X-Forwarded-For address that is not itself trusted.

@@ -10,6 +10,7 @@ package ratelimit
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"time"
 
@@ -30,9 +31,40 @@ type Limit struct {
 }
 
 // Policy renders the limit as an IETF RateLimit-Policy item: quota q per
-// window w seconds (bursts up to Burst are allowed on top of the rate).
+// window w seconds. The quota is the bucket (Burst), and the window the
+// time the rate takes to refill it, so the remaining units a RateLimit
+// header reports can never exceed q and q/w is still the rate.
 func (l Limit) Policy() string {
-	return `"` + l.Name + `";q=` + strconv.Itoa(l.Rate) + ";w=" + strconv.Itoa(int(l.Period.Seconds()))
+	return `"` + l.Name + `";q=` + strconv.Itoa(l.quota()) + ";w=" + strconv.Itoa(l.window())
+}
+
+func (l Limit) quota() int { return max(l.Burst, l.Rate) }
+
+// window is the seconds it takes Rate per Period to refill the quota,
+// rounded up, at least one.
+func (l Limit) window() int {
+	if l.Rate <= 0 {
+		return max(1, int(l.Period.Seconds()))
+	}
+	return max(1, int(math.Ceil(float64(l.quota())/float64(l.Rate)*l.Period.Seconds())))
+}
+
+// Header renders r as an IETF RateLimit item: remaining units r (never
+// more than the policy's quota) and t, the seconds until the next request
+// is worth trying. On a refusal t is the Retry-After value, so the two
+// headers agree.
+func (r Result) Header() string {
+	remaining, reset := min(max(r.Remaining, 0), r.Limit.quota()), r.ResetAfter
+	if !r.Allowed {
+		remaining, reset = 0, r.RetryAfter
+	}
+	return `"` + r.Limit.Name + `";r=` + strconv.Itoa(remaining) + ";t=" + CeilSeconds(reset)
+}
+
+// CeilSeconds renders d as whole seconds for Retry-After and RateLimit:
+// rounded up, at least one.
+func CeilSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }
 
 // Result is the outcome of one check.

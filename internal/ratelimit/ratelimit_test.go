@@ -77,3 +77,24 @@ func TestRedisSharedAndFallback(t *testing.T) {
 		t.Fatalf("breaker = %q after Redis died, want open", a.BreakerState())
 	}
 }
+
+// The RateLimit header never reports more remaining than the policy's
+// quota, and on a refusal its reset agrees with Retry-After.
+func TestHeaderAgreesWithPolicy(t *testing.T) {
+	lim := ratelimit.Limit{Name: "ip", Rate: 10, Burst: 20, Period: time.Second}
+	if got, want := lim.Policy(), `"ip";q=20;w=2`; got != want {
+		t.Fatalf("policy %s, want %s", got, want)
+	}
+	full := ratelimit.Result{Limit: lim, Allowed: true, Remaining: 20, ResetAfter: 0}
+	if got, want := full.Header(), `"ip";r=20;t=1`; got != want {
+		t.Fatalf("header %s, want %s", got, want)
+	}
+	refused := ratelimit.Result{Limit: lim, Allowed: false, Remaining: 3, RetryAfter: 2500 * time.Millisecond, ResetAfter: 2 * time.Second}
+	if got, want := refused.Header(), `"ip";r=0;t=3`; got != want {
+		t.Fatalf("refusal header %s, want %s (t equal to Retry-After %s)", got, want, ratelimit.CeilSeconds(refused.RetryAfter))
+	}
+	slow := ratelimit.Limit{Name: "shop", Rate: 3, Burst: 6, Period: time.Minute}
+	if got, want := slow.Policy(), `"shop";q=6;w=120`; got != want {
+		t.Fatalf("policy %s, want %s", got, want)
+	}
+}
