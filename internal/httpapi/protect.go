@@ -119,7 +119,6 @@ func perSecond(name string, rate int) ratelimit.Limit {
 	return ratelimit.Limit{Name: name, Rate: rate, Burst: 2 * rate, Period: time.Second}
 }
 
-
 // clientIP is the socket's peer, unless that peer is a trusted proxy: then
 // the right-most X-Forwarded-For address that is not itself trusted.
 func (s *Server) clientIP(r *http.Request) netip.Addr {
