@@ -29,8 +29,12 @@ const (
 
 var skuPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// ValidSKU reports whether sku has the allowed shape.
-func ValidSKU(sku string) bool { return skuPattern.MatchString(sku) }
+// ValidSKU reports whether sku has the allowed shape. A SKU of dots only
+// (".", "..") is refused: it is a path segment that clients and proxies
+// normalise away, so the URL they send would name another resource.
+func ValidSKU(sku string) bool {
+	return skuPattern.MatchString(sku) && strings.Trim(sku, ".") != ""
+}
 
 // Product is a sellable item of one shop.
 type Product struct {
@@ -66,7 +70,7 @@ type Input struct {
 func (in Input) Validate(sku string) error {
 	var v errcode.Validation
 	if !ValidSKU(sku) {
-		v.Add("sku", "must match [A-Za-z0-9._-]{1,64}")
+		v.Add("sku", "must match [A-Za-z0-9._-]{1,64} and not be dots only")
 	}
 	if n := utf8.RuneCountInString(in.Title); n < 1 || n > MaxTitle {
 		v.Add("title", "must be 1-200 characters")

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/surge-commerce/surge/internal/errcode"
@@ -39,15 +41,28 @@ func decode(r *http.Request, v any) error {
 
 // decodeJSON is decode without the HTTP request, so fuzz targets reach it.
 func decodeJSON(body io.Reader, v any) error {
-	dec := json.NewDecoder(body)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := checkKeys(data, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if _, extra := dec.Token(); extra != io.EOF {
 			return malformed("the body must hold exactly one JSON value")
 		}
 		return nil
 	}
+	return decodeError(err)
+}
+
+// decodeError maps what reading or decoding a body failed with to a
+// problem.
+func decodeError(err error) error {
 	var tooBig *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
 	var v1 errcode.Validation
