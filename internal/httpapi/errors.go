@@ -17,7 +17,7 @@ import (
 // that does so.
 func statusOf(code, typ string) int {
 	switch typ {
-	case "malformed_json", "idempotency_key_missing":
+	case "malformed_json", "idempotency_key_missing", "non_canonical_path":
 		return http.StatusBadRequest
 	case "unsupported_media_type":
 		return http.StatusUnsupportedMediaType
@@ -112,6 +112,8 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	p.Status = statusOf(code, typ)
 	p.Type = ProblemTypeBase + strings.ReplaceAll(typ, "_", "-")
 	switch code {
+	case errcode.Unauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="surge"`)
 	case errcode.Internal:
 		p.Detail = "the server failed; the request id identifies it in the logs"
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", p.RequestID, "trace_id", tracectx.From(r.Context()).TraceID, "err", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -130,8 +131,28 @@ func (s *Server) gateway(next http.Handler) http.Handler {
 					slog.String("remote", r.RemoteAddr))
 			}
 		}()
+		if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
+			// net/http's mux would answer a text/plain 307 to the clean
+			// path; an API client gets a problem naming it instead.
+			s.problem(rec, r, errcode.Typed(errcode.Invalid, "non_canonical_path",
+				"the path is not in canonical form; use %s", clean).With("canonical_path", clean))
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// cleanPath is the path net/http's mux would redirect to: dot segments and
+// doubled slashes removed, a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 // instrument records RED metrics for one route; the label is the route
