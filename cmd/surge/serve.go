@@ -318,7 +318,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}()
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(connlimit.New(ln, cfg.MaxConnsPerClient, log)) }()
+	go func() {
+		serveErr <- srv.Serve(connlimit.New(ln, cfg.MaxConnsPerClient, ratelimit.DefaultIPv6Prefix, log))
+	}()
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("http server: %w", err)

@@ -9,16 +9,20 @@ package connlimit
 import (
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/ratelimit"
 )
 
 // Listener wraps a net.Listener with a per-address connection cap.
 type Listener struct {
 	net.Listener
-	max int
-	log *slog.Logger
+	max      int
+	v6Prefix int
+	log      *slog.Logger
 
 	mu       sync.Mutex
 	open     map[string]int
@@ -26,9 +30,10 @@ type Listener struct {
 }
 
 // New returns a Listener allowing at most perClient open connections per
-// remote IP.
-func New(ln net.Listener, perClient int, log *slog.Logger) *Listener {
-	return &Listener{Listener: ln, max: perClient, log: log, open: map[string]int{}, lastWarn: map[string]time.Time{}}
+// client: per IPv4 address, per IPv6 prefix of v6Prefix bits (0: a /64),
+// as the rate limits count clients.
+func New(ln net.Listener, perClient, v6Prefix int, log *slog.Logger) *Listener {
+	return &Listener{Listener: ln, max: perClient, v6Prefix: v6Prefix, log: log, open: map[string]int{}, lastWarn: map[string]time.Time{}}
 }
 
 var overloaded = func() string {
@@ -44,7 +49,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := hostOf(c.RemoteAddr())
+		ip := l.clientOf(c.RemoteAddr())
 		if l.acquire(ip) {
 			return &conn{Conn: c, release: func() { l.release(ip) }}, nil
 		}
@@ -78,12 +83,12 @@ func (l *Listener) release(ip string) {
 	}
 }
 
-func hostOf(a net.Addr) string {
-	host, _, err := net.SplitHostPort(a.String())
+func (l *Listener) clientOf(a net.Addr) string {
+	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {
 		return a.String()
 	}
-	return host
+	return ratelimit.ClientKey(ap.Addr(), l.v6Prefix)
 }
 
 // conn releases its slot exactly once when closed.

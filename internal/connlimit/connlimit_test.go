@@ -19,7 +19,7 @@ func TestPerClientLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(connlimit.New(ln, 2, slog.New(slog.DiscardHandler)))
+	go srv.Serve(connlimit.New(ln, 2, 0, slog.New(slog.DiscardHandler)))
 	t.Cleanup(func() { srv.Close() })
 
 	dial := func() net.Conn {

@@ -23,6 +23,9 @@ type Limits struct {
 	PerShop map[string]int
 	// TrustedProxies may set X-Forwarded-For; other peers cannot.
 	TrustedProxies []netip.Prefix
+	// IPv6Prefix is how many bits of an IPv6 address name one client
+	// (0: ratelimit.DefaultIPv6Prefix).
+	IPv6Prefix int
 }
 
 // protect wraps a route: rate limits first (cheap, per client), then the
@@ -71,7 +74,7 @@ func (s *Server) withinLimits(w http.ResponseWriter, r *http.Request) bool {
 		key string
 		lim ratelimit.Limit
 	}
-	checks := []check{{s.clientIP(r).String(), perSecond("ip", s.limits.PerIP)}}
+	checks := []check{{ratelimit.ClientKey(s.clientIP(r), s.limits.IPv6Prefix), perSecond("ip", s.limits.PerIP)}}
 	if tok := bearer(r); tok != "" {
 		name, rate := "key", s.limits.PerKey
 		if strings.HasPrefix(tok, "ct1.") {

@@ -11,6 +11,7 @@ package ratelimit
 import (
 	"context"
 	"math"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -140,4 +141,23 @@ func (l *Limiter) allowLocal(key string, lim Limit) Result {
 	missing := float64(lim.Burst) - tokens
 	return Result{Limit: lim, Allowed: true, Remaining: max(int(tokens), 0),
 		ResetAfter: time.Duration(missing / float64(perSec) * float64(time.Second))}
+}
+
+// DefaultIPv6Prefix is how many leading bits of an IPv6 address name one
+// client: a subscriber is usually given a whole /64, so keying on the full
+// address would hand one client 2^64 budgets.
+const DefaultIPv6Prefix = 64
+
+// ClientKey names the client behind ip for per-client limits: an IPv4
+// address (or an IPv4-mapped IPv6 one) as itself, an IPv6 address by its
+// first v6Prefix bits (DefaultIPv6Prefix when v6Prefix is 0).
+func ClientKey(ip netip.Addr, v6Prefix int) string {
+	ip = ip.Unmap()
+	if !ip.Is6() {
+		return ip.String()
+	}
+	if v6Prefix <= 0 || v6Prefix > 128 {
+		v6Prefix = DefaultIPv6Prefix
+	}
+	return netip.PrefixFrom(ip, v6Prefix).Masked().String()
 }

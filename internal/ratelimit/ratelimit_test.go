@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -96,5 +97,26 @@ func TestHeaderAgreesWithPolicy(t *testing.T) {
 	slow := ratelimit.Limit{Name: "shop", Rate: 3, Burst: 6, Period: time.Minute}
 	if got, want := slow.Policy(), `"shop";q=6;w=120`; got != want {
 		t.Fatalf("policy %s, want %s", got, want)
+	}
+}
+
+// One IPv6 subscriber (a /64) is one client, whichever of its addresses it
+// sends from; IPv4 addresses, mapped or not, stay themselves.
+func TestClientKey(t *testing.T) {
+	for _, c := range []struct {
+		ip     string
+		prefix int
+		want   string
+	}{
+		{"192.0.2.7", 0, "192.0.2.7"},
+		{"::ffff:192.0.2.7", 0, "192.0.2.7"},
+		{"2001:db8:1:2:aaaa::1", 0, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", 0, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:aaaa::1", 48, "2001:db8:1::/48"},
+		{"2001:db8:1:2:aaaa::1", 128, "2001:db8:1:2:aaaa::1/128"},
+	} {
+		if got := ratelimit.ClientKey(netip.MustParseAddr(c.ip), c.prefix); got != c.want {
+			t.Errorf("ClientKey(%s, %d) = %s, want %s", c.ip, c.prefix, got, c.want)
+		}
 	}
 }
