@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Answers that Go's mux or the auth layer would give in their own shape
@@ -71,5 +75,45 @@ func TestIPv6LimitsBySubnet(t *testing.T) {
 	}
 	if code, _ := get("2001:db8:aa:cc::1"); code != 200 {
 		t.Fatalf("a request from another /64 got %d, want 200", code)
+	}
+}
+
+// Slow bodies cost only their own connections: with every checkout slot's
+// worth of clients stalled mid-body, an honest checkout still goes through,
+// and the stalled ones are answered 408 once their time is up.
+func TestSlowBodiesDoNotBlockCheckout(t *testing.T) {
+	t.Parallel()
+	s := startSurge(t, map[string]string{"SURGE_CHECKOUT_CONCURRENCY": "4"}, "--demo")
+	addr := strings.TrimPrefix(s.URL, "http://")
+	var stalled []net.Conn
+	for range 12 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		req := "POST /v1/shops/demo/checkout HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+			"Authorization: Bearer ct1.stalled\r\nIdempotency-Key: slow\r\nContent-Length: 200\r\n\r\n{"
+		if _, err := c.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		stalled = append(stalled, c)
+	}
+	_, _, body := do(t, "POST", s.URL+"/v1/shops/demo/customers", "", "")
+	var cust struct{ Token string }
+	if err := json.Unmarshal([]byte(body), &cust); err != nil || cust.Token == "" {
+		t.Fatalf("customer: %s", body)
+	}
+	code, _, body := do(t, "POST", s.URL+"/v1/shops/demo/checkout", cust.Token,
+		`{"items":[{"sku":"MUG-ENAMEL","quantity":1}]}`, "Idempotency-Key", "honest-1")
+	if code != 201 {
+		t.Fatalf("honest checkout beside 12 stalled bodies: %d %s", code, body)
+	}
+	for i, c := range stalled {
+		_ = c.SetReadDeadline(time.Now().Add(60 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || !strings.Contains(line, " 408 ") {
+			t.Fatalf("stalled body %d: %q %v, want a 408 when its time is up", i, line, err)
+		}
 	}
 }

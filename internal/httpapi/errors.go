@@ -21,6 +21,8 @@ func statusOf(code, typ string) int {
 		return http.StatusBadRequest
 	case "unsupported_media_type":
 		return http.StatusUnsupportedMediaType
+	case "body_timeout":
+		return http.StatusRequestTimeout
 	}
 	switch code {
 	case errcode.Invalid:

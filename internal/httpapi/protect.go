@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -42,6 +45,13 @@ func (s *Server) protect(pattern string, class loadshed.Class, next http.Handler
 	timed := pattern == "POST /v1/shops/{shop}/checkout"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.limiter != nil && !s.withinLimits(w, r) {
+			return
+		}
+		// The body is read before any shared slot is taken: a client that
+		// sends it slowly then holds only its own connection, never a
+		// bulkhead slot that other clients' checkouts need.
+		if err := s.readBody(w, r); err != nil {
+			s.problem(w, r, err)
 			return
 		}
 		if s.shedder != nil {
@@ -156,4 +166,37 @@ func (s *Server) trusted(ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// bodyReadTimeout bounds how long a client may take to send a request
+// body. Surge's bodies are small JSON documents; a client that needs
+// longer is too slow to serve or doing it on purpose.
+const bodyReadTimeout = 5 * time.Second
+
+// readBody reads the whole request body under its own deadline and puts it
+// back as an in-memory reader. Errors: timeout (408), too_large.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	rc := http.NewResponseController(w)
+	deadline := time.Now().Add(min(bodyReadTimeout, s.requestTimeout))
+	if err := rc.SetReadDeadline(deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		// The deadline stays: closing the body would otherwise wait to
+		// drain what the client never sends. The connection closes after
+		// this answer rather than being reused.
+		w.Header().Set("Connection", "close")
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return decodeError(err)
+		}
+		return errcode.Typed(errcode.Invalid, "body_timeout", "the request body did not arrive within %s", bodyReadTimeout)
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	return nil
 }
