@@ -40,6 +40,7 @@ import (
 	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/pspclient"
 	"github.com/surge-commerce/surge/internal/ratelimit"
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/rediscache"
@@ -138,7 +139,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		go l2.Subscribe(ctx, cat.ForgetProduct) // other replicas' changes
 	}
 	carts := cart.NewService(st, cat, now)
-	payments := pspPayments{pay}
+	payments := pspclient.Payments{Client: pay}
 	sales := flashsale.NewService(st, st, ticketKey, now)
 	checkoutSvc := checkout.NewService(st, carts, payments, sales, checkout.Config{
 		ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL, ChargeBudget: cfg.ChargeBudget,
