@@ -12,9 +12,15 @@ type Payments struct{ Client *Client }
 
 var _ checkout.Payments = Payments{}
 
-// Charge implements checkout.Payments.
+// Charge implements checkout.Payments. When the order id was already used
+// for another request, the money that request took may exist: what the
+// provider holds for the order is the answer.
 func (p Payments) Charge(ctx context.Context, orderID string, amount int64, currency string) checkout.Payment {
-	return toPayment(p.Client.Charge(ctx, orderID, amount, currency))
+	r, err := p.Client.Charge(ctx, orderID, amount, currency)
+	if errcode.Is(err, errcode.Conflict) && r.Outcome == Unknown {
+		return p.Lookup(ctx, orderID)
+	}
+	return toPayment(r, err)
 }
 
 // Lookup implements checkout.Payments.
@@ -22,10 +28,15 @@ func (p Payments) Lookup(ctx context.Context, orderID string) checkout.Payment {
 	return toPayment(p.Client.Lookup(ctx, orderID))
 }
 
-// Refund implements checkout.Payments.
+// Refund implements checkout.Payments: nil only when the provider answers
+// that the payment is refunded (or was voided).
 func (p Payments) Refund(ctx context.Context, paymentRef string) error {
-	if _, err := p.Client.Refund(ctx, paymentRef); err != nil {
+	r, err := p.Client.Refund(ctx, paymentRef)
+	if err != nil {
 		return errcode.Wrap(errcode.Unavailable, err, "the payment provider did not confirm the refund")
+	}
+	if r.Outcome != Reversed {
+		return errcode.New(errcode.Unavailable, "the payment provider answered the refund of %s with status %q", paymentRef, r.Payment.Status)
 	}
 	return nil
 }
@@ -33,7 +44,11 @@ func (p Payments) Refund(ctx context.Context, paymentRef string) error {
 // toPayment maps the provider's outcome to checkout's. Anything not
 // conclusive is Unknown, which checkout answers by asking again later.
 func toPayment(r Result, err error) checkout.Payment {
-	p := checkout.Payment{Ref: r.Payment.ID}
+	p := checkout.Payment{Ref: r.Payment.ID, Amount: r.Payment.Amount, Currency: r.Payment.Currency}
+	if r.Outcome == Refused {
+		p.Outcome = checkout.PaymentDeclined
+		return p
+	}
 	if err != nil {
 		return p
 	}
