@@ -65,6 +65,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if err := cfg.ValidateCharge(); err != nil {
+		return err
+	}
 	log, err := newLogger(stderr, cfg.LogLevel)
 	if err != nil {
 		return err
@@ -357,6 +360,14 @@ func newRegistry(st *store.Store, cat *catalog.Service, brk *broker.Broker) *pro
 		defer cancel()
 		n, _ := brk.StreamMessages(ctx, event.DLQ.Name)
 		return float64(n)
+	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "surge_refunds_owed", Help: "Refunds the payment provider has not confirmed yet (money still owed back).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		owed, _ := st.OwedRefunds(ctx)
+		return float64(len(owed))
 	}))
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newSaleCollector(st))
 	for name, db := range st.Pools() {
