@@ -144,7 +144,10 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, orderID string, p Paym
 		}
 		_, err = s.settle(ctx, o, p)
 		return err
-	case status != order.PendingPayment && p.Outcome == PaymentPaid:
+	case status == order.Cancelled && p.Outcome == PaymentPaid:
+		// Only a cancelled order is read further: a paid one is nearly
+		// always confirmed by its own capture, and this is every paid
+		// order's path.
 		_, err = s.refundStray(ctx, orderID, p)
 		return err
 	}
