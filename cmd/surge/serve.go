@@ -269,7 +269,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		bgCheckout := checkout.NewService(bg, carts, payments, sales, checkout.Config{
 			ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL, ChargeBudget: cfg.ChargeBudget,
 		}, now, log)
-		background = append(background, checkout.NewReconciler(bgCheckout, cfg.ReconcileInterval))
+		background = append(background, checkout.NewReconciler(bgCheckout, cfg.ReconcileInterval, payments))
 	}
 	if cfg.HasRole("relay") {
 		background = append(background, relay.New(bg, brk.JetStream(), relayWake(ctx, st, cfg),

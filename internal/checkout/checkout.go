@@ -148,6 +148,10 @@ type Service struct {
 	// paying holds, by order id, a channel closed once this process has
 	// recorded the outcome of the order's synchronous charge.
 	paying sync.Map
+	// ledgerMu serialises ledger sweeps; ledgerDone counts the entries at
+	// the head of the ledger that need nothing more.
+	ledgerMu   sync.Mutex
+	ledgerDone int
 }
 
 // NewService returns a Service.

@@ -405,3 +405,48 @@ func TestProviderRefusalCancelsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// The ledger sweep refunds every capture no paid order keeps — a second
+// capture of a paid order, a capture for a cancelled order that nothing
+// reported — and leaves alone the kept ones, those of pending orders and
+// those of orders it does not know (docs/INVARIANTS.md, I2).
+func TestLedgerSweepRefundsStrayCaptures(t *testing.T) {
+	forEngines(t, func(t *testing.T, open storetest.Open) {
+		m := setupMoney(t, open)
+		svc := m.service(checkout.Config{}, nil)
+		resp, err := svc.Checkout(context.Background(), checkout.Request{ShopID: m.sl.ShopID, CustomerID: m.sl.Customer,
+			Key: "k1", Items: []checkout.Item{{SKU: "A", Quantity: 1}}})
+		if err != nil || resp.Status != checkout.StatusPaid {
+			t.Fatalf("checkout: %d, %v", resp.Status, err)
+		}
+		paid := m.order(t, resp.OrderID)
+		second := m.capture(t, "second", paid.ID, paid.Total, paid.Currency)
+		cancelled := m.sl.Order(t, order.Cancelled, "A")
+		late := m.capture(t, cancelled.ID, cancelled.ID, cancelled.Total, cancelled.Currency)
+		pending := m.sl.Order(t, order.PendingPayment, "A")
+		inFlight := m.capture(t, pending.ID, pending.ID, pending.Total, pending.Currency)
+		elsewhere := m.capture(t, "elsewhere", "ord_of_another_system", 500, "EUR")
+
+		for round, want := range []int{2, 0} {
+			n, err := svc.SweepLedger(context.Background(), m.pay)
+			if err != nil || n != want {
+				t.Fatalf("sweep %d: %d refunds, %v; want %d", round, n, err, want)
+			}
+		}
+		for _, c := range []struct {
+			id, want string
+		}{
+			{paid.PaymentRef, psp.StatusCaptured}, {second.ID, psp.StatusRefunded}, {late.ID, psp.StatusRefunded},
+			{inFlight.ID, psp.StatusCaptured}, {elsewhere.ID, psp.StatusCaptured},
+		} {
+			if got := m.payment(t, c.id).Status; got != c.want {
+				t.Errorf("payment %s is %s, want %s", c.id, got, c.want)
+			}
+		}
+		wantConfirmed(t, m, paid.ID, second.ID)
+		wantConfirmed(t, m, cancelled.ID, late.ID)
+		if o := m.order(t, paid.ID); o.Status != order.Paid {
+			t.Fatalf("the paid order is %s", o.Status)
+		}
+	})
+}

@@ -159,13 +159,15 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, orderID string, p Paym
 type Reconciler struct {
 	svc      *Service
 	interval time.Duration
+	ledger   Ledger
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
 
-// NewReconciler returns a Reconciler running every interval.
-func NewReconciler(svc *Service, interval time.Duration) *Reconciler {
-	return &Reconciler{svc: svc, interval: interval}
+// NewReconciler returns a Reconciler running every interval, and sweeping
+// the provider's ledger every LedgerInterval when ledger is not nil.
+func NewReconciler(svc *Service, interval time.Duration, ledger Ledger) *Reconciler {
+	return &Reconciler{svc: svc, interval: interval, ledger: ledger}
 }
 
 // Start begins reconciling until Stop.
@@ -174,6 +176,7 @@ func (r *Reconciler) Start(ctx context.Context) error {
 	r.wg.Go(func() {
 		t := time.NewTicker(r.interval)
 		defer t.Stop()
+		swept := r.svc.now()
 		for {
 			select {
 			case <-ctx.Done():
@@ -185,6 +188,12 @@ func (r *Reconciler) Start(ctx context.Context) error {
 			}
 			if _, err := r.svc.store.PruneKeys(ctx, r.svc.now(), 1000); err != nil && !errcode.Is(err, errcode.Unavailable) {
 				r.svc.log.WarnContext(ctx, "pruning idempotency keys failed", "err", err)
+			}
+			if r.ledger != nil && r.svc.now().Sub(swept) >= LedgerInterval {
+				swept = r.svc.now()
+				if _, err := r.svc.SweepLedger(ctx, r.ledger); err != nil && !errcode.Is(err, errcode.Unavailable) {
+					r.svc.log.WarnContext(ctx, "sweeping the provider's ledger failed", "err", err)
+				}
 			}
 		}
 	})

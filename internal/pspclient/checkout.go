@@ -2,6 +2,7 @@ package pspclient
 
 import (
 	"context"
+	"iter"
 
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/errcode"
@@ -10,7 +11,10 @@ import (
 // Payments adapts a Client to what checkout and orders need.
 type Payments struct{ Client *Client }
 
-var _ checkout.Payments = Payments{}
+var (
+	_ checkout.Payments = Payments{}
+	_ checkout.Ledger   = Payments{}
+)
 
 // Charge implements checkout.Payments. When the order id was already used
 // for another request, the money that request took may exist: what the
@@ -39,6 +43,22 @@ func (p Payments) Refund(ctx context.Context, paymentRef string) error {
 		return errcode.New(errcode.Unavailable, "the payment provider answered the refund of %s with status %q", paymentRef, r.Payment.Status)
 	}
 	return nil
+}
+
+// Ledger implements checkout.Ledger.
+func (p Payments) Ledger(ctx context.Context) iter.Seq2[checkout.LedgerEntry, error] {
+	return func(yield func(checkout.LedgerEntry, error) bool) {
+		for pay, err := range p.Client.Ledger(ctx) {
+			if err != nil {
+				yield(checkout.LedgerEntry{}, err)
+				return
+			}
+			e := checkout.LedgerEntry{OrderID: pay.MerchantReference, Payment: toPayment(resultOf(pay))}
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
 }
 
 // toPayment maps the provider's outcome to checkout's. Anything not
