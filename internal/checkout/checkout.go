@@ -7,7 +7,10 @@
 //  2. the provider is charged with the order id as its idempotency key;
 //  3. one transaction records the outcome (paid or cancelled);
 //  4. an unknown outcome leaves the order pending until the reconciler asks
-//     the provider — never a blind second charge.
+//     the provider — never a blind second charge;
+//  5. only a capture of the order's exact amount and currency pays it; any
+//     capture no paid order keeps is money owed back, recorded before it is
+//     refunded and retried until the provider confirms.
 //
 // It must never import a driver or a transport.
 package checkout
