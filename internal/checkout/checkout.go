@@ -132,8 +132,10 @@ func (c *Config) defaults() {
 
 // ChargeMargin is added to the charge budget wherever a charge must be
 // over for sure: the in-progress lock of a key, and how old an order must
-// be before the sweeper may decide it. A reservation must outlive both
-// (see Config.ReservationTTL).
+// be before the sweeper may decide it. It covers the time between the
+// order's creation and the start of its charge (the store bounds a write
+// at a few seconds). A reservation must outlive both (see
+// Config.ReservationTTL).
 const ChargeMargin = 5 * time.Second
 
 // inFlight is how long after it starts a charge may still be in flight.
