@@ -277,7 +277,7 @@ func TestCheckoutExpiredReservationsReturn(t *testing.T) {
 			sim := ckStartPSP(t, psp.Faults{ErrorRate: 1})
 			env := ckLoadEnv(eng.env(t))
 			env["SURGE_PSP_URL"] = sim.URL()
-			env["SURGE_RESERVATION_TTL"] = "3s"
+			env["SURGE_RESERVATION_TTL"] = "7s" // longer than the charge budget plus its margin
 			env["SURGE_CHARGE_BUDGET"] = "1s"
 			env["SURGE_RECONCILE_INTERVAL"] = "200ms"
 			s := startSurge(t, env)

@@ -41,6 +41,7 @@ import (
 	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/pspclient"
 	"github.com/surge-commerce/surge/internal/ratelimit"
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/rediscache"
@@ -63,6 +64,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := cfg.ValidateCharge(); err != nil {
 		return err
 	}
 	// Everything that can be refused is checked before anything is created
@@ -150,7 +154,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		go l2.Subscribe(ctx, cat.ForgetProduct) // other replicas' changes
 	}
 	carts := cart.NewService(st, cat, now)
-	payments := pspPayments{pay}
+	payments := pspclient.Payments{Client: pay}
 	sales := flashsale.NewService(st, st, ticketKey, now)
 	checkoutSvc := checkout.NewService(st, carts, payments, sales, checkout.Config{
 		ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL, ChargeBudget: cfg.ChargeBudget,
@@ -281,7 +285,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		bgCheckout := checkout.NewService(bg, carts, payments, sales, checkout.Config{
 			ReservationTTL: cfg.ReservationTTL, KeyTTL: cfg.IdempotencyTTL, ChargeBudget: cfg.ChargeBudget,
 		}, now, log)
-		background = append(background, checkout.NewReconciler(bgCheckout, cfg.ReconcileInterval))
+		background = append(background, checkout.NewReconciler(bgCheckout, cfg.ReconcileInterval, payments))
 	}
 	if cfg.HasRole("relay") {
 		background = append(background, relay.New(bg, brk.JetStream(), relayWake(ctx, st, cfg),
@@ -374,6 +378,14 @@ func newRegistry(st *store.Store, cat *catalog.Service, brk *broker.Broker) *pro
 		defer cancel()
 		n, _ := brk.StreamMessages(ctx, event.DLQ.Name)
 		return float64(n)
+	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "surge_refunds_owed", Help: "Refunds the payment provider has not confirmed yet (money still owed back).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		owed, _ := st.OwedRefunds(ctx)
+		return float64(len(owed))
 	}))
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newSaleCollector(st), buildInfoMetric())
 	for name, db := range st.Pools() {

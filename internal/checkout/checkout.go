@@ -7,7 +7,10 @@
 //  2. the provider is charged with the order id as its idempotency key;
 //  3. one transaction records the outcome (paid or cancelled);
 //  4. an unknown outcome leaves the order pending until the reconciler asks
-//     the provider — never a blind second charge.
+//     the provider — never a blind second charge;
+//  5. only a capture of the order's exact amount and currency pays it; any
+//     capture no paid order keeps is money owed back, recorded before it is
+//     refunded and retried until the provider confirms.
 //
 // It must never import a driver or a transport.
 package checkout
@@ -69,9 +72,20 @@ type Store interface {
 	// SetCancelReason changes a cancelled order's reason from one code to
 	// another (nothing happens if it no longer is from).
 	SetCancelReason(ctx context.Context, orderID, from, to string) error
-	// StaleOrders returns pending orders created before olderThan or whose
-	// reservations expired before now, oldest first.
-	StaleOrders(ctx context.Context, olderThan, now time.Time, limit int) ([]order.Order, error)
+	// StaleOrders returns pending orders created before olderThan, oldest
+	// first.
+	StaleOrders(ctx context.Context, olderThan time.Time, limit int) ([]order.Order, error)
+	// RecordRefundOwed durably records that a payment must be refunded.
+	// Recording one already recorded changes nothing.
+	RecordRefundOwed(ctx context.Context, r Refund) error
+	// DueRefunds returns unconfirmed refunds due to be tried at now,
+	// oldest first.
+	DueRefunds(ctx context.Context, now time.Time, limit int) ([]Refund, error)
+	// RefundFailed records a failed attempt to refund a payment and when
+	// to try again.
+	RefundFailed(ctx context.Context, paymentRef, cause string, next time.Time) error
+	// ConfirmRefund records that the provider confirmed a refund.
+	ConfirmRefund(ctx context.Context, paymentRef string, now time.Time) error
 	// Order returns one order. Errors: not_found.
 	Order(ctx context.Context, orderID string) (order.Order, error)
 	// OrderStatus returns an order's status alone; NotFound when unknown.
@@ -94,7 +108,10 @@ type Admission interface {
 
 // Config tunes checkout.
 type Config struct {
-	ReservationTTL time.Duration // default 15m
+	// ReservationTTL is how long unpaid stock stays reserved; it must be
+	// longer than ChargeBudget plus ChargeMargin, or a reservation could
+	// expire while its charge is in flight (default 15m).
+	ReservationTTL time.Duration
 	KeyTTL         time.Duration // default 24h
 	// ChargeBudget bounds a whole charge including retries; it is also how
 	// long a retry of the same key answers 409.
@@ -113,6 +130,17 @@ func (c *Config) defaults() {
 	}
 }
 
+// ChargeMargin is added to the charge budget wherever a charge must be
+// over for sure: the in-progress lock of a key, and how old an order must
+// be before the sweeper may decide it. It covers the time between the
+// order's creation and the start of its charge (the store bounds a write
+// at a few seconds). A reservation must outlive both (see
+// Config.ReservationTTL).
+const ChargeMargin = 5 * time.Second
+
+// inFlight is how long after it starts a charge may still be in flight.
+func (c Config) inFlight() time.Duration { return c.ChargeBudget + ChargeMargin }
+
 // Service runs checkouts.
 type Service struct {
 	store     Store
@@ -125,6 +153,10 @@ type Service struct {
 	// paying holds, by order id, a channel closed once this process has
 	// recorded the outcome of the order's synchronous charge.
 	paying sync.Map
+	// ledgerMu serialises ledger sweeps; ledgerDone counts the entries at
+	// the head of the ledger that need nothing more.
+	ledgerMu   sync.Mutex
+	ledgerDone int
 }
 
 // NewService returns a Service.
@@ -180,7 +212,7 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
 		ShopID: req.ShopID, CustomerID: req.CustomerID, Key: req.Key, Fingerprint: req.fingerprint(),
 		OrderID: "ord_" + uuid.Must(uuid.NewV7()).String(), Items: merged, Now: now,
 		ReservationExpiry: now.Add(s.cfg.ReservationTTL),
-		LockUntil:         now.Add(s.cfg.ChargeBudget + 5*time.Second),
+		LockUntil:         now.Add(s.cfg.inFlight()),
 		KeyExpiry:         now.Add(s.cfg.KeyTTL),
 	}, respond)
 	if err != nil {
@@ -218,24 +250,29 @@ func (s *Service) pay(ctx context.Context, req Request, o order.Order) Response 
 
 // settle records a payment outcome for a pending order and returns the
 // order as it now stands. It is shared by checkout, the reconciler and the
-// provider's webhooks, so all three apply an outcome the same way.
+// provider's webhooks, so all three apply an outcome the same way: only a
+// capture of the order's exact amount and currency pays it
+// (docs/INVARIANTS.md, I9).
 func (s *Service) settle(ctx context.Context, o order.Order, p Payment) (order.Order, error) {
 	switch p.Outcome {
 	case PaymentPaid:
+		if !p.pays(o) {
+			return s.refuseMismatch(ctx, o, p)
+		}
 		done, err := s.store.CompletePayment(ctx, o.ShopID, o.ID, p.Ref, s.now(), respond)
 		if errcode.Is(err, errcode.Conflict) {
-			return s.refundIfCancelled(ctx, o.ID, p)
+			return s.refundStray(ctx, o.ID, p)
 		}
 		if err != nil {
 			return o, err
 		}
 		return done, nil
-	case PaymentDeclined, PaymentNone:
-		reason := order.ReasonPaymentDeclined
-		if p.Outcome == PaymentNone {
-			reason = order.ReasonPaymentNone
-		}
-		return s.cancel(ctx, o, reason)
+	case PaymentDeclined:
+		return s.cancel(ctx, o, order.ReasonPaymentDeclined)
+	case PaymentNone:
+		// A charge sent earlier may still land: the cancellation is
+		// verified later (verifyCancellations).
+		return s.cancel(ctx, o, order.ReasonPaymentUnverified)
 	}
 	return o, nil
 }
@@ -251,19 +288,4 @@ func (s *Service) cancel(ctx context.Context, o order.Order, reason string) (ord
 		return o, err
 	}
 	return done, nil
-}
-
-// refundIfCancelled handles money that arrived for an order already
-// cancelled (its reservation expired while the provider was unreachable):
-// the charge is refunded, because the stock may have been sold again.
-func (s *Service) refundIfCancelled(ctx context.Context, orderID string, p Payment) (order.Order, error) {
-	cur, err := s.store.Order(ctx, orderID)
-	if err != nil {
-		return cur, err
-	}
-	if cur.Status == order.Cancelled {
-		s.log.WarnContext(ctx, "checkout: refunding a capture for a cancelled order", "order_id", orderID, "payment", p.Ref)
-		return cur, s.payments.Refund(ctx, p.Ref)
-	}
-	return cur, nil
 }

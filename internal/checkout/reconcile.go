@@ -10,16 +10,20 @@ import (
 )
 
 // Reconcile finishes pending orders whose charge has had its time: it asks
-// the provider what happened and records that. When the provider has no
-// payment at all (the charge never reached it, e.g. it timed out on the way
-// in), the charge is sent again under the same idempotency key — the order
-// id — so it can never be taken twice; once the reservation has expired the
-// order is cancelled instead and its stock released (money arriving after
-// that is refunded: the order stays marked unverified until the provider
-// answers). It returns how many orders it finished.
+// the provider what happened and records that. Only orders older than the
+// charge budget plus ChargeMargin are decided, whatever their reservation
+// says, so no process cancels an order whose charge may still be in flight
+// (docs/INVARIANTS.md, I9). When the provider has no payment at all (the
+// charge never reached it, e.g. it timed out on the way in), the charge is
+// sent again under the same idempotency key — the order id — so it can
+// never be taken twice, as long as that charge ends before the reservation
+// does; once the reservation has expired the order is cancelled instead
+// and its stock released (money arriving after that is refunded: the order
+// stays marked unverified until the provider answers). It also retries the
+// refunds still owed. It returns how many orders it finished.
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	now := s.now()
-	stale, err := s.store.StaleOrders(ctx, now.Add(-s.cfg.ChargeBudget-5*time.Second), now, 100)
+	stale, err := s.store.StaleOrders(ctx, now.Add(-s.cfg.inFlight()), 100)
 	if err != nil {
 		return 0, err
 	}
@@ -28,18 +32,20 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		expired := now.Sub(o.CreatedAt) >= s.cfg.ReservationTTL
+		age := now.Sub(o.CreatedAt)
+		expired := age >= s.cfg.ReservationTTL
 		p := s.payments.Lookup(ctx, o.ID)
-		if p.Outcome == PaymentNone && !expired {
-			p = s.payments.Charge(ctx, o.ID, o.Total, o.Currency)
+		if p.Outcome == PaymentNone && age+s.cfg.inFlight() < s.cfg.ReservationTTL {
+			p = s.charge(ctx, o)
 		}
 		var final order.Order
 		switch {
-		case p.Outcome == PaymentUnknown && expired:
+		case (p.Outcome == PaymentUnknown || p.Outcome == PaymentNone) && expired:
 			// The stock must go back on sale, but the money may have been
-			// taken: cancel, and keep asking (verifyCancellations).
+			// taken or be on its way: cancel, and keep asking
+			// (verifyCancellations).
 			final, err = s.cancel(ctx, o, order.ReasonPaymentUnverified)
-		case p.Outcome == PaymentUnknown:
+		case p.Outcome == PaymentUnknown || p.Outcome == PaymentNone:
 			continue // ask again next round
 		default:
 			final, err = s.settle(ctx, o, p)
@@ -52,12 +58,23 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 			done++
 		}
 	}
-	return done + s.verifyCancellations(ctx), nil
+	done += s.verifyCancellations(ctx)
+	s.retryRefunds(ctx)
+	return done, nil
+}
+
+// charge sends an order's charge again, within the charge budget, so that
+// it is over before the order's reservation expires.
+func (s *Service) charge(ctx context.Context, o order.Order) Payment {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ChargeBudget)
+	defer cancel()
+	return s.payments.Charge(ctx, o.ID, o.Total, o.Currency)
 }
 
 // verifyCancellations asks the provider about orders cancelled while it
 // could not answer, refunds money that did arrive, and records what it
-// learnt. It returns how many it settled.
+// learnt. "No payment" is believed only once a charge sent before the
+// cancellation can no longer land. It returns how many it settled.
 func (s *Service) verifyCancellations(ctx context.Context) int {
 	orders, err := s.store.UnverifiedCancellations(ctx, 100)
 	if err != nil {
@@ -76,14 +93,20 @@ func (s *Service) verifyCancellations(ctx context.Context) int {
 		switch p.Outcome {
 		case PaymentUnknown:
 			continue // ask again next round
+		case PaymentNone:
+			if s.now().Sub(o.UpdatedAt) < s.cfg.inFlight() {
+				continue // a charge may still land
+			}
 		case PaymentDeclined:
 			reason = order.ReasonPaymentDeclined
 		case PaymentPaid:
 			s.log.WarnContext(ctx, "reconcile: refunding money that arrived for a cancelled order", "order_id", o.ID, "payment", p.Ref)
-			if err := s.payments.Refund(ctx, p.Ref); err != nil {
-				s.log.WarnContext(ctx, "reconcile: refund failed; retrying next round", "order_id", o.ID, "err", err)
+			r, err := s.oweRefund(ctx, o, p, RefundCancelledOrder)
+			if err != nil {
+				s.log.WarnContext(ctx, "reconcile: recording a refund owed failed; retrying next round", "order_id", o.ID, "err", err)
 				continue
 			}
+			s.tryRefund(ctx, r)
 			reason = order.ReasonLatePaymentRefunded
 		}
 		if err := s.store.SetCancelReason(ctx, o.ID, order.ReasonPaymentUnverified, reason); err != nil {
@@ -122,7 +145,10 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, orderID string, p Paym
 		_, err = s.settle(ctx, o, p)
 		return err
 	case status == order.Cancelled && p.Outcome == PaymentPaid:
-		_, err = s.refundIfCancelled(ctx, orderID, p)
+		// Only a cancelled order is read further: a paid one is nearly
+		// always confirmed by its own capture, and this is every paid
+		// order's path.
+		_, err = s.refundStray(ctx, orderID, p)
 		return err
 	}
 	return nil
@@ -133,13 +159,15 @@ func (s *Service) ApplyProviderEvent(ctx context.Context, orderID string, p Paym
 type Reconciler struct {
 	svc      *Service
 	interval time.Duration
+	ledger   Ledger
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
 
-// NewReconciler returns a Reconciler running every interval.
-func NewReconciler(svc *Service, interval time.Duration) *Reconciler {
-	return &Reconciler{svc: svc, interval: interval}
+// NewReconciler returns a Reconciler running every interval, and sweeping
+// the provider's ledger every LedgerInterval when ledger is not nil.
+func NewReconciler(svc *Service, interval time.Duration, ledger Ledger) *Reconciler {
+	return &Reconciler{svc: svc, interval: interval, ledger: ledger}
 }
 
 // Start begins reconciling until Stop.
@@ -148,6 +176,7 @@ func (r *Reconciler) Start(ctx context.Context) error {
 	r.wg.Go(func() {
 		t := time.NewTicker(r.interval)
 		defer t.Stop()
+		swept := r.svc.now()
 		for {
 			select {
 			case <-ctx.Done():
@@ -159,6 +188,12 @@ func (r *Reconciler) Start(ctx context.Context) error {
 			}
 			if _, err := r.svc.store.PruneKeys(ctx, r.svc.now(), 1000); err != nil && !errcode.Is(err, errcode.Unavailable) {
 				r.svc.log.WarnContext(ctx, "pruning idempotency keys failed", "err", err)
+			}
+			if r.ledger != nil && r.svc.now().Sub(swept) >= LedgerInterval {
+				swept = r.svc.now()
+				if _, err := r.svc.SweepLedger(ctx, r.ledger); err != nil && !errcode.Is(err, errcode.Unavailable) {
+					r.svc.log.WarnContext(ctx, "sweeping the provider's ledger failed", "err", err)
+				}
 			}
 		}
 	})

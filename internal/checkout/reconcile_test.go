@@ -50,7 +50,9 @@ func (p *provider) set(pay checkout.Payment) {
 // TestUnverifiedCancellation: the provider is unreachable until the
 // reservation expires, so the order is cancelled and its stock released;
 // when the provider answers that it did take the money, the money is
-// refunded once, and the order is never asked about again.
+// refunded once, and the order is never asked about again. "No payment" is
+// believed only once a charge sent before the cancellation can no longer
+// land.
 func TestUnverifiedCancellation(t *testing.T) {
 	for _, e := range storetest.Engines {
 		t.Run(e.Name, func(t *testing.T) {
@@ -78,7 +80,8 @@ func testUnverified(t *testing.T, st *store.Store, answer checkout.Payment, want
 	o := sl.Order(t, order.PendingPayment, "A")
 
 	p := &provider{lookup: checkout.Payment{Outcome: checkout.PaymentUnknown}}
-	svc := checkout.NewService(st, nil, p, nil, checkout.Config{ReservationTTL: time.Minute}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	clk := &clock{}
+	svc := checkout.NewService(st, nil, p, nil, checkout.Config{ReservationTTL: time.Minute}, clk.now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if n, err := svc.Reconcile(ctx); err != nil || n != 1 {
 		t.Fatalf("first round: %d, %v; want the expired order cancelled", n, err)
 	}
@@ -96,6 +99,13 @@ func testUnverified(t *testing.T, st *store.Store, answer checkout.Payment, want
 	}
 
 	p.set(answer)
+	if _, err := svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if un, _ := st.UnverifiedCancellations(ctx, 10); answer.Outcome == checkout.PaymentNone && len(un) != 1 {
+		t.Fatalf("believed \"no payment\" while a charge could still land: %+v", un)
+	}
+	clk.advance(time.Minute)
 	if _, err := svc.Reconcile(ctx); err != nil {
 		t.Fatal(err)
 	}

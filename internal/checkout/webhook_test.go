@@ -19,10 +19,10 @@ type heldProvider struct {
 	release  chan struct{}
 }
 
-func (p *heldProvider) Charge(ctx context.Context, orderID string, _ int64, _ string) checkout.Payment {
+func (p *heldProvider) Charge(ctx context.Context, orderID string, amount int64, currency string) checkout.Payment {
 	p.charging <- orderID
 	<-p.release
-	return checkout.Payment{Outcome: checkout.PaymentPaid, Ref: "pay_" + orderID}
+	return checkout.Payment{Outcome: checkout.PaymentPaid, Ref: "pay_" + orderID, Amount: amount, Currency: currency}
 }
 
 type admitAll struct{}
@@ -55,7 +55,8 @@ func TestWebhookWaitsForTheChargeInFlight(t *testing.T) {
 
 			hooked := make(chan error, 1)
 			go func() {
-				hooked <- svc.ApplyProviderEvent(ctx, id, checkout.Payment{Outcome: checkout.PaymentPaid, Ref: "pay_" + id})
+				hooked <- svc.ApplyProviderEvent(ctx, id, checkout.Payment{Outcome: checkout.PaymentPaid, Ref: "pay_" + id,
+					Amount: storetest.SellerPrice, Currency: "EUR"})
 			}()
 			select {
 			case err := <-hooked:

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/checkout"
 )
 
 // Config is everything the backends and the API need.
@@ -227,6 +229,20 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--max-body-bytes must be at least 1024")
 	case c.RequestTimeout <= 0 && c.Addr != "":
 		return fmt.Errorf("--request-timeout must be positive")
+	}
+	return nil
+}
+
+// ValidateCharge reports a reservation that could expire while its charge
+// is still in flight: the sweeper decides an order only once its charge
+// budget plus checkout.ChargeMargin has passed, so a shorter reservation
+// would hold stock it cannot keep (docs/INVARIANTS.md, I9). It concerns
+// only the serve settings.
+func (c *Config) ValidateCharge() error {
+	if c.ReservationTTL <= c.ChargeBudget+checkout.ChargeMargin {
+		return fmt.Errorf("--reservation-ttl (%s) must be longer than --charge-budget (%s) plus %s, "+
+			"or a reservation could expire while its charge is still in flight",
+			c.ReservationTTL, c.ChargeBudget, checkout.ChargeMargin)
 	}
 	return nil
 }

@@ -129,6 +129,23 @@ func TestValidateRejects(t *testing.T) {
 	}
 }
 
+func TestValidateCharge(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		ok   bool
+	}{
+		{nil, true},
+		{[]string{"--reservation-ttl", "16s", "--charge-budget", "10s"}, true},
+		{[]string{"--reservation-ttl", "15s", "--charge-budget", "10s"}, false},
+		{[]string{"--reservation-ttl", "5s", "--charge-budget", "10s"}, false},
+	} {
+		err := parse(t, nil, c.args...).ValidateCharge()
+		if (err == nil) != c.ok {
+			t.Errorf("%v: ValidateCharge() = %v, want ok=%v", c.args, err, c.ok)
+		}
+	}
+}
+
 func TestParseTokenSecrets(t *testing.T) {
 	s32 := strings.Repeat("s", 32)
 	got, err := ParseTokenSecrets(" k1:" + s32 + " ,k2:" + s32 + "x,")

@@ -14,10 +14,13 @@ type adminOrderJSON struct {
 	checkout.OrderJSON
 	CustomerID string `json:"customer_id"`
 	PaymentRef string `json:"payment_ref,omitempty"`
+	// CancelReason says why a cancelled order was, so a shop sees a
+	// refused payment (e.g. payment_mismatch) for what it is.
+	CancelReason string `json:"cancel_reason,omitempty"`
 }
 
 func toAdminOrder(o order.Order) adminOrderJSON {
-	return adminOrderJSON{OrderJSON: checkout.ToJSON(o), CustomerID: o.CustomerID, PaymentRef: o.PaymentRef}
+	return adminOrderJSON{OrderJSON: checkout.ToJSON(o), CustomerID: o.CustomerID, PaymentRef: o.PaymentRef, CancelReason: o.CancelReason}
 }
 
 func (s *Server) getOrder() http.Handler {

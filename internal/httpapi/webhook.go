@@ -31,7 +31,7 @@ func (s *Server) paymentWebhook() http.Handler {
 			s.problem(w, r, malformed("the body is not a payment event"))
 			return
 		}
-		p := checkout.Payment{Ref: ev.Payment.ID}
+		p := checkout.Payment{Ref: ev.Payment.ID, Amount: ev.Payment.Amount, Currency: ev.Payment.Currency}
 		switch ev.Payment.Status {
 		case "captured":
 			p.Outcome = checkout.PaymentPaid

@@ -34,6 +34,9 @@ const (
 	// ReasonLatePaymentRefunded: money arrived after the cancellation and
 	// was refunded.
 	ReasonLatePaymentRefunded = "late_payment_refunded"
+	// ReasonPaymentMismatch: the provider captured another amount or
+	// currency than the order's; that capture is refunded, never accepted.
+	ReasonPaymentMismatch = "payment_mismatch"
 )
 
 // transitions lists the legal moves; anything else is refused.
@@ -79,8 +82,10 @@ type Order struct {
 	Total      int64
 	Currency   string
 	PaymentRef string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// CancelReason is one of the Reason codes when the order is cancelled.
+	CancelReason string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Filter selects orders for a shop admin.

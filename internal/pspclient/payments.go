@@ -16,8 +16,8 @@ import (
 // Outcome is what the caller may conclude about an order's money.
 type Outcome string
 
-// The outcomes. Charge returns Paid, Declined or Unknown; Lookup can also
-// return Authorized, Reversed and NotFound.
+// The outcomes. Charge returns Paid, Declined, Refused or Unknown; Lookup
+// can also return Authorized, Reversed and NotFound.
 const (
 	// Unknown: the provider's answer was not seen (timeout, breaker open,
 	// lost response, 5xx after retries). The charge may or may not exist;
@@ -27,6 +27,10 @@ const (
 	Paid Outcome = "paid"
 	// Declined: the provider refused the payment; nothing is owed.
 	Declined Outcome = "declined"
+	// Refused: the provider refused the charge request itself (400, 402,
+	// or 422 other than a reused idempotency key): no payment exists and
+	// repeating the request cannot help.
+	Refused Outcome = "refused"
 	// Authorized: the money is held but not captured.
 	Authorized Outcome = "authorized"
 	// Reversed: the payment was voided or refunded.
@@ -72,10 +76,11 @@ type chargeRequest struct {
 
 // Charge authorizes and captures amount (minor units) of currency for the
 // order. The order id is the Idempotency-Key, so repeating a Charge, here or
-// after a crash, can never charge twice. A non-nil error comes with Unknown:
-// it is an errcode error, Unavailable unless the provider refused the
-// request outright (e.g. Conflict when the order id was charged with a
-// different amount).
+// after a crash, can never charge twice. A non-nil error comes with Refused
+// when the provider definitively refused the request, and with Unknown
+// otherwise: it is an errcode error, Unavailable unless the provider
+// refused the request outright (e.g. Conflict when the order id was charged
+// with a different request: money may exist, so that is no refusal).
 func (c *Client) Charge(ctx context.Context, orderID string, amount int64, currency string) (Result, error) {
 	body, err := json.Marshal(chargeRequest{MerchantReference: orderID, Amount: amount, Currency: currency, Capture: true})
 	if err != nil {
@@ -83,6 +88,9 @@ func (c *Client) Charge(ctx context.Context, orderID string, amount int64, curre
 	}
 	resp, err := c.call(ctx, http.MethodPost, "/v1/payments", orderID, body)
 	if err != nil {
+		if refused(err) {
+			return Result{Outcome: Refused}, classify(err)
+		}
 		return Result{Outcome: Unknown}, classify(err)
 	}
 	return decodePayment(resp.body)

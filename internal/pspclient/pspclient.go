@@ -1,6 +1,7 @@
 // Package pspclient is Surge's client for the payment provider: it charges
 // orders, looks up what happened to a charge whose answer was lost, voids
-// and refunds, and walks the provider's ledger for reconciliation.
+// and refunds, and walks the provider's ledger for reconciliation. Payments
+// adapts it to what checkout needs.
 //
 // Every call has a per-attempt timeout, a bounded total budget, a circuit
 // breaker shared by all calls, and jittered exponential retries. Retrying is

@@ -270,24 +270,28 @@ func TestRefusalsAreNotRetriedNorCounted(t *testing.T) {
 	wantOutcome(t, paid, err, pspclient.Paid, "")
 	counter.sent()
 	tests := []struct {
-		name string
-		call func() (pspclient.Result, error)
-		code string
-		typ  string
+		name    string
+		call    func() (pspclient.Result, error)
+		outcome pspclient.Outcome
+		code    string
+		typ     string
 	}{
+		// The key's first request took money: no refusal.
 		{"same order, other amount", func() (pspclient.Result, error) { return c.Charge(ctx, "order-1", 999, "EUR") },
-			errcode.Conflict, "idempotency_key_reused"},
+			pspclient.Unknown, errcode.Conflict, "idempotency_key_reused"},
 		{"bad currency", func() (pspclient.Result, error) { return c.Charge(ctx, "order-2", 1, "euro") },
-			errcode.Invalid, "invalid_request"},
+			pspclient.Refused, errcode.Invalid, "invalid_request"},
+		{"amount too large", func() (pspclient.Result, error) { return c.Charge(ctx, "order-3", 1e15, "EUR") },
+			pspclient.Refused, errcode.Invalid, "invalid_request"},
 		{"void a captured payment", func() (pspclient.Result, error) { return c.Void(ctx, paid.Payment.ID) },
-			errcode.Conflict, "invalid_transition"},
+			pspclient.Unknown, errcode.Conflict, "invalid_transition"},
 		{"refund a missing payment", func() (pspclient.Result, error) { return c.Refund(ctx, "pay_missing") },
-			errcode.NotFound, "not_found"},
+			pspclient.Unknown, errcode.NotFound, "not_found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := tt.call()
-			wantOutcome(t, res, err, pspclient.Unknown, tt.code)
+			wantOutcome(t, res, err, tt.outcome, tt.code)
 			var e *errcode.Error
 			if !errors.As(err, &e) || e.Type != tt.typ {
 				t.Fatalf("err = %#v, want type %s", err, tt.typ)

@@ -59,6 +59,24 @@ func (e *statusError) rejected() bool {
 	return e.status >= 400 && e.status < 500 && e.status != http.StatusTooManyRequests
 }
 
+// refused reports whether err is the provider's definitive refusal of a
+// new payment: the request is invalid or the payment refused. A conflict on
+// the idempotency key is not one: the key's first request may have taken
+// the money.
+func refused(err error) bool {
+	var se *statusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.status {
+	case http.StatusBadRequest, http.StatusPaymentRequired:
+		return true
+	case http.StatusUnprocessableEntity:
+		return se.problem.subtype() != "idempotency_key_reused"
+	}
+	return false
+}
+
 // isProviderFailure reports whether err means the provider failed or could
 // not be reached: such attempts are retried and count against the breaker.
 func isProviderFailure(err error) bool {

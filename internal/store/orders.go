@@ -93,13 +93,13 @@ func (s *Store) OrderStatus(ctx context.Context, orderID string) (order.Status, 
 	return order.Status(status), classify(err)
 }
 
-const orderColumns = `shop_id, order_id, customer_id, status, currency, total, payment_ref, created_at, updated_at`
+const orderColumns = `shop_id, order_id, customer_id, status, currency, total, payment_ref, cancel_reason, created_at, updated_at`
 
 func scanOrder(row scanner) (order.Order, error) {
 	var o order.Order
 	var status string
 	var created, updated int64
-	err := row.Scan(&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &created, &updated)
+	err := row.Scan(&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &o.CancelReason, &created, &updated)
 	o.Status, o.CreatedAt, o.UpdatedAt = order.Status(status), fromMicros(created), fromMicros(updated)
 	return o, err
 }

@@ -47,7 +47,7 @@ func (s *Store) settleOrder(ctx context.Context, shopID int64, orderID string, t
 		t.queryRow(&found, `UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
 			WHERE shop_id = ? AND order_id = ? AND status = 'pending_payment' RETURNING `+orderColumns,
 			[]any{string(to), paymentRef, cancelReason, micros(now), shopID, orderID},
-			&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &created, &updated)
+			&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &o.CancelReason, &created, &updated)
 		var lines []order.Line
 		t.query(func(scan func(...any) error) error {
 			var l order.Line
@@ -141,10 +141,10 @@ func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, to or
 	return nil
 }
 
-// StaleOrders implements checkout.Store.
-func (s *Store) StaleOrders(ctx context.Context, olderThan, now time.Time, limit int) ([]order.Order, error) {
+// StaleOrders implements checkout.Store. Reservation expiry alone never
+// makes an order stale: its charge may still be in flight
+// (docs/INVARIANTS.md, I9).
+func (s *Store) StaleOrders(ctx context.Context, olderThan time.Time, limit int) ([]order.Order, error) {
 	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders
-		WHERE status = 'pending_payment' AND (created_at < ? OR order_id IN
-			(SELECT order_id FROM reservations WHERE state = 'held' AND expires_at < ?))
-		ORDER BY created_at LIMIT ?`, micros(olderThan), micros(now), limit)
+		WHERE status = 'pending_payment' AND created_at < ? ORDER BY created_at LIMIT ?`, micros(olderThan), limit)
 }
