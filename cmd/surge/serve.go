@@ -92,6 +92,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		defer lock.Release()
+		if open, err := datadir.OpenToOthers(cfg.DataDir); err == nil && open {
+			log.Warn("the data directory holds secrets and other users can read it; run: chmod 700 "+cfg.DataDir, "data", cfg.DataDir)
+		}
 	}
 	tracer, err := tracing.Setup(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, SampleRatio: cfg.TraceSampleRatio,
 		Service: "surge", Version: version, Role: cfg.Roles, Logger: log})

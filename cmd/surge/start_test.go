@@ -96,3 +96,34 @@ func TestLoadtestDeadTarget(t *testing.T) {
 		t.Fatalf("loadtest against a dead target: %v (ctx %v), want an unreachable error at once", err, ctx.Err())
 	}
 }
+
+// Secrets at rest: a data directory Surge creates is 0700 and the SQLite
+// files holding the token secrets are 0600; a directory others can read
+// gets a warning naming the fix.
+func TestDataDirIsPrivate(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	s := startSurge(t, map[string]string{"SURGE_DATA": dir})
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory mode %v (%v), want 0700", fi.Mode().Perm(), err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.db*"))
+	if len(files) == 0 {
+		t.Fatal("no SQLite files in the data directory")
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v (%v), want 0600", f, fi.Mode().Perm(), err)
+		}
+	}
+	if err := s.Stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	again := startSurge(t, map[string]string{"SURGE_DATA": dir})
+	if !strings.Contains(again.Stderr.String(), "chmod 700 "+dir) {
+		t.Fatalf("no warning naming the fix for a 0755 data directory; stderr:\n%s", again.Stderr.String())
+	}
+}

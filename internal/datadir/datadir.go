@@ -70,3 +70,13 @@ func (l *Lock) Release() error {
 	l.f = nil
 	return err
 }
+
+// OpenToOthers reports whether users other than the owner may read or
+// enter dir, which holds the database and its secrets.
+func OpenToOthers(dir string) (bool, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return false, err
+	}
+	return fi.Mode().Perm()&0o077 != 0, nil
+}

@@ -33,3 +33,19 @@ func TestAcquireIsExclusiveAndReleasable(t *testing.T) {
 	}
 	again.Release()
 }
+
+func TestOpenToOthers(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if open, err := OpenToOthers(dir); err != nil || !open {
+		t.Fatalf("0755 directory: open to others %v (%v), want true", open, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if open, err := OpenToOthers(dir); err != nil || open {
+		t.Fatalf("0700 directory: open to others %v (%v), want false", open, err)
+	}
+}

@@ -26,8 +26,11 @@ var Migrations embed.FS
 // Open opens (creating if needed) the database file at path and returns a
 // single-connection write pool and a read pool.
 func Open(ctx context.Context, path string, readConns int) (write, read *sql.DB, err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("sqlite: create data dir: %w", err)
+	}
+	if err := private(path); err != nil {
+		return nil, nil, err
 	}
 	// synchronous=FULL: a commit is on disk before it is acknowledged, so a
 	// 2xx survives a SIGKILL or power loss (WAL with NORMAL would not).
@@ -60,4 +63,23 @@ func Open(ctx context.Context, path string, readConns int) (write, read *sql.DB,
 		return nil, nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
 	return write, read, nil
+}
+
+// private makes the database file, and the journal files SQLite creates
+// beside it, readable by this user only: the database holds the customer
+// token signing secrets and key hashes. SQLite gives a new WAL file the
+// database file's mode, so creating the database 0600 covers those too;
+// files an older version left 0644 are tightened.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	return nil
 }
