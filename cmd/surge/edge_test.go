@@ -117,3 +117,28 @@ func TestSlowBodiesDoNotBlockCheckout(t *testing.T) {
 		}
 	}
 }
+
+// A missing Idempotency-Key and a malformed one are told apart.
+func TestIdempotencyKeyProblems(t *testing.T) {
+	t.Parallel()
+	s := startSurge(t, nil, "--demo")
+	_, _, body := do(t, "POST", s.URL+"/v1/shops/demo/customers", "", "")
+	var cust struct{ Token string }
+	if err := json.Unmarshal([]byte(body), &cust); err != nil {
+		t.Fatal(err)
+	}
+	items := `{"items":[{"sku":"MUG-ENAMEL","quantity":1}]}`
+	for _, c := range []struct {
+		header []string
+		typ    string
+	}{
+		{nil, "idempotency-key-missing"},
+		{[]string{"Idempotency-Key", "3f0c…"}, "idempotency-key-invalid"},
+		{[]string{"Idempotency-Key", "has space"}, "idempotency-key-invalid"},
+	} {
+		code, _, body := do(t, "POST", s.URL+"/v1/shops/demo/checkout", cust.Token, items, c.header...)
+		if code != 400 || !strings.Contains(body, "/problems/"+c.typ+`"`) {
+			t.Errorf("checkout with %v: %d %s, want 400 %s", c.header, code, body, c.typ)
+		}
+	}
+}

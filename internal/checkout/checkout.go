@@ -169,9 +169,13 @@ func NewService(store Store, carts Carts, payments Payments, admission Admission
 // the request's key. Errors: see Store.PlaceOrder, plus invalid for a
 // malformed request or key and unavailable when the database fails.
 func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
-	if !ValidKey(req.Key) {
+	if req.Key == "" {
 		return Response{}, errcode.Typed(errcode.Invalid, "idempotency_key_missing",
 			"an Idempotency-Key header of 1-255 visible ASCII characters is required")
+	}
+	if !ValidKey(req.Key) {
+		return Response{}, errcode.Typed(errcode.Invalid, "idempotency_key_invalid",
+			"the Idempotency-Key must be 1-255 visible ASCII characters (no spaces, no other characters)")
 	}
 	if err := req.validate(); err != nil {
 		return Response{}, err

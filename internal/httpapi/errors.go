@@ -17,7 +17,7 @@ import (
 // that does so.
 func statusOf(code, typ string) int {
 	switch typ {
-	case "malformed_json", "idempotency_key_missing", "non_canonical_path":
+	case "malformed_json", "idempotency_key_missing", "idempotency_key_invalid", "non_canonical_path":
 		return http.StatusBadRequest
 	case "unsupported_media_type":
 		return http.StatusUnsupportedMediaType
