@@ -147,7 +147,7 @@ func seed(c *http.Client, base string) (string, error) {
 		}
 		return b, nil
 	}
-	b, err := post("POST", "/v1/admin/shops", "bench-admin", `{"slug":"bench","name":"Bench"}`)
+	b, err := post("POST", "/v1/admin/shops", "bench-admin-key-0123456789abcdef", `{"slug":"bench","name":"Bench"}`)
 	if err != nil {
 		return "", err
 	}

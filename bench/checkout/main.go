@@ -226,7 +226,7 @@ func (c *client) setup(skus, customers int) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	code, body, err := c.do("POST", "/v1/admin/shops", "bench-admin", `{"slug":"bench","name":"Bench"}`)
+	code, body, err := c.do("POST", "/v1/admin/shops", "bench-admin-key-0123456789abcdef", `{"slug":"bench","name":"Bench"}`)
 	if err != nil || code != http.StatusCreated {
 		return fmt.Errorf("create shop: %d %s %v", code, body, err)
 	}
@@ -307,7 +307,7 @@ func (c *client) checkout(paid *atomic.Int64) bool {
 func (c *client) audit() (bool, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		code, body, err := c.do("GET", "/v1/admin/audit", "bench-admin", "")
+		code, body, err := c.do("GET", "/v1/admin/audit", "bench-admin-key-0123456789abcdef", "")
 		if err != nil {
 			return false, err
 		}

@@ -71,7 +71,7 @@ func measure(engine string, step time.Duration, steps int, slo time.Duration) er
 	defer s.Stop()
 	for _, sc := range scenarios {
 		out := filepath.Join(dir, engine+"-"+sc.name)
-		args := append([]string{"loadtest", "--target", s.URL, "--admin-key", "bench-admin", "--scenario", sc.name,
+		args := append([]string{"loadtest", "--target", s.URL, "--admin-key", "bench-admin-key-0123456789abcdef", "--scenario", sc.name,
 			"--rate", sc.rate, "--step", "--step-duration", step.String(), "--step-factor", "1.5",
 			"--max-steps", fmt.Sprint(steps), "--slo-p99", slo.String(), "--max-error-rate", "0.001",
 			"--out", out, "--progress-interval", "1h"}, sc.args...)

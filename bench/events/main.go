@@ -396,7 +396,7 @@ func (c *shopClient) post(path, key, body string, header ...string) (int, []byte
 }
 
 func (c *shopClient) setup() error {
-	code, body, err := c.post("/v1/admin/shops", "bench-admin", `{"slug":"bench","name":"Bench"}`)
+	code, body, err := c.post("/v1/admin/shops", "bench-admin-key-0123456789abcdef", `{"slug":"bench","name":"Bench"}`)
 	if err != nil || code != http.StatusCreated {
 		return fmt.Errorf("create shop: %d %s %v", code, body, err)
 	}

@@ -30,7 +30,7 @@ import (
 )
 
 const (
-	admin     = "bench-admin"
+	admin     = "bench-admin-key-0123456789abcdef"
 	coldSKUs  = 1000
 	customers = 512
 	stock     = 100_000_000 // never sells out within a run

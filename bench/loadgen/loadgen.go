@@ -42,7 +42,7 @@ func StartSurge(ctx context.Context, dir string, env ...string) (*Surge, error) 
 	}
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
 	// One load generator stands for many clients: no per-IP limits.
-	cmd.Env = append(append(os.Environ(), "SURGE_ADMIN_KEY=bench-admin", "SURGE_RATE_LIMITS=off", "SURGE_ACCESS_LOG=false",
+	cmd.Env = append(append(os.Environ(), "SURGE_ADMIN_KEY=bench-admin-key-0123456789abcdef", "SURGE_RATE_LIMITS=off", "SURGE_ACCESS_LOG=false",
 		"SURGE_MAX_CONNS_PER_CLIENT=100000"), env...)
 	DieWithParent(cmd)
 	stdout, _ := cmd.StdoutPipe()

@@ -42,7 +42,7 @@ func (c *client) post(path, key, body string, header ...string) (int, []byte, er
 
 // setup creates a shop with ten well-stocked products and 500 customers.
 func (c *client) setup() error {
-	code, body, err := c.post("/v1/admin/shops", "bench-admin", `{"slug":"bench","name":"Bench"}`)
+	code, body, err := c.post("/v1/admin/shops", "bench-admin-key-0123456789abcdef", `{"slug":"bench","name":"Bench"}`)
 	if err != nil || code != 201 {
 		return fmt.Errorf("create shop: %d %s %v", code, body, err)
 	}

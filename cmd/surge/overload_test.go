@@ -162,7 +162,7 @@ func TestCheckoutConcurrency(t *testing.T) {
 func TestCheckoutPaceIgnoresReplaysAndRefusals(t *testing.T) {
 	t.Parallel()
 	s := startSurge(t, map[string]string{"SURGE_RATE_LIMITS": "off"})
-	shop := ckNewShop(t, s.URL, "test-admin-key", "pace")
+	shop := ckNewShop(t, s.URL, "test-admin-key-0123456789abcdef", "pace")
 	shop.product(t, "P1", 1000, 0)
 	token := shop.customers(t, 1)[0]
 	url := s.URL + "/v1/shops/pace/checkout"

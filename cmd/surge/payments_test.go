@@ -21,7 +21,7 @@ func TestServeRefusesReservationShorterThanCharge(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			env := map[string]string{"SURGE_DATA": t.TempDir(), "SURGE_ADMIN_KEY": "test-admin-key"}
+			env := map[string]string{"SURGE_DATA": t.TempDir(), "SURGE_ADMIN_KEY": "test-admin-key-0123456789abcdef"}
 			done := make(chan error, 1)
 			go func() {
 				done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...),

@@ -43,7 +43,7 @@ func startProcess(t testing.TB, env map[string]string, args ...string) *proc {
 	if env == nil {
 		env = map[string]string{}
 	}
-	defaults := map[string]string{"SURGE_DATA": t.TempDir(), "SURGE_ADMIN_KEY": "test-admin-key", "SURGE_ACCESS_LOG": "false"}
+	defaults := map[string]string{"SURGE_DATA": t.TempDir(), "SURGE_ADMIN_KEY": "test-admin-key-0123456789abcdef", "SURGE_ACCESS_LOG": "false"}
 	for k, v := range defaults {
 		if env[k] == "" {
 			env[k] = v

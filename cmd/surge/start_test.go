@@ -21,7 +21,7 @@ func TestServeLocksDataDir(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string {
-		return map[string]string{"SURGE_DATA": dir, "SURGE_ADMIN_KEY": "test-admin-key"}[k]
+		return map[string]string{"SURGE_DATA": dir, "SURGE_ADMIN_KEY": "test-admin-key-0123456789abcdef"}[k]
 	}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "in use") || !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) {
 		t.Fatalf("second serve on one data directory: %v, want an error naming pid %d", err, os.Getpid())
@@ -48,9 +48,10 @@ func TestServeRefusesBeforeCreatingAnything(t *testing.T) {
 		args []string
 		want string
 	}{
-		"bad smtp url": {map[string]string{"SURGE_SMTP_URL": "mailto:nobody"}, []string{"--addr", "127.0.0.1:0"}, "smtp-url"},
-		"port in use":  {nil, []string{"--addr", busy.Addr().String()}, "listen on"},
-		"bad setting":  {nil, []string{"--addr", "127.0.0.1:0", "--db-max-conns", "0"}, "--db-max-conns"},
+		"bad smtp url":   {map[string]string{"SURGE_SMTP_URL": "mailto:nobody"}, []string{"--addr", "127.0.0.1:0"}, "smtp-url"},
+		"port in use":    {nil, []string{"--addr", busy.Addr().String()}, "listen on"},
+		"bad setting":    {nil, []string{"--addr", "127.0.0.1:0", "--db-max-conns", "0"}, "--db-max-conns"},
+		"weak admin key": {map[string]string{"SURGE_ADMIN_KEY": "changeme"}, []string{"--addr", "127.0.0.1:0"}, "SURGE_ADMIN_KEY is too weak"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

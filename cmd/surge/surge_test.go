@@ -69,7 +69,7 @@ func startSurge(t testing.TB, env map[string]string, args ...string) *surge {
 		env["SURGE_DATA"] = t.TempDir()
 	}
 	if env["SURGE_ADMIN_KEY"] == "" {
-		env["SURGE_ADMIN_KEY"] = "test-admin-key"
+		env["SURGE_ADMIN_KEY"] = "test-admin-key-0123456789abcdef"
 	}
 	if env["SURGE_ACCESS_LOG"] == "" {
 		env["SURGE_ACCESS_LOG"] = "false"

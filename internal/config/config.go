@@ -8,6 +8,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -245,6 +246,37 @@ func (c *Config) ValidateCharge() error {
 			c.ReservationTTL, c.ChargeBudget, checkout.ChargeMargin)
 	}
 	return nil
+}
+
+// ValidateAdminKey refuses a platform admin key (SURGE_ADMIN_KEY) that is
+// short or repetitive enough to guess: at least MinAdminKeyLength
+// characters and, estimated as length × log2(distinct characters), at
+// least MinAdminKeyBits bits. `openssl rand -hex 16` passes; "admin" or
+// "changeme-changeme-changeme" do not. An unset key is generated.
+func (c *Config) ValidateAdminKey() error {
+	if c.AdminKey == "" {
+		return nil
+	}
+	if len(c.AdminKey) < MinAdminKeyLength || keyBits(c.AdminKey) < MinAdminKeyBits {
+		return fmt.Errorf("SURGE_ADMIN_KEY is too weak: use at least %d characters of random text, e.g. $(openssl rand -hex 16)", MinAdminKeyLength)
+	}
+	return nil
+}
+
+// The admin key's strength floor.
+const (
+	MinAdminKeyLength = 24
+	MinAdminKeyBits   = 96
+)
+
+// keyBits estimates a key's entropy from its length and how many distinct
+// characters it uses.
+func keyBits(key string) float64 {
+	distinct := map[rune]bool{}
+	for _, r := range key {
+		distinct[r] = true
+	}
+	return float64(len([]rune(key))) * math.Log2(float64(len(distinct)))
 }
 
 // HasRole reports whether role is among the roles to run.

@@ -257,3 +257,20 @@ func TestBooleanEnvironment(t *testing.T) {
 		t.Fatalf("SURGE_ACCESS_LOG=nope: %v", err)
 	}
 }
+
+func TestValidateAdminKey(t *testing.T) {
+	for key, ok := range map[string]bool{
+		"":                                 true, // generated at start
+		"3f9a1c0d7e2b4a6f8c1d3e5f7a9b0c2d": true, // openssl rand -hex 16
+		"test-admin-key-0123456789abcdef":  true,
+		"test-admin-key":                   false, // short
+		"admin":                            false,
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": false, // long but one character
+		"abababababababababababababababab": false, // long, two characters
+	} {
+		c := Config{AdminKey: key}
+		if err := c.ValidateAdminKey(); (err == nil) != ok {
+			t.Errorf("admin key %q: %v, want accepted %v", key, err, ok)
+		}
+	}
+}
