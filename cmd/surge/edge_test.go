@@ -142,3 +142,50 @@ func TestIdempotencyKeyProblems(t *testing.T) {
 		}
 	}
 }
+
+// A key leaks, the owner rotates with a grace period: the leaked key can
+// still do the shop's work until it expires, but cannot rotate (which would
+// revoke the owner's new key) nor revoke; the owner ends its grace at once.
+func TestLeakedKeyCannotLockTheOwnerOut(t *testing.T) {
+	t.Parallel()
+	s := startSurge(t, nil)
+	_, _, body := do(t, "POST", s.URL+"/v1/admin/shops", s.AdminKey, `{"slug":"leak","name":"Leak"}`)
+	var created struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.Unmarshal([]byte(body), &created); err != nil || created.APIKey == "" {
+		t.Fatalf("create shop: %s", body)
+	}
+	leaked := created.APIKey
+	code, _, body := do(t, "POST", s.URL+"/v1/shops/leak/admin/keys", leaked, `{"grace_seconds":3600}`)
+	var rotated struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.Unmarshal([]byte(body), &rotated); code != 201 || err != nil {
+		t.Fatalf("owner's rotation: %d %s", code, body)
+	}
+	owner := rotated.APIKey
+	product := `{"title":"Tee","price":1999,"currency":"EUR","stock":5}`
+	if code, _, body := do(t, "PUT", s.URL+"/v1/shops/leak/admin/products/TEE", leaked, product); code != 201 && code != 200 {
+		t.Fatalf("a key in grace doing the shop's work: %d %s", code, body)
+	}
+	for _, path := range []string{"/v1/shops/leak/admin/keys", "/v1/shops/leak/admin/keys/revoke"} {
+		code, _, body := do(t, "POST", s.URL+path, leaked, `{"grace_seconds":0}`)
+		if path == "/v1/shops/leak/admin/keys/revoke" {
+			code, _, body = do(t, "POST", s.URL+path, leaked, "")
+		}
+		if code != 403 || !strings.Contains(body, "/problems/key-in-grace") {
+			t.Fatalf("leaked key POST %s: %d %s, want 403 key-in-grace", path, code, body)
+		}
+	}
+	if code, _, body := do(t, "GET", s.URL+"/v1/shops/leak/admin/products/TEE", owner, ""); code != 200 {
+		t.Fatalf("the owner's key after the attempts: %d %s", code, body)
+	}
+	code, _, body = do(t, "POST", s.URL+"/v1/shops/leak/admin/keys/revoke", owner, "")
+	if code != 200 || !strings.Contains(body, `"revoked":1`) {
+		t.Fatalf("owner revokes older keys: %d %s", code, body)
+	}
+	if code, _, _ := do(t, "GET", s.URL+"/v1/shops/leak/admin/products/TEE", leaked, ""); code != 401 {
+		t.Fatalf("leaked key after the revoke: %d, want 401 at once", code)
+	}
+}

@@ -26,12 +26,14 @@ func (s *Server) routes() {
 	s.handle("POST /v1/admin/shops", ls.Admin, s.createShop())
 	s.handle("PUT /v1/admin/shops/{shop}/tier", ls.Admin, s.setTier())
 	s.handle("POST /v1/admin/shops/{shop}/keys", ls.Admin, s.rotateKeyAsAdmin())
+	s.handle("POST /v1/admin/shops/{shop}/keys/revoke", ls.Admin, s.revokeKeys(true))
 	s.handle("GET /v1/admin/audit", ls.Admin, s.audit())
 	s.handle("GET /v1/admin/flags", ls.Admin, s.listFlags())
 	s.handle("PUT /v1/admin/flags/{flag}", ls.Admin, s.setFlag())
 
 	// Shop admin (shop key).
 	s.handle("POST /v1/shops/{shop}/admin/keys", ls.Admin, s.rotateKey())
+	s.handle("POST /v1/shops/{shop}/admin/keys/revoke", ls.Admin, s.revokeKeys(false))
 	s.handle("PUT /v1/shops/{shop}/admin/products/{sku}", ls.Admin, s.putProduct())
 	s.handle("GET /v1/shops/{shop}/admin/products/{sku}", ls.Admin, s.getAdminProduct())
 	s.handle("DELETE /v1/shops/{shop}/admin/products/{sku}", ls.Admin, s.deleteProduct())

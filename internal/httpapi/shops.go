@@ -69,13 +69,14 @@ type rotateKeyResponse struct {
 	OldKeysExpireAt time.Time `json:"old_keys_expire_at"`
 }
 
+// rotateKey lets a shop rotate its own key; only the current key may.
 func (s *Server) rotateKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.authShop(r); err != nil {
-			s.problem(w, r, err)
+		if bearer(r) == "" {
+			s.problem(w, r, errcode.New(errcode.Unauthorized, "a shop API key is required"))
 			return
 		}
-		s.rotate(w, r)
+		s.rotate(w, r, bearer(r))
 	})
 }
 
@@ -86,11 +87,41 @@ func (s *Server) rotateKeyAsAdmin() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		s.rotate(w, r)
+		s.rotate(w, r, "")
 	})
 }
 
-func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
+type revokeKeysResponse struct {
+	Revoked int `json:"revoked"`
+}
+
+// revokeKeys ends, now, the grace period of every older key of the shop:
+// the answer to a key that leaked before its rotation. A shop calls it
+// with its current key; the platform admin (byAdmin) with the admin key.
+func (s *Server) revokeKeys(byAdmin bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		byKey := bearer(r)
+		if byAdmin {
+			if err := s.authAdmin(r); err != nil {
+				s.problem(w, r, err)
+				return
+			}
+			byKey = ""
+		} else if byKey == "" {
+			s.problem(w, r, errcode.New(errcode.Unauthorized, "a shop API key is required"))
+			return
+		}
+		n, err := s.shops.RevokeOldKeys(r.Context(), r.PathValue("shop"), byKey)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, revokeKeysResponse{Revoked: n})
+	})
+}
+
+func (s *Server) rotate(w http.ResponseWriter, r *http.Request, byKey string) {
 	var req rotateKeyRequest
 	if r.ContentLength != 0 {
 		if err := decode(r, &req); err != nil {
@@ -102,7 +133,7 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 	if req.GraceSeconds > int64(shop.MaxGrace/time.Second) {
 		grace = -1 // out of range; the service rejects it with a field error
 	}
-	key, expireAt, err := s.shops.RotateKey(r.Context(), r.PathValue("shop"), grace)
+	key, expireAt, err := s.shops.RotateKey(r.Context(), r.PathValue("shop"), byKey, grace)
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -13,8 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/maypok86/otter/v2"
-
 	"github.com/surge-commerce/surge/internal/apikey"
 	"github.com/surge-commerce/surge/internal/cache"
 	"github.com/surge-commerce/surge/internal/errcode"
@@ -40,14 +38,28 @@ type Store interface {
 	CreateShop(ctx context.Context, slug, name, keyHash string, now time.Time) (Shop, error)
 	// ShopBySlug returns errcode.NotFound for an unknown slug.
 	ShopBySlug(ctx context.Context, slug string) (Shop, error)
-	// ShopIDByKey returns the shop a key hash belongs to if the key has not
-	// expired at now, else errcode.Unauthorized.
-	ShopIDByKey(ctx context.Context, keyHash string, now time.Time) (int64, error)
+	// ShopKey returns the shop a key hash belongs to and when the key
+	// expires, if it has not expired at now, else errcode.Unauthorized.
+	ShopKey(ctx context.Context, keyHash string, now time.Time) (Key, error)
 	// SetShopTier changes a shop's quota tier. Errors: not_found.
 	SetShopTier(ctx context.Context, slug, tier string) (Shop, error)
 	// RotateShopKey adds a new key hash and makes every older key of the shop
-	// expire at oldExpireAt (unless it already expires sooner).
-	RotateShopKey(ctx context.Context, shopID int64, keyHash string, now, oldExpireAt time.Time) error
+	// expire at oldExpireAt (unless it already expires sooner). When byHash
+	// is set (a shop rotating its own key), that key must still be the
+	// shop's current one when the rotation commits, else errcode.Forbidden
+	// with type key_in_grace.
+	RotateShopKey(ctx context.Context, shopID int64, byHash, keyHash string, now, oldExpireAt time.Time) error
+	// EndGrace makes every key of the shop that is in its grace period
+	// expire at now, with the same condition on byHash, and returns how
+	// many it ended.
+	EndGrace(ctx context.Context, shopID int64, byHash string, now time.Time) (int, error)
+}
+
+// Key is a shop API key as stored: its shop, and when it expires (zero for
+// the shop's current key, set for an older key in its grace period).
+type Key struct {
+	ShopID    int64
+	ExpiresAt time.Time
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
@@ -84,23 +96,20 @@ type Service struct {
 	store  Store
 	now    func() time.Time
 	bySlug *cache.Cache[Shop]
-	byKey  *otter.Cache[string, int64]
 }
 
-// NewService returns a Service. Resolved shops and keys are cached briefly:
-// they are read on every request and change rarely. Shops are served stale
-// while the database is down (up to maxStale), so public catalog reads
-// keep working through an outage.
+// NewService returns a Service. Resolved shops are cached briefly: they are
+// read on every request and change rarely. Shops are served stale while
+// the database is down (up to maxStale), so public catalog reads keep
+// working through an outage. Keys are not cached: a rotated key's grace
+// must end to the second on every replica, and keys only guard the admin
+// API, where one indexed read per call is cheap.
 func NewService(store Store, now func() time.Time, ttl, maxStale time.Duration) *Service {
 	return &Service{
 		store: store,
 		now:   now,
 		bySlug: cache.New[Shop](cache.Options{
 			MaxEntries: 100_000, TTL: ttl, MaxStale: maxStale, LoadTimeout: 5 * time.Second, Now: now,
-		}),
-		byKey: otter.Must(&otter.Options[string, int64]{
-			MaximumSize:      100_000,
-			ExpiryCalculator: otter.ExpiryWriting[string, int64](ttl),
 		}),
 	}
 }
@@ -132,49 +141,85 @@ func (s *Service) Resolve(ctx context.Context, slug string) (Shop, error) {
 }
 
 // Authenticate resolves slug and checks that key belongs to that shop.
-// Errors: not_found (no such shop), unauthorized (no or unknown key),
-// forbidden (a valid key of another shop).
+// Errors: not_found (no such shop), unauthorized (no, unknown or expired
+// key), forbidden (a valid key of another shop).
 func (s *Service) Authenticate(ctx context.Context, slug, key string) (Shop, error) {
-	sh, err := s.Resolve(ctx, slug)
-	if err != nil {
-		return Shop{}, err
-	}
-	if key == "" {
-		return Shop{}, errcode.New(errcode.Unauthorized, "a shop API key is required")
-	}
-	id, err := s.byKey.Get(ctx, apikey.Hash(key), otter.LoaderFunc[string, int64](func(ctx context.Context, hash string) (int64, error) {
-		return s.store.ShopIDByKey(ctx, hash, s.now())
-	}))
-	if err != nil {
-		return Shop{}, err
-	}
-	if id != sh.ID {
-		return Shop{}, errcode.New(errcode.Forbidden, "this key does not belong to shop %q", slug)
-	}
-	return sh, nil
+	sh, _, err := s.authenticate(ctx, slug, key)
+	return sh, err
 }
 
+func (s *Service) authenticate(ctx context.Context, slug, key string) (Shop, Key, error) {
+	sh, err := s.Resolve(ctx, slug)
+	if err != nil {
+		return Shop{}, Key{}, err
+	}
+	if key == "" {
+		return Shop{}, Key{}, errcode.New(errcode.Unauthorized, "a shop API key is required")
+	}
+	k, err := s.store.ShopKey(ctx, apikey.Hash(key), s.now())
+	if err != nil {
+		return Shop{}, Key{}, err
+	}
+	if k.ShopID != sh.ID {
+		return Shop{}, Key{}, errcode.New(errcode.Forbidden, "this key does not belong to shop %q", slug)
+	}
+	return sh, k, nil
+}
+
+// errKeyInGrace refuses key management to a key in its grace period: such a
+// key may be the one that leaked, so it can do the shop's work until it
+// expires but never issue or revoke keys (which would lock the owner out).
+var errKeyInGrace = errcode.Typed(errcode.Forbidden, "key_in_grace",
+	"this key was rotated and is in its grace period: it cannot rotate or revoke keys; use the current key")
+
 // RotateKey issues a new key for the shop and returns it with the time
-// older keys stop working: after grace, or at once for 0.
-// Errors: not_found, invalid.
-func (s *Service) RotateKey(ctx context.Context, slug string, grace time.Duration) (string, time.Time, error) {
+// older keys stop working: after grace, or at once for 0. byKey is the
+// caller's shop key, which must be the current one; "" is the platform
+// admin. Errors: not_found, invalid, unauthorized, forbidden (key_in_grace).
+func (s *Service) RotateKey(ctx context.Context, slug, byKey string, grace time.Duration) (string, time.Time, error) {
 	if grace < 0 || grace > MaxGrace {
 		var v errcode.Validation
 		v.Add("grace_seconds", "must be between 0 and 604800 (7 days)")
 		return "", time.Time{}, v.Err()
 	}
-	sh, err := s.Resolve(ctx, slug)
+	sh, byHash, err := s.keyManager(ctx, slug, byKey)
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	key := apikey.New("sk_")
 	now := s.now()
-	if err := s.store.RotateShopKey(ctx, sh.ID, apikey.Hash(key), now, now.Add(grace)); err != nil {
+	if err := s.store.RotateShopKey(ctx, sh.ID, byHash, apikey.Hash(key), now, now.Add(grace)); err != nil {
 		return "", time.Time{}, err
 	}
-	// Only this replica forgets at once; others within the cache TTL.
-	s.byKey.InvalidateAll()
 	return key, now.Add(grace), nil
+}
+
+// RevokeOldKeys ends the grace period of every older key of the shop now,
+// leaving only the current key, and returns how many it ended. byKey as
+// for RotateKey.
+func (s *Service) RevokeOldKeys(ctx context.Context, slug, byKey string) (int, error) {
+	sh, byHash, err := s.keyManager(ctx, slug, byKey)
+	if err != nil {
+		return 0, err
+	}
+	return s.store.EndGrace(ctx, sh.ID, byHash, s.now())
+}
+
+// keyManager resolves the shop of a key-management call and checks that a
+// shop key making it is the shop's current key.
+func (s *Service) keyManager(ctx context.Context, slug, byKey string) (Shop, string, error) {
+	if byKey == "" {
+		sh, err := s.Resolve(ctx, slug)
+		return sh, "", err
+	}
+	sh, k, err := s.authenticate(ctx, slug, byKey)
+	if err != nil {
+		return Shop{}, "", err
+	}
+	if !k.ExpiresAt.IsZero() {
+		return Shop{}, "", errKeyInGrace
+	}
+	return sh, apikey.Hash(byKey), nil
 }
 
 // MaxGrace is the longest an old key may outlive its rotation.

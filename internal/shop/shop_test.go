@@ -132,15 +132,17 @@ func (m *memStore) ShopBySlug(_ context.Context, slug string) (Shop, error) {
 	return sh, nil
 }
 
-func (m *memStore) ShopIDByKey(_ context.Context, keyHash string, _ time.Time) (int64, error) {
+func (m *memStore) ShopKey(_ context.Context, keyHash string, _ time.Time) (Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	id, ok := m.keys[keyHash]
 	if !ok {
-		return 0, errcode.New(errcode.Unauthorized, "unknown key")
+		return Key{}, errcode.New(errcode.Unauthorized, "unknown key")
 	}
-	return id, nil
+	return Key{ShopID: id}, nil
 }
+
+func (m *memStore) EndGrace(context.Context, int64, string, time.Time) (int, error) { return 0, nil }
 
 func (m *memStore) SetShopTier(_ context.Context, slug, tier string) (Shop, error) {
 	m.mu.Lock()
@@ -154,7 +156,7 @@ func (m *memStore) SetShopTier(_ context.Context, slug, tier string) (Shop, erro
 	return sh, nil
 }
 
-func (m *memStore) RotateShopKey(_ context.Context, shopID int64, keyHash string, _, _ time.Time) error {
+func (m *memStore) RotateShopKey(_ context.Context, shopID int64, _, keyHash string, _, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.keys[keyHash] = shopID
@@ -221,17 +223,17 @@ func TestRotateKeyAndSetTier(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, g := range []time.Duration{-time.Second, MaxGrace + time.Second} {
-		_, _, err := s.RotateKey(ctx, "acme", g)
+		_, _, err := s.RotateKey(ctx, "acme", "", g)
 		assertField(t, err, "grace_seconds")
 	}
-	key, until, err := s.RotateKey(ctx, "acme", time.Hour)
+	key, until, err := s.RotateKey(ctx, "acme", "", time.Hour)
 	if err != nil || !strings.HasPrefix(key, "sk_") || time.Until(until) < 59*time.Minute {
 		t.Fatalf("rotate: %q until %v, %v", key, until, err)
 	}
 	if _, err := s.Authenticate(ctx, "acme", key); err != nil {
 		t.Fatalf("new key: %v", err)
 	}
-	if _, _, err := s.RotateKey(ctx, "nobody", 0); !errcode.Is(err, errcode.NotFound) {
+	if _, _, err := s.RotateKey(ctx, "nobody", "", 0); !errcode.Is(err, errcode.NotFound) {
 		t.Fatalf("rotate unknown shop: %v", err)
 	}
 	_, err = s.SetTier(ctx, "acme", "gold")

@@ -70,21 +70,28 @@ func (s *Store) ShopBySlug(ctx context.Context, slug string) (shop.Shop, error) 
 	return sh, classify(err)
 }
 
-// ShopIDByKey implements shop.Store.
-func (s *Store) ShopIDByKey(ctx context.Context, keyHash string, now time.Time) (int64, error) {
-	var id int64
+// ShopKey implements shop.Store.
+func (s *Store) ShopKey(ctx context.Context, keyHash string, now time.Time) (shop.Key, error) {
+	var k shop.Key
+	var expires sql.NullInt64
 	err := s.read.QueryRowContext(ctx,
-		s.q("SELECT shop_id FROM shop_keys WHERE key_hash = ? AND (expires_at IS NULL OR expires_at > ?)"),
-		keyHash, micros(now)).Scan(&id)
+		s.q("SELECT shop_id, expires_at FROM shop_keys WHERE key_hash = ? AND (expires_at IS NULL OR expires_at > ?)"),
+		keyHash, micros(now)).Scan(&k.ShopID, &expires)
 	if err == sql.ErrNoRows {
-		return 0, errcode.New(errcode.Unauthorized, "unknown or expired API key")
+		return k, errcode.New(errcode.Unauthorized, "unknown or expired API key")
 	}
-	return id, classify(err)
+	if expires.Valid {
+		k.ExpiresAt = fromMicros(expires.Int64)
+	}
+	return k, classify(err)
 }
 
 // RotateShopKey implements shop.Store.
-func (s *Store) RotateShopKey(ctx context.Context, shopID int64, keyHash string, now, oldExpireAt time.Time) error {
+func (s *Store) RotateShopKey(ctx context.Context, shopID int64, byHash, keyHash string, now, oldExpireAt time.Time) error {
 	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.lockCurrentKey(ctx, tx, shopID, byHash); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, s.q(`UPDATE shop_keys SET expires_at = ?
 			WHERE shop_id = ? AND (expires_at IS NULL OR expires_at > ?)`),
 			micros(oldExpireAt), shopID, micros(oldExpireAt))
@@ -95,6 +102,42 @@ func (s *Store) RotateShopKey(ctx context.Context, shopID int64, keyHash string,
 			keyHash, shopID, micros(now))
 		return err
 	})
+}
+
+// EndGrace implements shop.Store.
+func (s *Store) EndGrace(ctx context.Context, shopID int64, byHash string, now time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.lockCurrentKey(ctx, tx, shopID, byHash); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE shop_keys SET expires_at = ?
+			WHERE shop_id = ? AND expires_at IS NOT NULL AND expires_at > ?`), micros(now), shopID, micros(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// lockCurrentKey checks, under a lock that a concurrent rotation also
+// takes, that byHash is still the shop's current key: two rotations by
+// the same key cannot both pass, and the second one's caller is by then
+// holding a key in grace. An empty byHash (the platform admin) passes.
+func (s *Store) lockCurrentKey(ctx context.Context, tx *sql.Tx, shopID int64, byHash string) error {
+	if byHash == "" {
+		return nil
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM shop_keys WHERE key_hash = ? AND shop_id = ? AND expires_at IS NULL`+s.forUpdate()),
+		byHash, shopID).Scan(&one)
+	if err == sql.ErrNoRows {
+		return errcode.Typed(errcode.Forbidden, "key_in_grace",
+			"this key was rotated and is in its grace period: it cannot rotate or revoke keys; use the current key")
+	}
+	return err
 }
 
 // SetShopTier implements shop.Store.

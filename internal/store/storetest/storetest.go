@@ -87,7 +87,7 @@ func testShops(t *testing.T, s *store.Store) {
 	_, err = s.CreateShop(c, "acme", "Other", "k2", t0)
 	wantCode(t, err, errcode.Conflict)
 	// The failed create must not have left its key behind.
-	_, err = s.ShopIDByKey(c, "k2", t0)
+	_, err = s.ShopKey(c, "k2", t0)
 	wantCode(t, err, errcode.Unauthorized)
 
 	got, err := s.ShopBySlug(c, "acme")
@@ -96,8 +96,8 @@ func testShops(t *testing.T, s *store.Store) {
 	}
 	_, err = s.ShopBySlug(c, "nope")
 	wantCode(t, err, errcode.NotFound)
-	if id := must[int64](t)(s.ShopIDByKey(c, "k1", t0)); id != sh.ID {
-		t.Fatalf("ShopIDByKey = %d, want %d", id, sh.ID)
+	if k := must[shop.Key](t)(s.ShopKey(c, "k1", t0)); k.ShopID != sh.ID || !k.ExpiresAt.IsZero() {
+		t.Fatalf("ShopKey = %+v, want shop %d and no expiry", k, sh.ID)
 	}
 }
 
@@ -105,7 +105,7 @@ func testKeyRotation(t *testing.T, s *store.Store) {
 	c := ctx(t)
 	sh := must[shop.Shop](t)(createShop(c, s, "rot"))
 	grace := t0.Add(time.Hour)
-	if err := s.RotateShopKey(c, sh.ID, "new", t0, grace); err != nil {
+	if err := s.RotateShopKey(c, sh.ID, "rot-key", "new", t0, grace); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -118,10 +118,31 @@ func testKeyRotation(t *testing.T, s *store.Store) {
 		{"new key after grace", "new", grace.Add(time.Hour), true},
 	}
 	for _, tc := range tests {
-		_, err := s.ShopIDByKey(c, tc.key, tc.at)
+		_, err := s.ShopKey(c, tc.key, tc.at)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: err = %v, want ok=%v", tc.name, err, tc.ok)
 		}
+	}
+	if k := must[shop.Key](t)(s.ShopKey(c, "rot-key", t0)); !k.ExpiresAt.Equal(grace) {
+		t.Fatalf("old key expires %v, want %v", k.ExpiresAt, grace)
+	}
+	// A key in grace (perhaps the leaked one) can neither rotate nor
+	// revoke: it would revoke the owner's new key.
+	err := s.RotateShopKey(c, sh.ID, "rot-key", "attacker", t0.Add(time.Minute), t0.Add(time.Minute))
+	wantCode(t, err, errcode.Forbidden)
+	_, err = s.EndGrace(c, sh.ID, "rot-key", t0.Add(time.Minute))
+	wantCode(t, err, errcode.Forbidden)
+	if _, err := s.ShopKey(c, "attacker", t0.Add(time.Minute)); err == nil {
+		t.Fatal("a key in grace issued a new key")
+	}
+	// The current key ends the old key's grace at once.
+	if n := must[int](t)(s.EndGrace(c, sh.ID, "new", t0.Add(time.Minute))); n != 1 {
+		t.Fatalf("EndGrace ended %d keys, want 1", n)
+	}
+	_, err = s.ShopKey(c, "rot-key", t0.Add(2*time.Minute))
+	wantCode(t, err, errcode.Unauthorized)
+	if _, err := s.ShopKey(c, "new", t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("current key after revoke: %v", err)
 	}
 }
 
