@@ -3,6 +3,7 @@ package explore
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/order"
@@ -47,6 +48,14 @@ func (r *recorder) falseOutOfStock(a attempt) (Breach, bool) {
 // keyBreaches checks I4 on what clients saw: one key, one order; the same
 // key with another request, no order. Keys the clock expired are free again.
 func (r *recorder) keyBreaches() []Breach {
+	// The key was claimed no earlier than the first request that got its
+	// order was sent, so it expired no earlier than that plus its TTL.
+	claimed := map[string]time.Time{}
+	for _, a := range r.attempts {
+		if t, ok := claimed[a.orderID]; a.orderID != "" && (!ok || a.at.Before(t)) {
+			claimed[a.orderID] = a.at
+		}
+	}
 	var out []Breach
 	for _, a := range r.attempts {
 		if a.orderID == "" {
@@ -54,7 +63,7 @@ func (r *recorder) keyBreaches() []Breach {
 		}
 		for _, b := range r.attempts {
 			if b.customer != a.customer || b.key != a.key || b.start < a.end || b.orderID == "" || b.orderID == a.orderID ||
-				b.endAt.Sub(a.at) >= r.keyTTL {
+				b.endAt.Sub(claimed[a.orderID]) >= r.keyTTL {
 				continue
 			}
 			check := "same key, same request, same order (I4)"
@@ -75,7 +84,7 @@ func (r *recorder) adminBreaches() []Breach {
 	for _, w := range r.writes {
 		if (w.op == OpPutProduct || w.op == OpPutSale) && w.code == errcode.Conflict && w.asked >= w.before {
 			out = append(out, Breach{"admin writes that lower no stock succeed", sprintf("step %d: %s %s with stock %d (was %d) refused: %s",
-				w.step, w.op, w.sku, w.asked, w.before, w.typ)})
+				w.step, w.op, w.sku, w.asked, w.before, w.err)})
 		}
 	}
 	return out

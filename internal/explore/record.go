@@ -57,7 +57,8 @@ type adminWrite struct {
 	ok            bool
 	// uncertain: it failed in a way that does not say whether it committed.
 	uncertain bool
-	code, typ string
+	code string
+	err  string
 }
 
 // recorder keeps what the model judges. The admin lane is the only

@@ -166,8 +166,8 @@ func (w *world) admin(ctx context.Context, i int, st Step) {
 	wr.end = w.rec.now()
 	wr.ok = err == nil
 	wr.code = errcode.Code(err)
-	if e, ok := err.(*errcode.Error); ok {
-		wr.typ = e.Type
+	if err != nil {
+		wr.err = err.Error()
 	}
 	switch wr.code {
 	case "", errcode.Conflict, errcode.Invalid, errcode.NotFound:

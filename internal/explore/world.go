@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -62,7 +63,14 @@ func newWorld(ctx context.Context, st *store.Store, sched Schedule) (*world, fun
 	}
 	w := &world{sched: sched, st: st, clock: newClock(), rec: newRecorder(sched)}
 	now := w.clock.Now
-	w.client = pspclient.New(pspclient.Config{BaseURL: sim.URL()})
+	// The simulator's shutdown waits 5s for connections that never
+	// carried a request, unless the client closes them first.
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	stop := func() {
+		httpClient.CloseIdleConnections()
+		sim.Stop()
+	}
+	w.client = pspclient.New(pspclient.Config{BaseURL: sim.URL(), HTTPClient: httpClient})
 	w.provider = &faultyProvider{inner: pspPayments{c: w.client, refused: func(id string) { w.refused.Store(id, true) }}}
 	w.shops = shop.NewService(st, now, time.Second, time.Minute)
 	w.catalog = catalog.NewService(st, now, cache.Options{MaxEntries: 1000, TTL: time.Second, MaxStale: time.Minute,
@@ -76,10 +84,10 @@ func newWorld(ctx context.Context, st *store.Store, sched Schedule) (*world, fun
 	w.stock = inventory.NewService(st)
 	w.flags = platform.NewFlags(st, now, time.Minute)
 	if err := w.seed(ctx); err != nil {
-		sim.Stop()
+		stop()
 		return nil, nil, err
 	}
-	return w, sim.Stop, nil
+	return w, stop, nil
 }
 
 // seed creates the shop, its products (some on flash sale) and customers.
