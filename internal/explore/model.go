@@ -21,7 +21,7 @@ func (r *recorder) falseOutOfStock(a attempt) (Breach, bool) {
 	if want == 0 {
 		return Breach{}, false
 	}
-	configured := r.initial[sku]
+	configured, onSale := r.initial[sku], r.onSale[sku]
 	for _, w := range r.writes {
 		switch {
 		case w.sku != sku:
@@ -29,6 +29,9 @@ func (r *recorder) falseOutOfStock(a attempt) (Breach, bool) {
 			return Breach{}, false
 		case w.ok && w.end < a.start:
 			configured = w.asked
+			if w.op == OpPutSale || w.op == OpEndSale {
+				onSale = w.op == OpPutSale
+			}
 		}
 	}
 	var committed int64
@@ -39,8 +42,12 @@ func (r *recorder) falseOutOfStock(a attempt) (Breach, bool) {
 		committed += b.units(sku)
 	}
 	if free := configured - committed; free >= want {
-		return Breach{"out of stock was true (I1)", sprintf("step %d: out_of_stock for %d of %s while at least %d of %d configured units were free",
-			a.step, want, sku, free, configured)}, true
+		where := ""
+		if onSale {
+			where = " (on flash sale)"
+		}
+		return Breach{"out of stock was true (I1)", sprintf("step %d: out_of_stock for %d of %s%s while at least %d of %d configured units were free",
+			a.step, want, sku, where, free, configured)}, true
 	}
 	return Breach{}, false
 }

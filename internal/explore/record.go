@@ -57,8 +57,8 @@ type adminWrite struct {
 	ok            bool
 	// uncertain: it failed in a way that does not say whether it committed.
 	uncertain bool
-	code string
-	err  string
+	code      string
+	err       string
 }
 
 // recorder keeps what the model judges. The admin lane is the only
@@ -71,16 +71,19 @@ type recorder struct {
 	writes     []adminWrite
 	initial    map[string]int64
 	configured map[string]int64
+	onSale     map[string]bool    // at the start
 	limits     map[string][]int64 // every per-customer limit in force, in order
 	keyTTL     time.Duration
 	notes      []string // what a step saw that is not an invariant breach
 }
 
 func newRecorder(s Schedule) *recorder {
-	r := &recorder{initial: map[string]int64{}, configured: map[string]int64{}, limits: map[string][]int64{}, keyTTL: s.KeyTTL}
+	r := &recorder{initial: map[string]int64{}, configured: map[string]int64{}, limits: map[string][]int64{}, keyTTL: s.KeyTTL,
+		onSale: map[string]bool{}}
 	for _, p := range s.Products {
 		r.initial[p.SKU], r.configured[p.SKU] = p.Stock, p.Stock
 		r.limits[p.SKU] = []int64{p.Limit}
+		r.onSale[p.SKU] = p.Buckets > 0
 	}
 	return r
 }
