@@ -30,10 +30,12 @@ type attempt struct {
 	sku       string // the SKU an out_of_stock or purchase_limit names
 }
 
-// releasedBy reports whether the attempt ended holding no stock: refused,
-// or declined (checkout releases a declined order's stock before
-// answering).
-func (a attempt) holdsNothing() bool { return a.status == 0 || a.status == checkout.StatusDeclined }
+// holdsNothing reports whether the attempt surely ended holding no stock:
+// refused outright, or declined (checkout releases a declined order's
+// stock before answering). Other errors may come after a commit.
+func (a attempt) holdsNothing() bool {
+	return a.status == checkout.StatusDeclined || a.code == errcode.Conflict || a.code == errcode.Invalid
+}
 
 func (a attempt) units(sku string) int64 {
 	var n int64
@@ -71,10 +73,9 @@ type recorder struct {
 	writes     []adminWrite
 	initial    map[string]int64
 	configured map[string]int64
-	onSale     map[string]bool    // at the start
+	onSale     map[string]bool    // on flash sale when the run began
 	limits     map[string][]int64 // every per-customer limit in force, in order
 	keyTTL     time.Duration
-	notes      []string // what a step saw that is not an invariant breach
 }
 
 func newRecorder(s Schedule) *recorder {
@@ -129,12 +130,6 @@ func (r *recorder) addWrite(w adminWrite, limit *int64) {
 		}
 	}
 	r.writes = append(r.writes, w)
-}
-
-func (r *recorder) note(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.notes = append(r.notes, fmt.Sprintf(format, args...))
 }
 
 // outcome fills an attempt's answer.
