@@ -3,6 +3,7 @@ package explore
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -102,13 +103,7 @@ func (w *world) fillCart(ctx context.Context, cartID string, cust int, items []c
 		qty[it.SKU] += it.Quantity
 	}
 	var lines []checkout.Item
-	for _, sku := range slices.Sorted(func(yield func(string) bool) {
-		for k := range qty {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, sku := range slices.Sorted(maps.Keys(qty)) {
 		if _, err := w.carts.SetLine(ctx, w.shop.ID, customerID(cust), cartID, sku, qty[sku]); err == nil {
 			lines = append(lines, checkout.Item{SKU: sku, Quantity: qty[sku]})
 		}
