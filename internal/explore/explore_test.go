@@ -36,12 +36,13 @@ func TestExplore(t *testing.T) {
 		}
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
-			explore1(t, e.Name, e.Open)
+			exploreEngine(t, e.Name, e.Open)
 		})
 	}
 }
 
-func explore1(t *testing.T, engine string, open storetest.Open) {
+// exploreEngine runs the seeds on one engine, each on a fresh store.
+func exploreEngine(t *testing.T, engine string, open storetest.Open) {
 	first, count := *fromFlag, uint64(*seedsFlag)
 	if *seedFlag != 0 {
 		first, count = *seedFlag, 1
