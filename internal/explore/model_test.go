@@ -1,6 +1,8 @@
 package explore
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/surge-commerce/surge/internal/checkout"
@@ -35,6 +37,31 @@ func TestFalseOutOfStock(t *testing.T) {
 			r.attempts = append([]attempt{refused}, tc.others...)
 			r.writes = tc.writes
 			if _, got := r.falseOutOfStock(refused); got != tc.breach {
+				t.Fatalf("breach = %v, want %v", got, tc.breach)
+			}
+		})
+	}
+}
+
+// TestKeyBreaches: a second order under a live key is a breach; under a
+// key whose TTL has passed it is not.
+func TestKeyBreaches(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		later  time.Duration
+		breach bool
+	}{
+		{"live key", time.Minute, true},
+		{"expired key", time.Hour + time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRecorder(Schedule{KeyTTL: time.Hour})
+			first := attempt{key: "k1", fingerprint: "f", start: 1, end: 2, at: epoch, endAt: epoch, status: 201, orderID: "o1"}
+			second := attempt{key: "k1", fingerprint: "f", start: 3, end: 4, at: epoch.Add(tc.later), endAt: epoch.Add(tc.later), status: 201, orderID: "o2"}
+			r.attempts = []attempt{first, second}
+			if got := len(r.keyBreaches()) > 0; got != tc.breach {
 				t.Fatalf("breach = %v, want %v", got, tc.breach)
 			}
 		})
