@@ -3,7 +3,10 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: test fmt-check vet build fuzz bench
+SEEDS ?= 300
+FROM ?= 1
+
+.PHONY: test fmt-check vet build fuzz bench explore
 
 test: fmt-check vet
 	scripts/test.sh
@@ -33,3 +36,9 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . ./bench/...
+
+# explore runs SEEDS seeded schedules per engine, from seed FROM, with no
+# time budget, and fails on any breach; each breach prints its replay
+# command (docs/RELIABILITY.md).
+explore:
+	scripts/test.sh -timeout 0 -run TestExplore ./internal/explore -args -seeds=$(SEEDS) -from=$(FROM) -budget=0

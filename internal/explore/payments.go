@@ -1,0 +1,146 @@
+package explore
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/checkout"
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/pspclient"
+)
+
+// pspPayments adapts the provider client to checkout and orders exactly as
+// cmd/surge/payments.go does (that adapter lives in package main, so it
+// cannot be imported; keep the two alike).
+type pspPayments struct {
+	c *pspclient.Client
+	// refused is told of charges the provider refused outright (a 4xx),
+	// which checkout must not hold as unknown (docs/INVARIANTS.md, I9).
+	refused func(orderID string)
+}
+
+func (p pspPayments) Charge(ctx context.Context, orderID string, amount int64, currency string) checkout.Payment {
+	r, err := p.c.Charge(ctx, orderID, amount, currency)
+	_, fromCheckout := ctx.Value(faultKey{}).(Fault)
+	if fromCheckout && err != nil && !errcode.Is(err, errcode.Unavailable) && p.refused != nil {
+		p.refused(orderID)
+	}
+	return toPayment(r, err)
+}
+
+func (p pspPayments) Lookup(ctx context.Context, orderID string) checkout.Payment {
+	return toPayment(p.c.Lookup(ctx, orderID))
+}
+
+func (p pspPayments) Refund(ctx context.Context, paymentRef string) error {
+	if _, err := p.c.Refund(ctx, paymentRef); err != nil {
+		return errcode.Wrap(errcode.Unavailable, err, "the payment provider did not confirm the refund")
+	}
+	return nil
+}
+
+func toPayment(r pspclient.Result, err error) checkout.Payment {
+	p := checkout.Payment{Ref: r.Payment.ID}
+	if err != nil {
+		return p
+	}
+	switch r.Outcome {
+	case pspclient.Paid:
+		p.Outcome = checkout.PaymentPaid
+	case pspclient.Declined:
+		p.Outcome = checkout.PaymentDeclined
+	case pspclient.NotFound, pspclient.Reversed:
+		p.Outcome = checkout.PaymentNone
+	}
+	return p
+}
+
+// faultKey carries a checkout step's Fault in its context; checkout keeps
+// the context's values when it detaches the charge from the client.
+type faultKey struct{}
+
+func withFault(ctx context.Context, f Fault) context.Context {
+	return context.WithValue(ctx, faultKey{}, f)
+}
+
+// providerEvent is a payment outcome the provider could announce by webhook.
+type providerEvent struct {
+	orderID string
+	payment checkout.Payment
+}
+
+// faultyProvider is the provider as the schedule makes it behave: down
+// between OpProviderDown and OpProviderUp, and per checkout as the step's
+// Fault says. It remembers every outcome the provider reached, for
+// webhook steps to deliver.
+type faultyProvider struct {
+	inner checkout.Payments
+	down  atomic.Bool
+
+	mu     sync.Mutex
+	events []providerEvent
+}
+
+var _ checkout.Payments = (*faultyProvider)(nil)
+
+func (p *faultyProvider) Charge(ctx context.Context, orderID string, amount int64, currency string) checkout.Payment {
+	f, _ := ctx.Value(faultKey{}).(Fault)
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	if p.down.Load() || f.Charge == FaultError {
+		return checkout.Payment{}
+	}
+	if f.Charge == FaultWrongAmount {
+		amount++
+	}
+	res := p.inner.Charge(ctx, orderID, amount, currency)
+	p.record(orderID, res)
+	if f.Charge == FaultLost {
+		return checkout.Payment{}
+	}
+	return res
+}
+
+func (p *faultyProvider) Lookup(ctx context.Context, orderID string) checkout.Payment {
+	if p.down.Load() {
+		return checkout.Payment{}
+	}
+	res := p.inner.Lookup(ctx, orderID)
+	p.record(orderID, res)
+	return res
+}
+
+func (p *faultyProvider) Refund(ctx context.Context, paymentRef string) error {
+	f, _ := ctx.Value(faultKey{}).(Fault)
+	if p.down.Load() || f.RefundFails {
+		return errcode.New(errcode.Unavailable, "injected: the provider did not answer the refund")
+	}
+	return p.inner.Refund(ctx, paymentRef)
+}
+
+func (p *faultyProvider) record(orderID string, res checkout.Payment) {
+	if res.Outcome != checkout.PaymentPaid && res.Outcome != checkout.PaymentDeclined {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, providerEvent{orderID, res})
+}
+
+// event returns the provider event picked by ref, if there is any yet.
+func (p *faultyProvider) event(ref int) (providerEvent, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.events) == 0 {
+		return providerEvent{}, false
+	}
+	return p.events[ref%len(p.events)], true
+}
