@@ -29,6 +29,11 @@ func (w *world) drain(ctx context.Context) error {
 	w.provider.down.Store(false)
 	for range 10 {
 		w.clock.Advance(w.sched.ReservationTTL + chargeBudget + 10*time.Second)
+		// The sweeper's ledger round: captures no paid order keeps are owed
+		// back (docs/INVARIANTS.md, I2).
+		if _, err := w.checkout.SweepLedger(ctx, w.payments); err != nil {
+			return err
+		}
 		n, err := w.checkout.Reconcile(ctx)
 		if err != nil {
 			return err

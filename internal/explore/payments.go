@@ -11,50 +11,22 @@ import (
 	"github.com/surge-commerce/surge/internal/pspclient"
 )
 
-// pspPayments adapts the provider client to checkout and orders exactly as
-// cmd/surge/payments.go does (that adapter lives in package main, so it
-// cannot be imported; keep the two alike).
-type pspPayments struct {
-	c *pspclient.Client
-	// refused is told of charges the provider refused outright (a 4xx),
-	// which checkout must not hold as unknown (docs/INVARIANTS.md, I9).
+// refusals is the provider adapter Surge runs (pspclient.Payments), telling
+// the model of charges the provider refused outright (a 4xx, which leaves
+// no payment record): checkout must not hold those as unknown
+// (docs/INVARIANTS.md, I9).
+type refusals struct {
+	pspclient.Payments
 	refused func(orderID string)
 }
 
-func (p pspPayments) Charge(ctx context.Context, orderID string, amount int64, currency string) checkout.Payment {
-	r, err := p.c.Charge(ctx, orderID, amount, currency)
+func (p refusals) Charge(ctx context.Context, orderID string, amount int64, currency string) checkout.Payment {
+	res := p.Payments.Charge(ctx, orderID, amount, currency)
 	_, fromCheckout := ctx.Value(faultKey{}).(Fault)
-	if fromCheckout && err != nil && !errcode.Is(err, errcode.Unavailable) && p.refused != nil {
+	if fromCheckout && res.Outcome == checkout.PaymentDeclined && res.Ref == "" {
 		p.refused(orderID)
 	}
-	return toPayment(r, err)
-}
-
-func (p pspPayments) Lookup(ctx context.Context, orderID string) checkout.Payment {
-	return toPayment(p.c.Lookup(ctx, orderID))
-}
-
-func (p pspPayments) Refund(ctx context.Context, paymentRef string) error {
-	if _, err := p.c.Refund(ctx, paymentRef); err != nil {
-		return errcode.Wrap(errcode.Unavailable, err, "the payment provider did not confirm the refund")
-	}
-	return nil
-}
-
-func toPayment(r pspclient.Result, err error) checkout.Payment {
-	p := checkout.Payment{Ref: r.Payment.ID}
-	if err != nil {
-		return p
-	}
-	switch r.Outcome {
-	case pspclient.Paid:
-		p.Outcome = checkout.PaymentPaid
-	case pspclient.Declined:
-		p.Outcome = checkout.PaymentDeclined
-	case pspclient.NotFound, pspclient.Reversed:
-		p.Outcome = checkout.PaymentNone
-	}
-	return p
+	return res
 }
 
 // faultKey carries a checkout step's Fault in its context; checkout keeps

@@ -186,7 +186,7 @@ func (w *world) afterSale(ctx context.Context, st Step) {
 			_, _ = w.orders.Fulfil(ctx, w.shop.ID, a.orderID)
 		}
 	case OpRotateKey:
-		_, _, _ = w.shops.RotateKey(ctx, w.shop.Slug, time.Minute)
+		_, _, _ = w.shops.RotateKey(ctx, w.shop.Slug, "", time.Minute)
 	case OpSetTier:
 		_, _ = w.shops.SetTier(ctx, w.shop.Slug, shop.Tiers[st.Ref%len(shop.Tiers)])
 	case OpSetFlag:

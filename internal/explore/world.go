@@ -31,6 +31,7 @@ type world struct {
 	st       *store.Store
 	clock    *clock
 	client   *pspclient.Client
+	payments pspclient.Payments // the adapter surge serve runs
 	provider *faultyProvider
 	checkout *checkout.Service
 	catalog  *catalog.Service
@@ -71,7 +72,8 @@ func newWorld(ctx context.Context, st *store.Store, sched Schedule) (*world, fun
 		sim.Stop()
 	}
 	w.client = pspclient.New(pspclient.Config{BaseURL: sim.URL(), HTTPClient: httpClient})
-	w.provider = &faultyProvider{inner: pspPayments{c: w.client, refused: func(id string) { w.refused.Store(id, true) }}}
+	w.payments = pspclient.Payments{Client: w.client}
+	w.provider = &faultyProvider{inner: refusals{Payments: w.payments, refused: func(id string) { w.refused.Store(id, true) }}}
 	w.shops = shop.NewService(st, now, time.Second, time.Minute)
 	w.catalog = catalog.NewService(st, now, cache.Options{MaxEntries: 1000, TTL: time.Second, MaxStale: time.Minute,
 		LoadTimeout: 5 * time.Second, Now: now})
