@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 SEEDS ?= 300
 FROM ?= 1
 
-.PHONY: test fmt-check vet build fuzz bench explore
+.PHONY: test fmt-check vet build fuzz explore
 
 test: fmt-check vet
 	scripts/test.sh
@@ -34,11 +34,11 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg" </dev/null; \
 	done
 
-bench:
-	$(GO) test -run '^$$' -bench . ./bench/...
-
 # explore runs SEEDS seeded schedules per engine, from seed FROM, with no
 # time budget, and fails on any breach; each breach prints its replay
 # command (docs/RELIABILITY.md).
+# Without the race detector by default (it costs five times the seeds;
+# CI's slice of the explorer runs with it): RACE=-race to add it.
+RACE ?=
 explore:
-	scripts/test.sh -timeout 0 -run TestExplore ./internal/explore -args -seeds=$(SEEDS) -from=$(FROM) -budget=0
+	RACE=$(RACE) scripts/test.sh -timeout 0 -run TestExplore ./internal/explore -args -seeds=$(SEEDS) -from=$(FROM) -budget=0
