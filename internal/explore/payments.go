@@ -8,26 +8,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/errcode"
-	"github.com/surge-commerce/surge/internal/pspclient"
 )
-
-// refusals is the provider adapter Surge runs (pspclient.Payments), telling
-// the model of charges the provider refused outright (a 4xx, which leaves
-// no payment record): checkout must not hold those as unknown
-// (docs/INVARIANTS.md, I9).
-type refusals struct {
-	pspclient.Payments
-	refused func(orderID string)
-}
-
-func (p refusals) Charge(ctx context.Context, orderID string, amount int64, currency string) checkout.Payment {
-	res := p.Payments.Charge(ctx, orderID, amount, currency)
-	_, fromCheckout := ctx.Value(faultKey{}).(Fault)
-	if fromCheckout && res.Outcome == checkout.PaymentDeclined && res.Ref == "" {
-		p.refused(orderID)
-	}
-	return res
-}
 
 // faultKey carries a checkout step's Fault in its context; checkout keeps
 // the context's values when it detaches the charge from the client.
@@ -50,6 +31,10 @@ type providerEvent struct {
 type faultyProvider struct {
 	inner checkout.Payments
 	down  atomic.Bool
+	// refused is told of a checkout's charge the provider refused outright
+	// (a 4xx, which leaves no payment record) when checkout heard the
+	// answer: checkout must not hold it as unknown (docs/INVARIANTS.md, I9).
+	refused func(orderID string)
 
 	mu     sync.Mutex
 	events []providerEvent
@@ -77,6 +62,9 @@ func (p *faultyProvider) Charge(ctx context.Context, orderID string, amount int6
 	p.record(orderID, res)
 	if f.Charge == FaultLost {
 		return checkout.Payment{}
+	}
+	if _, fromCheckout := ctx.Value(faultKey{}).(Fault); fromCheckout && res.Outcome == checkout.PaymentDeclined && res.Ref == "" {
+		p.refused(orderID)
 	}
 	return res
 }

@@ -73,7 +73,7 @@ func newWorld(ctx context.Context, st *store.Store, sched Schedule) (*world, fun
 	}
 	w.client = pspclient.New(pspclient.Config{BaseURL: sim.URL(), HTTPClient: httpClient})
 	w.payments = pspclient.Payments{Client: w.client}
-	w.provider = &faultyProvider{inner: refusals{Payments: w.payments, refused: func(id string) { w.refused.Store(id, true) }}}
+	w.provider = &faultyProvider{inner: w.payments, refused: func(id string) { w.refused.Store(id, true) }}
 	w.shops = shop.NewService(st, now, time.Second, time.Minute)
 	w.catalog = catalog.NewService(st, now, cache.Options{MaxEntries: 1000, TTL: time.Second, MaxStale: time.Minute,
 		LoadTimeout: 5 * time.Second, Now: now})
