@@ -70,6 +70,23 @@ func (s *Server) listNotifications() http.Handler {
 	})
 }
 
+// retryNotification puts a notification whose delivery was given up on
+// (its failed_at is set) back in the mail queue.
+func (s *Server) retryNotification() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sh, err := s.authShop(r)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		if err := s.readModels.RetryNotification(r.Context(), sh.ID, r.PathValue("notification")); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
 func (s *Server) listInvoices() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sh, err := s.authShop(r)

@@ -47,6 +47,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/shops/{shop}/admin/sales/{sku}", ls.Admin, s.getSale())
 	s.handle("DELETE /v1/shops/{shop}/admin/sales/{sku}", ls.Admin, s.deleteSale())
 	s.handle("GET /v1/shops/{shop}/admin/notifications", ls.Admin, s.listNotifications())
+	s.handle("POST /v1/shops/{shop}/admin/notifications/{notification}/retry", ls.Admin, s.retryNotification())
 	s.handle("GET /v1/shops/{shop}/admin/invoices", ls.Admin, s.listInvoices())
 	s.handle("GET /v1/shops/{shop}/admin/bestsellers", ls.Admin, s.bestSellers())
 

@@ -87,6 +87,9 @@ type Config struct {
 // ReadModels are the consumers' read models as the API serves them.
 type ReadModels interface {
 	Notifications(ctx context.Context, shopID int64, orderID string, limit int) ([]notify.Notification, error)
+	// RetryNotification sends a notification that mail gave up on again.
+	// Errors: not_found.
+	RetryNotification(ctx context.Context, shopID int64, id string) error
 	Invoices(ctx context.Context, shopID int64, afterNo int64, limit int) ([]invoice.Invoice, error)
 	BestSellers(ctx context.Context, shopID int64, since time.Time, limit int) ([]analytics.SKUSales, error)
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/smtp"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -25,9 +26,18 @@ import (
 
 // Store is what the mailer needs from persistence.
 type Store interface {
-	UnsentNotifications(ctx context.Context, limit int) ([]notify.Notification, error)
+	// UnsentNotifications returns notifications due for delivery at now.
+	UnsentNotifications(ctx context.Context, now time.Time, limit int) ([]notify.Notification, error)
 	MarkNotificationSent(ctx context.Context, shopID int64, id string, now time.Time) error
+	// NotificationFailed records a failed attempt; the next is due at next,
+	// or with failed set the notification is given up on.
+	NotificationFailed(ctx context.Context, shopID int64, id, lastError string, next time.Time, failed bool, now time.Time) error
 }
+
+// MaxAttempts is how many times a notification is tried before it is given
+// up on. With backoff doubling from a second and capped at an hour, the
+// tries span about a day.
+const MaxAttempts = 30
 
 // Config says where and how often to deliver.
 type Config struct {
@@ -129,31 +139,76 @@ func (s *Sender) Stop() {
 	s.wg.Wait()
 }
 
-// Round delivers up to 100 waiting notifications, oldest first, and stops
-// at the first failure: the server is likely down for the others too, and
-// the next round retries in order.
+// Round tries each notification that is due, up to 100, oldest first, each
+// on its own: one that fails is retried later with backoff, or given up on
+// when the server refuses it for good (a 5xx, such as an unknown
+// recipient) or after MaxAttempts, so one bad address or one shop's
+// failures never hold back anyone else's mail. Only when the server cannot
+// be reached at all does the round stop early: the others would fail the
+// same way, and are not charged an attempt for it.
 func (s *Sender) Round(ctx context.Context) error {
-	batch, err := s.store.UnsentNotifications(ctx, 100)
+	batch, err := s.store.UnsentNotifications(ctx, s.now(), 100)
 	if err != nil {
 		return err
 	}
 	for _, n := range batch {
-		if err := s.send(ctx, n); err != nil {
-			s.failed.Inc()
-			return fmt.Errorf("deliver %s to %s: %w", n.ID, n.Recipient, err)
+		err := s.send(ctx, n)
+		if err == nil {
+			s.sent.Inc()
+			if err := s.store.MarkNotificationSent(ctx, n.ShopID, n.ID, s.now()); err != nil {
+				return err
+			}
+			continue
 		}
-		s.sent.Inc()
-		if err := s.store.MarkNotificationSent(ctx, n.ShopID, n.ID, s.now()); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.failed.Inc()
+		now := s.now()
+		failed := permanent(err) || n.Attempts+1 >= MaxAttempts
+		if err := s.store.NotificationFailed(ctx, n.ShopID, n.ID, err.Error(), now.Add(backoff(n.Attempts)), failed, now); err != nil {
 			return err
+		}
+		if failed {
+			s.log.WarnContext(ctx, "mail given up; the shop sees it and may send it again",
+				"notification_id", n.ID, "attempts", n.Attempts+1, "err", err)
+		}
+		if unreachable(err) {
+			return fmt.Errorf("SMTP server unreachable: %w", err)
 		}
 	}
 	return nil
 }
 
+// backoff is the wait after the given number of earlier failed attempts:
+// a second, doubling, at most an hour.
+func backoff(attempts int) time.Duration {
+	return min(time.Hour, time.Second<<min(attempts, 12))
+}
+
+// permanent reports whether the server refused the message for good: an
+// SMTP 5xx reply (unknown recipient, policy), or a message Surge must not
+// send (header injection).
+func permanent(err error) bool {
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		return reply.Code >= 500
+	}
+	return errors.Is(err, errHeaderInjection)
+}
+
+// unreachable reports whether the server could not be reached at all.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+var errHeaderInjection = errors.New("header injection refused")
+
 // send has one SMTP conversation for n, bounded by the timeout.
 func (s *Sender) send(ctx context.Context, n notify.Notification) error {
 	if strings.ContainsAny(n.Recipient, "\r\n") || strings.ContainsAny(n.Subject, "\r\n") {
-		return errors.New("header injection refused")
+		return errHeaderInjection
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -31,6 +31,13 @@ type Notification struct {
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"created_at"`
 	SentAt    time.Time `json:"sent_at,omitzero"`
+	// Delivery by SMTP, each notification on its own: how many attempts
+	// failed, the last error, when the next is due, and when it was given
+	// up on (a dead letter the shop may send again).
+	Attempts      int       `json:"attempts"`
+	LastError     string    `json:"last_error,omitempty"`
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
+	FailedAt      time.Time `json:"failed_at,omitzero"`
 }
 
 // Store is what notify needs from persistence.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/notify"
 )
 
@@ -51,7 +52,7 @@ func (s *Store) CustomerEmail(ctx context.Context, shopID int64, customerID stri
 // Notifications lists a shop's notifications, newest first, optionally for
 // one order.
 func (s *Store) Notifications(ctx context.Context, shopID int64, orderID string, limit int) ([]notify.Notification, error) {
-	query := `SELECT shop_id, notification_id, order_id, kind, recipient, subject, body, created_at, sent_at
+	query := `SELECT ` + notificationColumns + `
 		FROM notifications WHERE shop_id = ?`
 	args := []any{shopID}
 	if orderID != "" {
@@ -62,19 +63,52 @@ func (s *Store) Notifications(ctx context.Context, shopID int64, orderID string,
 	return s.queryNotifications(ctx, query, append(args, limit)...)
 }
 
-// UnsentNotifications returns notifications waiting for SMTP delivery,
-// oldest first. Those without an email address stay in the shop's sink.
-func (s *Store) UnsentNotifications(ctx context.Context, limit int) ([]notify.Notification, error) {
-	return s.queryNotifications(ctx, `SELECT shop_id, notification_id, order_id, kind, recipient, subject, body, created_at, sent_at
-		FROM notifications WHERE sent_at IS NULL AND recipient LIKE '%@%' ORDER BY created_at, notification_id LIMIT ?`, limit)
+// UnsentNotifications returns notifications due for SMTP delivery at now,
+// oldest first: not sent, not given up on, and past their backoff. Those
+// without an email address stay in the shop's sink.
+func (s *Store) UnsentNotifications(ctx context.Context, now time.Time, limit int) ([]notify.Notification, error) {
+	return s.queryNotifications(ctx, `SELECT `+notificationColumns+`
+		FROM notifications WHERE sent_at IS NULL AND failed_at IS NULL AND recipient LIKE '%@%'
+		AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY created_at, notification_id LIMIT ?`, micros(now), limit)
 }
 
 // MarkNotificationSent records an SMTP delivery.
 func (s *Store) MarkNotificationSent(ctx context.Context, shopID int64, id string, now time.Time) error {
-	_, err := s.exec(ctx, s.q(`UPDATE notifications SET sent_at = ? WHERE shop_id = ? AND notification_id = ?`),
+	_, err := s.exec(ctx, s.q(`UPDATE notifications SET sent_at = ?, next_attempt_at = NULL WHERE shop_id = ? AND notification_id = ?`),
 		micros(now), shopID, id)
 	return classify(err)
 }
+
+// NotificationFailed records a failed delivery attempt: the next is due at
+// next, or, when failed is set, the notification is given up on (a dead
+// letter) at now.
+func (s *Store) NotificationFailed(ctx context.Context, shopID int64, id, lastError string, next time.Time, failed bool, now time.Time) error {
+	var failedAt any
+	if failed {
+		failedAt = micros(now)
+	}
+	_, err := s.exec(ctx, s.q(`UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, failed_at = ?
+		WHERE shop_id = ? AND notification_id = ? AND sent_at IS NULL`), lastError, micros(next), failedAt, shopID, id)
+	return classify(err)
+}
+
+// RetryNotification puts a notification that was given up on back in the
+// delivery queue, due at once. Errors: not_found (no such failed
+// notification of the shop).
+func (s *Store) RetryNotification(ctx context.Context, shopID int64, id string) error {
+	res, err := s.exec(ctx, s.q(`UPDATE notifications SET attempts = 0, last_error = '', next_attempt_at = NULL, failed_at = NULL
+		WHERE shop_id = ? AND notification_id = ? AND failed_at IS NOT NULL`), shopID, id)
+	if err != nil {
+		return classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errcode.Typed(errcode.NotFound, "notification_not_failed", "no failed notification %s", id)
+	}
+	return nil
+}
+
+const notificationColumns = `shop_id, notification_id, order_id, kind, recipient, subject, body, created_at, sent_at,
+	attempts, last_error, next_attempt_at, failed_at`
 
 func (s *Store) queryNotifications(ctx context.Context, query string, args ...any) ([]notify.Notification, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
@@ -86,13 +120,19 @@ func (s *Store) queryNotifications(ctx context.Context, query string, args ...an
 	for rows.Next() {
 		var n notify.Notification
 		var created int64
-		var sent sql.NullInt64
-		if err := rows.Scan(&n.ShopID, &n.ID, &n.OrderID, &n.Kind, &n.Recipient, &n.Subject, &n.Body, &created, &sent); err != nil {
+		var sent, next, failed sql.NullInt64
+		if err := rows.Scan(&n.ShopID, &n.ID, &n.OrderID, &n.Kind, &n.Recipient, &n.Subject, &n.Body, &created, &sent,
+			&n.Attempts, &n.LastError, &next, &failed); err != nil {
 			return nil, classify(err)
 		}
 		n.CreatedAt = fromMicros(created)
-		if sent.Valid {
-			n.SentAt = fromMicros(sent.Int64)
+		for _, t := range []struct {
+			dst *time.Time
+			src sql.NullInt64
+		}{{&n.SentAt, sent}, {&n.NextAttemptAt, next}, {&n.FailedAt, failed}} {
+			if t.src.Valid {
+				*t.dst = fromMicros(t.src.Int64)
+			}
 		}
 		out = append(out, n)
 	}
