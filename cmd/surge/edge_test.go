@@ -189,3 +189,44 @@ func TestLeakedKeyCannotLockTheOwnerOut(t *testing.T) {
 		t.Fatalf("leaked key after the revoke: %d, want 401 at once", code)
 	}
 }
+
+// Anonymous traffic, forged credentials included, spends its own share of
+// a shop's tier quota: flooding a free shop's catalog leaves the owner's
+// admin calls and the shop's customers within their budgets.
+func TestAnonymousFloodLeavesOwnerAndCustomers(t *testing.T) {
+	t.Parallel()
+	s := startSurge(t, map[string]string{"SURGE_RATE_LIMIT_IP": "100000", "SURGE_RATE_LIMIT_KEY": "100000",
+		"SURGE_RATE_LIMIT_CUSTOMER": "100000", "SURGE_TIER_LIMITS": "free=5,standard=1000,enterprise=10000"})
+	_, _, body := do(t, "POST", s.URL+"/v1/admin/shops", s.AdminKey, `{"slug":"flood","name":"Flood"}`)
+	var created struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.Unmarshal([]byte(body), &created); err != nil || created.APIKey == "" {
+		t.Fatalf("create shop: %s", body)
+	}
+	if code, _, body := do(t, "PUT", s.URL+"/v1/admin/shops/flood/tier", s.AdminKey, `{"tier":"free"}`); code != 200 {
+		t.Fatalf("tier: %d %s", code, body)
+	}
+	_, _, body = do(t, "POST", s.URL+"/v1/shops/flood/customers", "", "")
+	var cust struct{ Token string }
+	_ = json.Unmarshal([]byte(body), &cust)
+	flooded := 0
+	for i := range 60 {
+		key := ""
+		if i%2 == 1 {
+			key = "sk_forged" // a forged key counts as anonymous
+		}
+		if code, _, _ := do(t, "GET", s.URL+"/v1/shops/flood/products", key, ""); code == 429 {
+			flooded++
+		}
+	}
+	if flooded == 0 {
+		t.Fatal("60 anonymous reads of a free shop (5/s) were never limited")
+	}
+	if code, _, body := do(t, "GET", s.URL+"/v1/shops/flood/admin/orders", created.APIKey, ""); code != 200 {
+		t.Fatalf("the owner after an anonymous flood: %d %s", code, body)
+	}
+	if code, _, body := do(t, "GET", s.URL+"/v1/shops/flood/products", cust.Token, ""); code != 200 {
+		t.Fatalf("a customer after an anonymous flood: %d %s", code, body)
+	}
+}

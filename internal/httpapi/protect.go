@@ -15,6 +15,7 @@ import (
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/loadshed"
 	"github.com/surge-commerce/surge/internal/ratelimit"
+	"github.com/surge-commerce/surge/internal/shop"
 )
 
 // Limits are the per-second request rates (bursts are twice as large).
@@ -78,39 +79,39 @@ func (s *Server) protect(pattern string, class loadshed.Class, next http.Handler
 
 // withinLimits applies every limit that concerns the request, sets the
 // RateLimit headers from the tightest one and answers 429 when one is
-// exhausted.
+// exhausted. The per-address limit comes first, so what follows (telling
+// a real credential from a forged one) is bounded per client.
 func (s *Server) withinLimits(w http.ResponseWriter, r *http.Request) bool {
-	type check struct {
-		key string
-		lim ratelimit.Limit
-	}
-	checks := []check{{ratelimit.ClientKey(s.clientIP(r), s.limits.IPv6Prefix), perSecond("ip", s.limits.PerIP)}}
-	if tok := bearer(r); tok != "" {
-		name, rate := "key", s.limits.PerKey
-		if strings.HasPrefix(tok, "ct1.") {
-			name, rate = "customer", s.limits.PerCustomer
-		}
-		sum := sha256.Sum256([]byte(tok))
-		checks = append(checks, check{hex.EncodeToString(sum[:12]), perSecond(name, rate)})
-	}
-	if slug := r.PathValue("shop"); slug != "" {
-		if sh, err := s.shops.Resolve(r.Context(), slug); err == nil {
-			checks = append(checks, check{slug, perSecond("shop-"+sh.Tier, s.limits.PerShop[sh.Tier])})
-		}
-	}
 	var tightest *ratelimit.Result
-	policies := make([]string, 0, len(checks))
-	for _, c := range checks {
-		if c.lim.Rate <= 0 {
-			continue
+	var policies []string
+	allow := func(key string, lim ratelimit.Limit) bool {
+		if lim.Rate <= 0 {
+			return true
 		}
-		res := s.limiter.Allow(r.Context(), c.key, c.lim)
-		policies = append(policies, c.lim.Policy())
+		res := s.limiter.Allow(r.Context(), key, lim)
+		policies = append(policies, lim.Policy())
 		if tightest == nil || !res.Allowed || res.Remaining < tightest.Remaining {
 			tightest = &res
 		}
-		if !res.Allowed {
-			break // do not spend the other limits on a refused request
+		return res.Allowed // a refusal does not spend the other limits
+	}
+	ok := allow(ratelimit.ClientKey(s.clientIP(r), s.limits.IPv6Prefix), perSecond("ip", s.limits.PerIP))
+	if ok {
+		sh, hasShop, caller := s.caller(r)
+		if tok := bearer(r); tok != "" && caller != "anonymous" {
+			rate := s.limits.PerKey
+			if caller == "customer" {
+				rate = s.limits.PerCustomer
+			}
+			sum := sha256.Sum256([]byte(tok))
+			ok = allow(hex.EncodeToString(sum[:12]), perSecond(caller, rate))
+		}
+		if ok && hasShop {
+			// The shop's tier quota is kept apart per kind of caller, each
+			// with the tier's rate: a flood of anonymous reads (or of
+			// forged credentials, which count as anonymous) cannot push
+			// the owner's admin calls or paying customers into 429.
+			ok = allow(sh.Slug+"|"+caller, perSecond("shop-"+sh.Tier+"-"+caller, s.limits.PerShop[sh.Tier]))
 		}
 	}
 	if tightest == nil {
@@ -126,6 +127,40 @@ func (s *Server) withinLimits(w http.ResponseWriter, r *http.Request) bool {
 	s.problem(w, r, errcode.Typed(errcode.RateLimited, "rate_limited", "too many requests for the %s limit", tightest.Limit.Name).
 		With("limit", tightest.Limit.Name))
 	return false
+}
+
+// caller tells which budget a request spends: the shop its path names (if
+// any), and "customer" for a valid customer token of that shop, "key" for a
+// valid key of that shop, else "anonymous". On the platform admin's routes
+// a token is taken by its form: they spend no shop's budget.
+func (s *Server) caller(r *http.Request) (shop.Shop, bool, string) {
+	tok := bearer(r)
+	slug := r.PathValue("shop")
+	if slug == "" || strings.HasPrefix(r.URL.Path, "/v1/admin/") {
+		switch {
+		case tok == "":
+			return shop.Shop{}, false, "anonymous"
+		case strings.HasPrefix(tok, "ct1."):
+			return shop.Shop{}, false, "customer"
+		}
+		return shop.Shop{}, false, "key"
+	}
+	sh, err := s.shops.Resolve(r.Context(), slug)
+	if err != nil {
+		return shop.Shop{}, false, "anonymous"
+	}
+	switch {
+	case tok == "":
+	case strings.HasPrefix(tok, "ct1."):
+		if _, err := s.customers.Tokens().Verify(tok, sh.ID); err == nil {
+			return sh, true, "customer"
+		}
+	default:
+		if _, err := s.shops.Authenticate(r.Context(), slug, tok); err == nil {
+			return sh, true, "key"
+		}
+	}
+	return sh, true, "anonymous"
 }
 
 func perSecond(name string, rate int) ratelimit.Limit {
