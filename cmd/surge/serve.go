@@ -72,6 +72,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := cfg.ValidateAdminKey(); err != nil {
 		return err
 	}
+	if err := cfg.ValidatePprof(); err != nil {
+		return err
+	}
 	// Everything that can be refused is checked before anything is created
 	// or printed: a start that fails leaves no data directory, no database
 	// and no admin key shown once and then lost.

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -65,6 +66,7 @@ type Config struct {
 	CheckoutConcurrency int
 	MaxConnsPerClient   int
 	PprofAddr           string
+	PprofAllowRemote    bool
 	// OTLPEndpoint is the OpenTelemetry collector spans go to (OTLP/HTTP);
 	// empty exports none.
 	OTLPEndpoint     string
@@ -136,6 +138,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&c.CheckoutConcurrency, "checkout-concurrency", c.envInt(getenv, "SURGE_CHECKOUT_CONCURRENCY", 0), "checkouts in flight before more are shed; 0: the size of --db-max-conns (env SURGE_CHECKOUT_CONCURRENCY)")
 	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", c.envInt(getenv, "SURGE_MAX_CONNS_PER_CLIENT", 1024), "open connections one client IP may hold (env SURGE_MAX_CONNS_PER_CLIENT)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("SURGE_PPROF_ADDR", ""), "serve Go profiles (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; empty disables (env SURGE_PPROF_ADDR)")
+	fs.BoolVar(&c.PprofAllowRemote, "pprof-allow-remote", c.envBool(getenv, "SURGE_PPROF_ALLOW_REMOTE", false), "allow --pprof-addr on a non-loopback address: profiles have no authentication (env SURGE_PPROF_ALLOW_REMOTE)")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318) that receives a span per request and per event handled; empty exports none (env OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.Float64Var(&c.TraceSampleRatio, "trace-sample-ratio", c.envFloat(getenv, "SURGE_TRACE_SAMPLE_RATIO", 1), "share of new traces exported, 0 to 1; requests with a traceparent follow its sampled flag (env SURGE_TRACE_SAMPLE_RATIO)")
 	fs.BoolVar(&c.AccessLog, "access-log", c.envBool(getenv, "SURGE_ACCESS_LOG", true), "log every request (env SURGE_ACCESS_LOG=false disables)")
@@ -277,6 +280,23 @@ func keyBits(key string) float64 {
 		distinct[r] = true
 	}
 	return float64(len([]rune(key))) * math.Log2(float64(len(distinct)))
+}
+
+// ValidatePprof refuses a profiling listener reachable from other hosts
+// unless --pprof-allow-remote says so: /debug/pprof has no authentication
+// and shows memory contents, secrets included.
+func (c *Config) ValidatePprof() error {
+	if c.PprofAddr == "" || c.PprofAllowRemote {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr: %w", err)
+	}
+	if ip, err := netip.ParseAddr(host); host == "localhost" || (err == nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("--pprof-addr %s is not a loopback address: profiles have no authentication; use 127.0.0.1 or pass --pprof-allow-remote", c.PprofAddr)
 }
 
 // HasRole reports whether role is among the roles to run.

@@ -274,3 +274,25 @@ func TestValidateAdminKey(t *testing.T) {
 		}
 	}
 }
+
+func TestValidatePprof(t *testing.T) {
+	for _, c := range []struct {
+		addr   string
+		remote bool
+		ok     bool
+	}{
+		{"", false, true},
+		{"127.0.0.1:6060", false, true},
+		{"[::1]:6060", false, true},
+		{"localhost:6060", false, true},
+		{"0.0.0.0:6060", false, false},
+		{":6060", false, false},
+		{"10.0.0.5:6060", false, false},
+		{"0.0.0.0:6060", true, true},
+	} {
+		cfg := Config{PprofAddr: c.addr, PprofAllowRemote: c.remote}
+		if err := cfg.ValidatePprof(); (err == nil) != c.ok {
+			t.Errorf("pprof %q remote %v: %v, want accepted %v", c.addr, c.remote, err, c.ok)
+		}
+	}
+}
