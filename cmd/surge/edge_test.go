@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/psp"
 )
 
 // Answers that Go's mux or the auth layer would give in their own shape
@@ -228,5 +231,27 @@ func TestAnonymousFloodLeavesOwnerAndCustomers(t *testing.T) {
 	}
 	if code, _, body := do(t, "GET", s.URL+"/v1/shops/flood/products", cust.Token, ""); code != 200 {
 		t.Fatalf("a customer after an anonymous flood: %d %s", code, body)
+	}
+}
+
+// A signed provider event is applied once by its id: a replay within the
+// signature's window is acknowledged and changes nothing.
+func TestWebhookEventsDeduplicated(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const secret = "webhook-secret-for-the-dedup-test-0123456789"
+	s := startSurge(t, map[string]string{"SURGE_DATA": dir, "SURGE_PSP_WEBHOOK_SECRET": secret})
+	body := `{"id":"evt_replayed","type":"payment.captured","payment":{"id":"pay_x","merchant_reference":"ord_unknown","amount":100,"currency":"EUR","status":"captured"}}`
+	st := evOpenStore(t, dir, "")
+	for i := range 2 {
+		sig := psp.Sign(secret, []byte(body), time.Now())
+		code, _, resp := do(t, "POST", s.URL+"/v1/payments/webhook", "", body, "Psp-Signature", sig, "Content-Type", "application/json")
+		if code != 204 {
+			t.Fatalf("delivery %d: %d %s", i+1, code, resp)
+		}
+		seen, err := st.WebhookSeen(context.Background(), "evt_replayed")
+		if err != nil || !seen {
+			t.Fatalf("after delivery %d the event id is not recorded (%v)", i+1, err)
+		}
 	}
 }

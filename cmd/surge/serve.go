@@ -224,7 +224,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		},
 		Limits: limits, Limiter: rateLimiterIf(cfg.RateLimits, limiter), Shedder: shedder, Flags: flags, Tracer: tracer,
 		APIRoutes:     cfg.HasRole("api"),
-		WebhookSecret: webhookSecret, Registry: reg,
+		WebhookSecret: webhookSecret, Webhooks: st, Registry: reg,
 		Auditor: func(ctx context.Context) (audit.Report, error) {
 			return audit.Run(ctx, st, ledgerOf(pay), now(), auditGrace(cfg))
 		},

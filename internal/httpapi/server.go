@@ -72,6 +72,8 @@ type Config struct {
 	Auditor func(ctx context.Context) (audit.Report, error)
 	// WebhookSecret verifies the payment provider's webhooks.
 	WebhookSecret string
+	// Webhooks remembers the provider events already applied.
+	Webhooks Webhooks
 	// Checks are the dependencies /readyz requires, by name.
 	Checks map[string]Check
 	// Registry receives the HTTP metrics and serves /metrics.
@@ -109,6 +111,7 @@ type Server struct {
 	orders         *order.Service
 	inventory      *inventory.Service
 	webhookSecret  string
+	webhooks       Webhooks
 	auditor        func(ctx context.Context) (audit.Report, error)
 	recommend      *recommend.Service
 	sales          *flashsale.Service
@@ -148,6 +151,7 @@ func NewServer(cfg Config) *Server {
 		orders:         cfg.Orders,
 		inventory:      cfg.Inventory,
 		webhookSecret:  cfg.WebhookSecret,
+		webhooks:       cfg.Webhooks,
 		auditor:        cfg.Auditor,
 		recommend:      cfg.Recommend,
 		sales:          cfg.Sales,

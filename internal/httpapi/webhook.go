@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,9 +12,21 @@ import (
 	"github.com/surge-commerce/surge/internal/psp"
 )
 
+// Webhooks remembers which provider events were applied, by the
+// provider's event id.
+type Webhooks interface {
+	WebhookSeen(ctx context.Context, eventID string) (bool, error)
+	RecordWebhook(ctx context.Context, eventID string, now time.Time) error
+}
+
 // paymentWebhook receives the provider's signed payment events. A bad
 // signature is refused before anything is read into the system; a good
-// event is applied idempotently, so the provider's redeliveries are safe.
+// event is applied idempotently, so the provider's redeliveries are safe,
+// and an event id already applied is acknowledged without being applied
+// again (a signed event replayed within its signature's window costs a
+// lookup, nothing more). The id is recorded after the event was applied:
+// a failure in between means one more idempotent application, never a
+// lost one.
 func (s *Server) paymentWebhook() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -41,10 +54,27 @@ func (s *Server) paymentWebhook() http.Handler {
 			w.WriteHeader(http.StatusNoContent) // nothing checkout acts on
 			return
 		}
+		if s.webhooks != nil && ev.ID != "" {
+			seen, err := s.webhooks.WebhookSeen(r.Context(), ev.ID)
+			if err != nil {
+				s.problem(w, r, err)
+				return
+			}
+			if seen {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
 		err = s.checkoutSvc.ApplyProviderEvent(r.Context(), ev.Payment.MerchantReference, p)
 		if err != nil && !errcode.Is(err, errcode.NotFound) {
 			s.problem(w, r, err)
 			return
+		}
+		if s.webhooks != nil && ev.ID != "" {
+			if err := s.webhooks.RecordWebhook(r.Context(), ev.ID, time.Now()); err != nil {
+				s.problem(w, r, err)
+				return
+			}
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
