@@ -255,3 +255,50 @@ func TestWebhookEventsDeduplicated(t *testing.T) {
 		}
 	}
 }
+
+// Customer tokens can be ended: by the customer (sign-out, or every token
+// they hold) and by the shop; an ended token is refused at once.
+func TestCustomerTokensRevoked(t *testing.T) {
+	t.Parallel()
+	s := startSurge(t, nil, "--demo")
+	_, _, body := do(t, "POST", s.URL+"/v1/shops/demo/customers", "", "")
+	var cust struct{ ID, Token string }
+	if err := json.Unmarshal([]byte(body), &cust); err != nil {
+		t.Fatal(err)
+	}
+	// The shop key of the demo shop is printed once; the admin makes a new one.
+	_, _, body = do(t, "POST", s.URL+"/v1/admin/shops/demo/keys", s.AdminKey, `{"grace_seconds":60}`)
+	var key struct {
+		APIKey string `json:"api_key"`
+	}
+	_ = json.Unmarshal([]byte(body), &key)
+	for _, c := range []struct {
+		name       string
+		path       string
+		useShopKey bool
+	}{
+		{name: "sign-out", path: "/v1/shops/demo/customers/me/sign-out"},
+		{name: "revoke all", path: "/v1/shops/demo/customers/me/revoke-tokens"},
+		{name: "by the shop", useShopKey: true},
+	} {
+		_, _, body := do(t, "POST", s.URL+"/v1/shops/demo/customers", "", "")
+		var cu struct{ ID, Token string }
+		_ = json.Unmarshal([]byte(body), &cu)
+		if code, _, body := do(t, "POST", s.URL+"/v1/shops/demo/carts", cu.Token, ""); code != 201 {
+			t.Fatalf("%s: cart before: %d %s", c.name, code, body)
+		}
+		path, cred := c.path, cu.Token
+		if c.useShopKey {
+			path, cred = "/v1/shops/demo/admin/customers/"+cu.ID+"/revoke-tokens", key.APIKey
+		}
+		if code, _, body := do(t, "POST", s.URL+path, cred, ""); code != 204 {
+			t.Fatalf("%s: %d %s", c.name, code, body)
+		}
+		if code, _, body := do(t, "POST", s.URL+"/v1/shops/demo/carts", cu.Token, ""); code != 401 || !strings.Contains(body, "token-revoked") {
+			t.Fatalf("%s: cart after: %d %s, want 401 token-revoked", c.name, code, body)
+		}
+	}
+	if code, _, body := do(t, "POST", s.URL+"/v1/shops/demo/carts", cust.Token, ""); code != 201 {
+		t.Fatalf("another customer's token after the revocations: %d %s", code, body)
+	}
+}

@@ -193,7 +193,10 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	c.call(s, "GET", "/v1/admin/audit", "/v1/admin/audit", A, "")
 	c.call(s, "POST", "/v1/payments/webhook", "/v1/payments/webhook", "", `{"id":"x"}`, "Psp-Signature", "t=1,v1=00") // 401
 	c.call(s, "DELETE", T, P, K, "")
-	c.call(s, "DELETE", T, P, K, "")                                                                                                          // 404
+	c.call(s, "DELETE", T, P, K, "")                                                                                                              // 404
+	c.call(s, "POST", "/v1/shops/{shop}/admin/customers/{customer}/revoke-tokens", "/v1/shops/oas/admin/customers/cus_nope/revoke-tokens", K, "") // 404
+	c.call(s, "POST", "/v1/shops/{shop}/customers/me/sign-out", "/v1/shops/oas/customers/me/sign-out", C, "")
+	c.call(s, "POST", "/v1/shops/{shop}/customers/me/revoke-tokens", "/v1/shops/oas/customers/me/revoke-tokens", C, "")                       // 401: signed out
 	c.call(s, "POST", "/v1/shops/{shop}/admin/notifications/{notification}/retry", "/v1/shops/oas/admin/notifications/ntf_nope/retry", K, "") // 404
 	c.call(s, "POST", "/v1/shops/{shop}/admin/keys/revoke", "/v1/shops/oas/admin/keys/revoke", K, "")                                         // 403: K is in grace
 	c.call(s, "POST", "/v1/admin/shops/{shop}/keys/revoke", "/v1/admin/shops/oas/keys/revoke", A, "")

@@ -8,7 +8,9 @@ package customer
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"net/mail"
 	"time"
 	"unicode/utf8"
@@ -33,6 +35,14 @@ type Store interface {
 	// TokenSecrets returns the stored token secrets, newest first.
 	TokenSecrets(ctx context.Context) ([]Secret, error)
 	AddTokenSecret(ctx context.Context, s Secret, now time.Time) error
+	// TokenRevoked reports whether a customer's token (by hash, with its
+	// expiry) was signed out or revoked with all the customer's tokens.
+	TokenRevoked(ctx context.Context, shopID int64, customerID, tokenHash string, expires time.Time) (bool, error)
+	// RevokeToken signs one token out until its expiry.
+	RevokeToken(ctx context.Context, shopID int64, customerID, tokenHash string, expires time.Time) error
+	// RevokeTokens ends every token of the customer that expires at or
+	// before until. Errors: not_found (no such customer).
+	RevokeTokens(ctx context.Context, shopID int64, customerID string, until time.Time) error
 }
 
 // Service registers customers.
@@ -95,4 +105,44 @@ func LoadSecrets(ctx context.Context, store Store, configured []Secret, now time
 		return nil, err
 	}
 	return []Secret{s}, nil
+}
+
+// Authenticate verifies a customer token presented at shopID, as
+// Tokens.Verify does, and that it was not signed out or revoked: one
+// indexed read. Errors: unauthorized (also token_revoked), forbidden.
+func (s *Service) Authenticate(ctx context.Context, token string, shopID int64) (string, error) {
+	id, exp, err := s.tokens.claims(token, shopID)
+	if err != nil {
+		return "", err
+	}
+	revoked, err := s.store.TokenRevoked(ctx, shopID, id, tokenHash(token), exp)
+	if err != nil {
+		return "", err
+	}
+	if revoked {
+		return "", errcode.Typed(errcode.Unauthorized, "token_revoked", "the customer token was signed out or revoked")
+	}
+	return id, nil
+}
+
+// SignOut ends one token (the one presented) for good.
+func (s *Service) SignOut(ctx context.Context, token string, shopID int64) error {
+	id, exp, err := s.tokens.claims(token, shopID)
+	if err != nil {
+		return err
+	}
+	return s.store.RevokeToken(ctx, shopID, id, tokenHash(token), exp)
+}
+
+// RevokeAll ends every token the customer holds now: every token issued
+// so far expires at or before now plus the token lifetime. (A token issued
+// within the same second, after the revocation, ends with them.)
+func (s *Service) RevokeAll(ctx context.Context, shopID int64, customerID string) error {
+	return s.store.RevokeTokens(ctx, shopID, customerID, s.now().Add(s.tokens.ttl).UTC().Truncate(time.Second))
+}
+
+// tokenHash names a token in storage without storing the token itself.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }

@@ -57,36 +57,47 @@ func (t *Tokens) Issue(shopID int64, customerID string) (string, time.Time) {
 // Errors: unauthorized (missing, malformed, forged, expired), forbidden
 // (a valid token of another shop).
 func (t *Tokens) Verify(token string, shopID int64) (string, error) {
+	id, _, err := t.claims(token, shopID)
+	return id, err
+}
+
+// claims is Verify that also returns the token's expiry.
+func (t *Tokens) claims(token string, shopID int64) (string, time.Time, error) {
+	id, exp, err := t.parse(token, shopID)
+	return id, time.Unix(exp, 0).UTC(), err
+}
+
+func (t *Tokens) parse(token string, shopID int64) (string, int64, error) {
 	if token == "" {
-		return "", errcode.New(errcode.Unauthorized, "a customer token is required")
+		return "", 0, errcode.New(errcode.Unauthorized, "a customer token is required")
 	}
 	bad := errcode.New(errcode.Unauthorized, "the customer token is invalid")
 	i := strings.LastIndexByte(token, '.')
 	if !strings.HasPrefix(token, tokenPrefix) || i < len(tokenPrefix) || len(token) > 512 || !tokenChars(token) {
-		return "", bad
+		return "", 0, bad
 	}
 	body, sig := token[:i], token[i+1:]
 	raw, err := base64.RawURLEncoding.DecodeString(body[len(tokenPrefix):])
 	if err != nil {
-		return "", bad
+		return "", 0, bad
 	}
 	parts := strings.Split(string(raw), "|")
 	if len(parts) != 4 {
-		return "", bad
+		return "", 0, bad
 	}
 	key, ok := t.keys[parts[0]]
 	gotSig, err := base64.RawURLEncoding.DecodeString(sig)
 	if !ok || err != nil || !hmac.Equal(gotSig, mac(key, body)) {
-		return "", bad
+		return "", 0, bad
 	}
 	exp, err := strconv.ParseInt(parts[3], 10, 64)
 	if err != nil || !t.now().Before(time.Unix(exp, 0)) {
-		return "", errcode.Typed(errcode.Unauthorized, "token_expired", "the customer token has expired")
+		return "", 0, errcode.Typed(errcode.Unauthorized, "token_expired", "the customer token has expired")
 	}
 	if parts[1] != strconv.FormatInt(shopID, 10) {
-		return "", errcode.New(errcode.Forbidden, "the customer token belongs to another shop")
+		return "", 0, errcode.New(errcode.Forbidden, "the customer token belongs to another shop")
 	}
-	return parts[2], nil
+	return parts[2], exp, nil
 }
 
 func mac(key []byte, body string) []byte {

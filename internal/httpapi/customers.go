@@ -15,8 +15,47 @@ func (s *Server) authCustomer(r *http.Request) (shop.Shop, string, error) {
 	if err != nil {
 		return shop.Shop{}, "", err
 	}
-	id, err := s.customers.Tokens().Verify(bearer(r), sh.ID)
+	id, err := s.customers.Authenticate(r.Context(), bearer(r), sh.ID)
 	return sh, id, err
+}
+
+// signOut ends the customer token presented (sign-out), or with all set
+// every token the customer holds.
+func (s *Server) signOut(all bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sh, cust, err := s.authCustomer(r)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		if all {
+			err = s.customers.RevokeAll(r.Context(), sh.ID, cust)
+		} else {
+			err = s.customers.SignOut(r.Context(), bearer(r), sh.ID)
+		}
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// revokeCustomerTokens lets a shop end every token of one of its
+// customers (a stolen device, an account taken over).
+func (s *Server) revokeCustomerTokens() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sh, err := s.authShop(r)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		if err := s.customers.RevokeAll(r.Context(), sh.ID, r.PathValue("customer")); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 type createCustomerRequest struct {

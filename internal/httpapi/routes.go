@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/shops/{shop}/admin/products/{sku}", ls.Admin, s.deleteProduct())
 	s.handle("GET /v1/shops/{shop}/admin/inventory/{sku}", ls.Admin, s.getInventory())
 	s.handle("POST /v1/shops/{shop}/admin/inventory/{sku}/restock", ls.Admin, s.restock())
+	s.handle("POST /v1/shops/{shop}/admin/customers/{customer}/revoke-tokens", ls.Admin, s.revokeCustomerTokens())
 	s.handle("GET /v1/shops/{shop}/admin/orders", ls.Admin, s.listOrders())
 	s.handle("GET /v1/shops/{shop}/admin/orders/{order}", ls.Admin, s.getAdminOrder())
 	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/refund", ls.Admin, s.orderAction("refund"))
@@ -59,6 +60,8 @@ func (s *Server) routes() {
 
 	// Customers (customer token, except registration).
 	s.handle("POST /v1/shops/{shop}/customers", ls.Checkout, s.createCustomer())
+	s.handle("POST /v1/shops/{shop}/customers/me/sign-out", ls.Checkout, s.signOut(false))
+	s.handle("POST /v1/shops/{shop}/customers/me/revoke-tokens", ls.Checkout, s.signOut(true))
 	s.handle("POST /v1/shops/{shop}/carts", ls.Checkout, s.createCart())
 	s.handle("GET /v1/shops/{shop}/carts/{cart}", ls.Checkout, s.getCart())
 	s.handle("PUT /v1/shops/{shop}/carts/{cart}/lines/{sku}", ls.Checkout, s.setCartLine())

@@ -145,3 +145,50 @@ func (s *Store) Restock(ctx context.Context, shopID int64, sku string, units int
 	}
 	return s.Level(ctx, shopID, sku)
 }
+
+// TokenRevoked implements customer.Store.
+func (s *Store) TokenRevoked(ctx context.Context, shopID int64, customerID, tokenHash string, expires time.Time) (bool, error) {
+	var until int64
+	var signedOut bool
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT c.tokens_revoked_until,
+			EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.token_hash = ?)
+		FROM customers c WHERE c.shop_id = ? AND c.customer_id = ?`), tokenHash, shopID, customerID).Scan(&until, &signedOut)
+	if err == sql.ErrNoRows {
+		return true, nil // a signed token of a customer that is gone
+	}
+	if err != nil {
+		return false, classify(err)
+	}
+	return signedOut || micros(expires) <= until, nil
+}
+
+// RevokeToken implements customer.Store. Rows past their token's expiry
+// are pruned on the way: the token would be refused as expired anyway.
+func (s *Store) RevokeToken(ctx context.Context, shopID int64, customerID, tokenHash string, expires time.Time) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM revoked_tokens WHERE expires_at < ?`), micros(time.Now())); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO revoked_tokens (token_hash, shop_id, customer_id, expires_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (token_hash) DO NOTHING`), tokenHash, shopID, customerID, micros(expires))
+		return err
+	})
+}
+
+// RevokeTokens implements customer.Store.
+func (s *Store) RevokeTokens(ctx context.Context, shopID int64, customerID string, until time.Time) error {
+	res, err := s.exec(ctx, s.q(`UPDATE customers SET tokens_revoked_until = ? WHERE shop_id = ? AND customer_id = ?
+		AND tokens_revoked_until < ?`), micros(until), shopID, customerID, micros(until))
+	if err != nil {
+		return classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var one int
+		err := s.read.QueryRowContext(ctx, s.q(`SELECT 1 FROM customers WHERE shop_id = ? AND customer_id = ?`), shopID, customerID).Scan(&one)
+		if err == sql.ErrNoRows {
+			return errcode.Typed(errcode.NotFound, "customer_not_found", "no customer %s", customerID)
+		}
+		return classify(err)
+	}
+	return nil
+}

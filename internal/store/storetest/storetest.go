@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/catalog"
+	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
@@ -24,6 +25,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("AdminKeys", func(t *testing.T) { t.Parallel(); testAdminKeys(t, open(t)) })
 	t.Run("Shops", func(t *testing.T) { t.Parallel(); testShops(t, open(t)) })
 	t.Run("KeyRotation", func(t *testing.T) { t.Parallel(); testKeyRotation(t, open(t)) })
+	t.Run("TokenRevocation", func(t *testing.T) { t.Parallel(); testTokenRevocation(t, open(t)) })
 	t.Run("ProductLifecycle", func(t *testing.T) { t.Parallel(); testProductLifecycle(t, open(t)) })
 	t.Run("ProductIsolation", func(t *testing.T) { t.Parallel(); testProductIsolation(t, open(t)) })
 	t.Run("Pagination", func(t *testing.T) { t.Parallel(); testPagination(t, open(t)) })
@@ -143,6 +145,40 @@ func testKeyRotation(t *testing.T, s *store.Store) {
 	wantCode(t, err, errcode.Unauthorized)
 	if _, err := s.ShopKey(c, "new", t0.Add(2*time.Minute)); err != nil {
 		t.Fatalf("current key after revoke: %v", err)
+	}
+}
+
+func testTokenRevocation(t *testing.T, s *store.Store) {
+	c := ctx(t)
+	sh := must[shop.Shop](t)(createShop(c, s, "tok"))
+	if err := s.CreateCustomer(c, customer.Customer{ShopID: sh.ID, ID: "cus_1", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	exp := t0.Add(time.Hour)
+	if revoked := must[bool](t)(s.TokenRevoked(c, sh.ID, "cus_1", "h1", exp)); revoked {
+		t.Fatal("a fresh token is revoked")
+	}
+	if err := s.RevokeToken(c, sh.ID, "cus_1", "h1", exp); err != nil {
+		t.Fatal(err)
+	}
+	if revoked := must[bool](t)(s.TokenRevoked(c, sh.ID, "cus_1", "h1", exp)); !revoked {
+		t.Fatal("a signed-out token is not revoked")
+	}
+	if revoked := must[bool](t)(s.TokenRevoked(c, sh.ID, "cus_1", "h2", exp)); revoked {
+		t.Fatal("signing one token out revoked another")
+	}
+	if err := s.RevokeTokens(c, sh.ID, "cus_1", exp); err != nil {
+		t.Fatal(err)
+	}
+	if revoked := must[bool](t)(s.TokenRevoked(c, sh.ID, "cus_1", "h2", exp)); !revoked {
+		t.Fatal("a token expiring at the revocation bound is not revoked")
+	}
+	if revoked := must[bool](t)(s.TokenRevoked(c, sh.ID, "cus_1", "h3", exp.Add(time.Second))); revoked {
+		t.Fatal("a token issued after the revocation is revoked")
+	}
+	wantCode(t, s.RevokeTokens(c, sh.ID, "cus_nope", exp), errcode.NotFound)
+	if revoked := must[bool](t)(s.TokenRevoked(c, sh.ID, "cus_nope", "h4", exp)); !revoked {
+		t.Fatal("a token of an unknown customer passes")
 	}
 }
 
