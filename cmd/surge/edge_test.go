@@ -302,3 +302,30 @@ func TestCustomerTokensRevoked(t *testing.T) {
 		t.Fatalf("another customer's token after the revocations: %d %s", code, body)
 	}
 }
+
+// Sign-ups are limited per client address, so identities (and with them
+// per-customer limits) are not free; SURGE_RATE_LIMITS=off lifts it.
+func TestSignupLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	for _, off := range []bool{false, true} {
+		env := map[string]string{"SURGE_SIGNUP_LIMIT": "3"}
+		if off {
+			env["SURGE_RATE_LIMITS"] = "off"
+		}
+		s := startSurge(t, env, "--demo")
+		created := 0
+		for range 10 {
+			code, _, body := do(t, "POST", s.URL+"/v1/shops/demo/customers", "", "")
+			switch {
+			case code == 201:
+				created++
+			case code == 429 && strings.Contains(body, `"limit":"signup"`):
+			default:
+				t.Fatalf("sign-up: %d %s", code, body)
+			}
+		}
+		if want := map[bool]int{false: 3, true: 10}[off]; created != want {
+			t.Fatalf("rate limits off=%v: %d of 10 sign-ups from one address, want %d", off, created, want)
+		}
+	}
+}

@@ -507,7 +507,7 @@ func rateLimits(cfg *config.Config, rdb *redis.Client) (httpapi.Limits, *ratelim
 	}
 	return httpapi.Limits{
 		PerIP: cfg.RateLimitIP, PerKey: cfg.RateLimitKey, PerCustomer: cfg.RateLimitCustomer,
-		PerShop: tiers, TrustedProxies: proxies,
+		PerShop: tiers, TrustedProxies: proxies, SignupsPerMinute: cfg.SignupLimit,
 	}, ratelimit.New(rdb), nil
 }
 

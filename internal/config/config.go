@@ -59,6 +59,7 @@ type Config struct {
 	RateLimitIP       int
 	RateLimitKey      int
 	RateLimitCustomer int
+	SignupLimit       int
 	TierLimits        string
 	TrustedProxies    string
 	Shedding          bool
@@ -132,6 +133,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&c.RateLimitIP, "rate-limit-ip", c.envInt(getenv, "SURGE_RATE_LIMIT_IP", 200), "requests per second per client IP, burst twice that (env SURGE_RATE_LIMIT_IP)")
 	fs.IntVar(&c.RateLimitKey, "rate-limit-key", c.envInt(getenv, "SURGE_RATE_LIMIT_KEY", 100), "requests per second per shop or admin API key (env SURGE_RATE_LIMIT_KEY)")
 	fs.IntVar(&c.RateLimitCustomer, "rate-limit-customer", c.envInt(getenv, "SURGE_RATE_LIMIT_CUSTOMER", 10), "requests per second per customer token (env SURGE_RATE_LIMIT_CUSTOMER)")
+	fs.IntVar(&c.SignupLimit, "signup-limit", c.envInt(getenv, "SURGE_SIGNUP_LIMIT", 20), "customer sign-ups per minute per client address (IPv6: per /64), so identities cost a bot more than a request (env SURGE_SIGNUP_LIMIT; off with the other rate limits)")
 	fs.StringVar(&c.TierLimits, "tier-limits", env("SURGE_TIER_LIMITS", "free=20,standard=1000,enterprise=10000"), "requests per second per shop by quota tier (env SURGE_TIER_LIMITS)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("SURGE_TRUSTED_PROXIES", ""), "comma-separated CIDRs allowed to set X-Forwarded-For (env SURGE_TRUSTED_PROXIES)")
 	fs.BoolVar(&c.Shedding, "shedding", getenv("SURGE_SHEDDING") != "off", "adaptive load shedding (env SURGE_SHEDDING=off disables, for baseline benchmarks only)")
@@ -223,7 +225,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--stream-replicas must be between 1 and 5")
 	case c.CacheTTL < 0 || c.CacheMaxStale < 0:
 		return fmt.Errorf("--cache-ttl and --cache-max-stale must not be negative")
-	case c.RateLimitIP < 0 || c.RateLimitKey < 0 || c.RateLimitCustomer < 0:
+	case c.RateLimitIP < 0 || c.RateLimitKey < 0 || c.RateLimitCustomer < 0 || c.SignupLimit < 0:
 		return fmt.Errorf("rate limits must not be negative")
 	case c.CheckoutConcurrency < 0:
 		return fmt.Errorf("--checkout-concurrency must not be negative")

@@ -30,6 +30,10 @@ type Limits struct {
 	// IPv6Prefix is how many bits of an IPv6 address name one client
 	// (0: ratelimit.DefaultIPv6Prefix).
 	IPv6Prefix int
+	// SignupsPerMinute is how many customers one client address may create
+	// per minute: per-customer limits are only as strong as identities
+	// are dear (docs/INVARIANTS.md, I11).
+	SignupsPerMinute int
 }
 
 // protect wraps a route: rate limits first (cheap, per client), then the
@@ -95,7 +99,12 @@ func (s *Server) withinLimits(w http.ResponseWriter, r *http.Request) bool {
 		}
 		return res.Allowed // a refusal does not spend the other limits
 	}
-	ok := allow(ratelimit.ClientKey(s.clientIP(r), s.limits.IPv6Prefix), perSecond("ip", s.limits.PerIP))
+	client := ratelimit.ClientKey(s.clientIP(r), s.limits.IPv6Prefix)
+	ok := allow(client, perSecond("ip", s.limits.PerIP))
+	if ok && r.Pattern == signupPattern {
+		n := s.limits.SignupsPerMinute
+		ok = allow("signup|"+client, ratelimit.Limit{Name: "signup", Rate: n, Burst: n, Period: time.Minute})
+	}
 	if ok {
 		sh, hasShop, caller := s.caller(r)
 		if tok := bearer(r); tok != "" && caller != "anonymous" {
@@ -162,6 +171,9 @@ func (s *Server) caller(r *http.Request) (shop.Shop, bool, string) {
 	}
 	return sh, true, "anonymous"
 }
+
+// signupPattern is the route that creates customers.
+const signupPattern = "POST /v1/shops/{shop}/customers"
 
 func perSecond(name string, rate int) ratelimit.Limit {
 	return ratelimit.Limit{Name: name, Rate: rate, Burst: 2 * rate, Period: time.Second}

@@ -59,7 +59,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/shops/{shop}/products/{sku}/recommendations", ls.Extras, s.recommendations())
 
 	// Customers (customer token, except registration).
-	s.handle("POST /v1/shops/{shop}/customers", ls.Checkout, s.createCustomer())
+	s.handle("POST /v1/shops/{shop}/customers", ls.Checkout, s.createCustomer()) // signupPattern
 	s.handle("POST /v1/shops/{shop}/customers/me/sign-out", ls.Checkout, s.signOut(false))
 	s.handle("POST /v1/shops/{shop}/customers/me/revoke-tokens", ls.Checkout, s.signOut(true))
 	s.handle("POST /v1/shops/{shop}/carts", ls.Checkout, s.createCart())
