@@ -6,9 +6,9 @@ FUZZTIME ?= 20s
 SEEDS ?= 300
 FROM ?= 1
 
-.PHONY: test fmt-check vet build fuzz explore
+.PHONY: test fmt-check vet mod-verify build fuzz explore
 
-test: fmt-check vet
+test: fmt-check vet mod-verify
 	scripts/test.sh
 
 fmt-check:
@@ -19,6 +19,10 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# mod-verify checks the downloaded modules against the hashes in go.sum.
+mod-verify:
+	$(GO) mod verify
 
 build:
 	$(GO) build -buildvcs=auto -o bin/surge ./cmd/surge
