@@ -4,6 +4,7 @@
 package layering
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -42,5 +43,27 @@ func TestBusinessPackagesImportNoDriver(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDependencyListIsReviewed keeps docs/adr/0007-dependencies.md true:
+// every module go.mod requires directly is listed there at its version.
+func TestDependencyListIsReviewed(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{if not .Indirect}}{{if not .Main}}{{.Path}} {{.Version}}{{end}}{{end}}", "all").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	adr, err := os.ReadFile("../../docs/adr/0007-dependencies.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		path, version, _ := strings.Cut(line, " ")
+		if path == "" {
+			continue
+		}
+		if !strings.Contains(string(adr), "| `"+path+"` | "+version+" |") {
+			t.Errorf("go.mod requires %s %s, which docs/adr/0007-dependencies.md does not list at that version", path, version)
+		}
 	}
 }
