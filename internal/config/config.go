@@ -192,10 +192,27 @@ func (c *Config) envDuration(getenv func(string) string, name string, def time.D
 	return v
 }
 
-// Validate reports settings that cannot work.
+// Validate reports shared settings that cannot work: the ones every
+// subcommand that opens the store uses. Commands other than serve call it
+// alone, so a serve-only setting never stops `surge audit` or `surge migrate`.
 func (c *Config) Validate() error {
 	if len(c.envErrs) > 0 {
 		return fmt.Errorf("bad environment: %s", strings.Join(c.envErrs, "; "))
+	}
+	switch {
+	case c.DBMaxConns < 1:
+		return fmt.Errorf("--db-max-conns must be at least 1")
+	case c.WorkerDBConns < 1:
+		return fmt.Errorf("--worker-db-conns must be at least 1")
+	}
+	return nil
+}
+
+// ValidateServe reports settings of `surge serve` that cannot work: the
+// shared ones and those RegisterServe adds.
+func (c *Config) ValidateServe() error {
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	for _, r := range strings.Split(c.Roles, ",") {
 		switch r = strings.TrimSpace(r); r {
@@ -207,12 +224,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.OutboxRetention < c.RepublishWindow:
 		return fmt.Errorf("--outbox-retention must be at least --republish-window")
-	case c.DBMaxConns < 1:
-		return fmt.Errorf("--db-max-conns must be at least 1")
 	case c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1:
 		return fmt.Errorf("--trace-sample-ratio must be between 0 and 1")
-	case c.WorkerDBConns < 1:
-		return fmt.Errorf("--worker-db-conns must be at least 1")
 	case c.StreamReplicas < 1 || c.StreamReplicas > 5:
 		return fmt.Errorf("--stream-replicas must be between 1 and 5")
 	case c.CacheTTL < 0 || c.CacheMaxStale < 0:
