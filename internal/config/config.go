@@ -120,8 +120,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	c.TokenSecrets = getenv("SURGE_TOKEN_SECRETS")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.envDuration(getenv, "SURGE_TOKEN_TTL", 24*time.Hour), "lifetime of customer tokens (env SURGE_TOKEN_TTL)")
 	fs.DurationVar(&c.ReservationTTL, "reservation-ttl", c.envDuration(getenv, "SURGE_RESERVATION_TTL", 15*time.Minute), "how long unpaid stock stays reserved (env SURGE_RESERVATION_TTL)")
-	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.envDuration(getenv, "SURGE_IDEMPOTENCY_TTL", 24*time.Hour), "how long Idempotency-Keys are remembered (env SURGE_IDEMPOTENCY_TTL)")
-	fs.DurationVar(&c.ChargeBudget, "charge-budget", c.envDuration(getenv, "SURGE_CHARGE_BUDGET", 10*time.Second), "how long a checkout's charge may take before the sweeper asks the provider (env SURGE_CHARGE_BUDGET)")
+	c.registerBudgets(fs, getenv)
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.envDuration(getenv, "SURGE_RECONCILE_INTERVAL", time.Second), "how often the sweeper finishes pending payments and expired reservations (env SURGE_RECONCILE_INTERVAL)")
 	fs.BoolVar(&c.RateLimits, "rate-limits", getenv("SURGE_RATE_LIMITS") != "off", "enforce rate limits (env SURGE_RATE_LIMITS=off disables; shedding stays on)")
 	fs.IntVar(&c.RateLimitIP, "rate-limit-ip", c.envInt(getenv, "SURGE_RATE_LIMIT_IP", 200), "requests per second per client IP, burst twice that (env SURGE_RATE_LIMIT_IP)")
@@ -136,6 +135,17 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318) that receives a span per request and per event handled; empty exports none (env OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.Float64Var(&c.TraceSampleRatio, "trace-sample-ratio", c.envFloat(getenv, "SURGE_TRACE_SAMPLE_RATIO", 1), "share of new traces exported, 0 to 1; requests with a traceparent follow its sampled flag (env SURGE_TRACE_SAMPLE_RATIO)")
 	fs.BoolVar(&c.AccessLog, "access-log", c.envBool(getenv, "SURGE_ACCESS_LOG", true), "log every request (env SURGE_ACCESS_LOG=false disables)")
+}
+
+// RegisterAudit adds the flags `surge audit` needs beside the shared ones:
+// the settings of serve an audit judges the data against.
+func (c *Config) RegisterAudit(fs *flag.FlagSet, getenv func(string) string) {
+	c.registerBudgets(fs, getenv)
+}
+
+func (c *Config) registerBudgets(fs *flag.FlagSet, getenv func(string) string) {
+	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.envDuration(getenv, "SURGE_IDEMPOTENCY_TTL", 24*time.Hour), "how long Idempotency-Keys are remembered (env SURGE_IDEMPOTENCY_TTL)")
+	fs.DurationVar(&c.ChargeBudget, "charge-budget", c.envDuration(getenv, "SURGE_CHARGE_BUDGET", 10*time.Second), "how long a checkout's charge may take before the sweeper asks the provider (env SURGE_CHARGE_BUDGET)")
 }
 
 func (c *Config) envInt(getenv func(string) string, name string, def int) int {
