@@ -52,6 +52,12 @@ func TestAuditCommand(t *testing.T) {
 				}
 			}
 			requireAudit(t, s.URL, s.AdminKey)
+			for _, bad := range []string{"banana", "-1s", "11m"} {
+				code, _, body := do(t, "GET", s.URL+"/v1/admin/audit?settle="+bad, s.AdminKey, "")
+				if code != http.StatusUnprocessableEntity || !strings.Contains(body, "problems/invalid-settle") {
+					t.Fatalf("settle=%s: %d %s", bad, code, body)
+				}
+			}
 			cliEnv := map[string]string{"SURGE_DATA": env["SURGE_DATA"], "SURGE_DATABASE_URL": env["SURGE_DATABASE_URL"]}
 
 			out, err := cli(t, cliEnv, "audit", "--settle", "60s")

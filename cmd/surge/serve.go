@@ -202,7 +202,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		WebhookSecret: webhookSecret, Registry: reg,
 		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
 			opts := auditOptions(cfg, st, settle, auditGrace(cfg))
-			opts.DeadLetters = deadLettersOf(brk.JetStream())
+			opts.Now, opts.DeadLetters = now, deadLettersOf(brk.JetStream())
 			return audit.Run(ctx, st, ledgerOf(pay), opts)
 		},
 		Checks: map[string]httpapi.Check{
