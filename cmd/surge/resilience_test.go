@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,13 +67,27 @@ func poll(t *testing.T, what string, cond func() bool) {
 
 // requireAudit runs the audit once, letting in-flight work settle first,
 // and fails the test on any breach: a breach that heals itself by a second
-// look is still a breach (docs/INVARIANTS.md).
+// look is still a breach (docs/INVARIANTS.md). Only a request refused
+// before the audit ran (429 or 503 after a flood) is sent again, after its
+// Retry-After.
 func requireAudit(t testing.TB, base, admin string) {
 	t.Helper()
-	code, _, body := do(t, "GET", base+"/v1/admin/audit?settle=60s", admin, "")
-	var rep struct{ Passed, Settled bool }
-	if code != http.StatusOK || json.Unmarshal([]byte(body), &rep) != nil || !rep.Passed || !rep.Settled {
-		t.Fatalf("audit: %d %s", code, body)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, h, body := do(t, "GET", base+"/v1/admin/audit?settle=60s", admin, "")
+		if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && time.Now().Before(deadline) {
+			wait, err := strconv.Atoi(h.Get("Retry-After"))
+			if err != nil || wait < 1 {
+				wait = 1
+			}
+			time.Sleep(time.Duration(wait) * time.Second) // the server asked for this pause
+			continue
+		}
+		var rep struct{ Passed, Settled bool }
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &rep) != nil || !rep.Passed || !rep.Settled {
+			t.Fatalf("audit: %d %s", code, body)
+		}
+		return
 	}
 }
 
