@@ -232,6 +232,9 @@ func TestAuditSeesEachCorruption(t *testing.T) {
 		{"a purchase count drifts", "purchase limits hold", func(t *testing.T, r *auditRig) {
 			r.exec(t, `UPDATE purchase_counts SET units = 3 WHERE sku = 'L'`)
 		}},
+		{"a customer over the limit", "purchase limits hold", func(t *testing.T, r *auditRig) {
+			r.exec(t, `UPDATE products SET purchase_limit = 1 WHERE sku = 'L'`)
+		}},
 		{"a stored response contradicts its order", "stored responses agree with their order", func(t *testing.T, r *auditRig) {
 			r.exec(t, `UPDATE idempotency_keys SET response_status = 202 WHERE order_id = 'ord_paid'`)
 		}},
