@@ -4,7 +4,9 @@
 -- SKU's received units, over its main row and its flash-sale buckets,
 -- equal the sum of its ledger, so stock cannot be created or lost by
 -- anything else (docs/INVARIANTS.md, I10). Existing stock is carried over
--- as one 'opening' row per SKU. Expand-only: an older binary ignores it.
+-- as one 'opening' row per SKU. Expand-only: an older binary runs against
+-- it, but stock it changes during a rolling deploy writes no ledger row, and
+-- the audit reports that SKU until an operator records the difference.
 
 -- +goose Up
 CREATE TABLE stock_ledger (
