@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-
 	"sort"
 	"strings"
 	"time"
