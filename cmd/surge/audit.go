@@ -3,20 +3,35 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"iter"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/surge-commerce/surge/internal/analytics"
 	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/config"
+	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/invoice"
+	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/psp"
 	"github.com/surge-commerce/surge/internal/pspclient"
+	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/worker"
 )
+
+// defaultAuditGrace is the sweeper's slack the audit allows: how long past
+// its expiry a reservation may still be held, and past its charge budget
+// an order may wait for the reconciler.
+const defaultAuditGrace = 30 * time.Second
 
 // runAudit checks the invariants against the configured store and the
 // payment provider's ledger and fails on any breach.
@@ -24,9 +39,14 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := config.Register(fs, getenv)
+	cfg.RegisterAudit(fs, getenv)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	grace := fs.Duration("grace", 30*time.Second, "how long past expiry a reservation may still be held before it is a breach")
+	settle := fs.Duration("settle", 0, "wait up to this long for events, consumers and running charges to settle before judging; an audit that does not settle fails")
+	grace := fs.Duration("grace", defaultAuditGrace, "the sweeper's slack: how long past expiry a reservation may still be held, and past the charge budget an order may wait for the reconciler")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -52,7 +72,12 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		pspURL = sim.URL()
 	}
 	client := pspclient.New(pspclient.Config{BaseURL: pspURL, TotalTimeout: 30 * time.Second, AttemptTimeout: 20 * time.Second})
-	rep, err := audit.Run(ctx, st, ledgerOf(client), time.Now(), *grace)
+	opts := auditOptions(cfg, st, *settle, *grace)
+	if js, closeConn, err := connectEvents(cfg); err == nil {
+		defer closeConn()
+		opts.DeadLetters = deadLettersOf(js)
+	}
+	rep, err := audit.Run(ctx, st, ledgerOf(client), opts)
 	if err != nil {
 		return err
 	}
@@ -71,13 +96,36 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
+// auditOptions are the audit's settings for a store run with cfg; the
+// caller adds what reads the broker.
+func auditOptions(cfg *config.Config, st *store.Store, settle, grace time.Duration) audit.Options {
+	return audit.Options{
+		Settle: settle, Grace: grace, ChargeBudget: cfg.ChargeBudget, IdempotencyTTL: cfg.IdempotencyTTL,
+		Consumers: consumerTypes(notify.NewHandler(st, time.Now), invoice.NewHandler(st, time.Now),
+			analytics.NewHandler(st, time.Now), recommend.NewHandler(st, time.Now)),
+	}
+}
+
+// consumerTypes maps each consumer to the event types it applies; their
+// filters all have the form surge.*.<aggregate>.<event>.
+func consumerTypes(handlers ...worker.Handler) map[string][]string {
+	out := map[string][]string{}
+	for _, h := range handlers {
+		for _, subject := range h.Subjects() {
+			out[h.Name()] = append(out[h.Name()], strings.TrimPrefix(subject, "surge.*."))
+		}
+	}
+	return out
+}
+
 func printReport(w io.Writer, rep audit.Report) {
+	fmt.Fprintf(w, "cutoff %s, settled: %v (settle %s)\n", rep.Cutoff.UTC().Format(time.RFC3339Nano), rep.Settled, rep.SettleLimit)
 	for _, c := range rep.Checks {
 		mark := "PASS"
 		if !c.Passed {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(w, "%s  %-36s %s\n", mark, c.Name, c.Summary)
+		fmt.Fprintf(w, "%s  %-4s %-42s %s\n", mark, c.Invariant, c.Name, c.Summary)
 		for _, b := range c.Breaches {
 			fmt.Fprintf(w, "      - %s\n", b)
 		}
@@ -92,10 +140,29 @@ func ledgerOf(c *pspclient.Client) audit.Ledger {
 	return func(ctx context.Context) iter.Seq2[audit.Charge, error] {
 		return func(yield func(audit.Charge, error) bool) {
 			for p, err := range c.Ledger(ctx) {
-				if !yield(audit.Charge{ID: p.ID, OrderID: p.MerchantReference, Status: p.Status, Amount: p.Amount}, err) || err != nil {
+				ch := audit.Charge{ID: p.ID, OrderID: p.MerchantReference, Status: p.Status, Amount: p.Amount, Currency: p.Currency}
+				if !yield(ch, err) || err != nil {
 					return
 				}
 			}
 		}
+	}
+}
+
+// deadLettersOf reads the dead-letter stream.
+func deadLettersOf(js jetstream.JetStream) audit.DeadLetters {
+	return func(ctx context.Context) ([]audit.DeadLetter, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		var out []audit.DeadLetter
+		err := eachDeadLetter(ctx, js, 0, 0, func(seq uint64, m *jetstream.RawStreamMsg) error {
+			var e event.Envelope
+			if json.Unmarshal(m.Data, &e) != nil || e.ID == "" {
+				e.ID = fmt.Sprintf("(unreadable, DLQ seq %d)", seq)
+			}
+			out = append(out, audit.DeadLetter{Consumer: m.Header.Get(event.HeaderConsumer), EventID: e.ID, Error: m.Header.Get(event.HeaderError)})
+			return nil
+		})
+		return out, err
 	}
 }

@@ -167,7 +167,7 @@ func TestCheckoutFaultyProvider(t *testing.T) {
 				t.Fatalf("inventory %+v with %d paid orders", l, len(paid))
 			}
 			t.Logf("%d paid, %d cancelled", len(paid), n-len(paid))
-			ckAwaitAudit(t, s.URL, s.AdminKey)
+			requireAudit(t, s.URL, s.AdminKey)
 		})
 	}
 }
@@ -262,7 +262,7 @@ func TestCheckoutSurvivesSIGKILL(t *testing.T) {
 				t.Fatalf("%d orders for %d keys, want one each", len(orders), len(attempts))
 			}
 			t.Logf("%d keys, %d acknowledged before the kill", len(attempts), ackedCount)
-			ckAwaitAudit(t, p.URL, p.AdminKey)
+			requireAudit(t, p.URL, p.AdminKey)
 		})
 	}
 }
@@ -328,7 +328,7 @@ func TestCheckoutExpiredReservationsReturn(t *testing.T) {
 			if l := shop.level(t, "TEE"); l.Sold != 10 || l.Available != 0 {
 				t.Fatalf("inventory after buying it all: %+v", l)
 			}
-			ckAwaitAudit(t, s.URL, s.AdminKey)
+			requireAudit(t, s.URL, s.AdminKey)
 		})
 	}
 }
@@ -449,5 +449,5 @@ func TestCheckoutBadInput(t *testing.T) {
 			t.Fatalf("order %s ended %s, want paid", o.ID, o.Status)
 		}
 	}
-	ckAwaitAudit(t, s.URL, s.AdminKey)
+	requireAudit(t, s.URL, s.AdminKey)
 }

@@ -306,24 +306,6 @@ func (s ckShop) orders(t *testing.T, status string) []ckOrder {
 	}
 }
 
-// ckAwaitAudit polls GET /v1/admin/audit until it passes (events settle a
-// moment after the orders do) and shows the last report if it never does.
-func ckAwaitAudit(t *testing.T, base, admin string) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		r := ckDo("GET", base+"/v1/admin/audit", admin, "")
-		var rep struct{ Passed bool }
-		if r.code == http.StatusOK && json.Unmarshal([]byte(r.body), &rep) == nil && rep.Passed {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("audit did not pass within 90s; last report: %s", r)
-		}
-		time.Sleep(200 * time.Millisecond) // polling a condition
-	}
-}
-
 // ckAwaitLevel polls the inventory of sku until want holds.
 func (s ckShop) awaitLevel(t *testing.T, sku string, want func(ckLevel) bool) ckLevel {
 	t.Helper()
@@ -405,7 +387,7 @@ func TestCheckoutNeverOversells(t *testing.T) {
 					t.Fatalf("order %s (%s) was not acknowledged to a buyer as paid", o.ID, o.Status)
 				}
 			}
-			ckAwaitAudit(t, s.URL, s.AdminKey)
+			requireAudit(t, s.URL, s.AdminKey)
 		})
 	}
 }
@@ -481,7 +463,7 @@ func TestCheckoutIdempotencyKeyUnderConcurrency(t *testing.T) {
 			if l := shop.level(t, "CAP"); l.Available != 50 || l.Reserved != 0 {
 				t.Fatalf("inventory of CAP after the refused request: %+v", l)
 			}
-			ckAwaitAudit(t, s.URL, s.AdminKey)
+			requireAudit(t, s.URL, s.AdminKey)
 		})
 	}
 }

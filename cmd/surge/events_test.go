@@ -249,7 +249,7 @@ func evCLI(env map[string]string, args ...string) (string, error) {
 
 func evAudit(t testing.TB, url, adminKey string) (bool, string) {
 	t.Helper()
-	code, _, body := do(t, "GET", url+"/v1/admin/audit", adminKey, "")
+	code, _, body := do(t, "GET", url+"/v1/admin/audit?settle=60s", adminKey, "")
 	var rep struct{ Passed bool }
 	return code == http.StatusOK && json.Unmarshal([]byte(body), &rep) == nil && rep.Passed, body
 }

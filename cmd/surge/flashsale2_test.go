@@ -84,7 +84,7 @@ func TestFlashSalePerCustomerLimit(t *testing.T) {
 			t.Fatalf("another customer's checkout: %d %s %s", r.code, r.body, why)
 		}
 		sh.waitLevel(t, "LTD", fsLevel{Received: 50, Available: 48, Reserved: 0, Sold: 2})
-		poll(t, "a clean audit", func() bool { return auditPassed(t, s) })
+		requireAudit(t, s.URL, s.AdminKey)
 	})
 }
 
@@ -250,7 +250,7 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 				t.Fatalf("%s = %v, want %v", name, v, want)
 			}
 		}
-		poll(t, "a clean audit", func() bool { return auditPassed(t, s) })
+		requireAudit(t, s.URL, s.AdminKey)
 	})
 
 	t.Run("sale events", func(t *testing.T) {
@@ -393,5 +393,5 @@ func TestFlashSaleBots(t *testing.T) {
 		t.Fatalf("%d units sold to %d customers limited to 1 each", sold.Load(), len(farm))
 	}
 	sh.waitLevel(t, "BOT", fsLevel{Received: 1000, Available: 1000 - sold.Load() - 1, Sold: sold.Load() + 1})
-	poll(t, "a clean audit", func() bool { return auditPassed(t, s) })
+	requireAudit(t, s.URL, s.AdminKey)
 }

@@ -445,6 +445,6 @@ func TestFlashSaleCrowd(t *testing.T) {
 		if v := fsMetric(t, s, "surge_sale_queue_length", "crowd", "HOT"); int64(v) != joined.Load() {
 			t.Fatalf("surge_sale_queue_length = %v, %d buyers joined", v, joined.Load())
 		}
-		poll(t, "a clean audit", func() bool { return auditPassed(t, s) })
+		requireAudit(t, s.URL, s.AdminKey)
 	})
 }

@@ -47,7 +47,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 20000, "operations running at once before arrivals are dropped (and reported)")
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "per-request timeout")
 	fs.DurationVar(&c.Drain, "drain-timeout", 60*time.Second, "how long to wait for running operations after a phase")
-	fs.DurationVar(&c.AuditWait, "audit-wait", 60*time.Second, "how long the final audit may take to pass while events settle")
+	fs.DurationVar(&c.AuditWait, "audit-wait", 60*time.Second, "how long the final audit lets events, consumers and running charges settle before it judges (its settle)")
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed for the traffic mix (0: random)")
 	fs.StringVar(&c.Shop, "shop", "", "shop slug to create (default: lt-<random>)")
 	fs.DurationVar(&c.Progress, "progress-interval", 5*time.Second, "period of progress lines when stderr is not a terminal")

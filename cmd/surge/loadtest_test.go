@@ -97,9 +97,7 @@ func TestLoadtestFlashSale(t *testing.T) {
 	if inv.Received != 20 || inv.Sold != 20 || inv.Available != 0 || inv.Reserved != 0 {
 		t.Fatalf("inventory %+v, want all 20 sold", inv)
 	}
-	if !auditPassed(t, s) {
-		t.Fatal("audit failed after the flash sale")
-	}
+	requireAudit(t, s.URL, s.AdminKey)
 }
 
 // TestLoadtestBrowseStep runs step mode briefly: at most two 1-second

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,7 +29,14 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return flag.ErrHelp
 	}
 	action := args[0]
+	if action == "-h" || action == "-help" || action == "--help" {
+		fs.Usage()
+		return nil
+	}
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if err := cfg.Validate(); err != nil {

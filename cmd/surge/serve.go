@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateServe(); err != nil {
 		return err
 	}
 	if err := cfg.ValidateCharge(); err != nil {
@@ -225,8 +225,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Limits: limits, Limiter: rateLimiterIf(cfg.RateLimits, limiter), Shedder: shedder, Flags: flags, Tracer: tracer,
 		APIRoutes:     cfg.HasRole("api"),
 		WebhookSecret: webhookSecret, Webhooks: st, Registry: reg,
-		Auditor: func(ctx context.Context) (audit.Report, error) {
-			return audit.Run(ctx, st, ledgerOf(pay), now(), auditGrace(cfg))
+		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
+			opts := auditOptions(cfg, st, settle, auditGrace(cfg))
+			opts.Now, opts.DeadLetters = now, deadLettersOf(brk.JetStream())
+			return audit.Run(ctx, st, ledgerOf(pay), opts)
 		},
 		Checks: map[string]httpapi.Check{
 			"store":  st.Ping,
@@ -416,10 +418,10 @@ func newRegistry(st *store.Store, cat *catalog.Service, brk *broker.Broker) *pro
 	return reg
 }
 
-// auditGrace is how long an expired reservation may wait for the sweeper
-// before the audit calls it a breach: a few sweeper rounds.
+// auditGrace is the sweeper's slack the audit allows: a few sweeper
+// rounds beyond the default.
 func auditGrace(cfg *config.Config) time.Duration {
-	return 5*cfg.ReconcileInterval + 30*time.Second
+	return 5*cfg.ReconcileInterval + defaultAuditGrace
 }
 
 func breakerValue(state string) float64 {

@@ -126,8 +126,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	c.TokenSecrets = getenv("SURGE_TOKEN_SECRETS")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.envDuration(getenv, "SURGE_TOKEN_TTL", 24*time.Hour), "lifetime of customer tokens (env SURGE_TOKEN_TTL)")
 	fs.DurationVar(&c.ReservationTTL, "reservation-ttl", c.envDuration(getenv, "SURGE_RESERVATION_TTL", 15*time.Minute), "how long unpaid stock stays reserved (env SURGE_RESERVATION_TTL)")
-	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.envDuration(getenv, "SURGE_IDEMPOTENCY_TTL", 24*time.Hour), "how long Idempotency-Keys are remembered (env SURGE_IDEMPOTENCY_TTL)")
-	fs.DurationVar(&c.ChargeBudget, "charge-budget", c.envDuration(getenv, "SURGE_CHARGE_BUDGET", 10*time.Second), "how long a checkout's charge may take before the sweeper asks the provider (env SURGE_CHARGE_BUDGET)")
+	c.registerBudgets(fs, getenv)
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.envDuration(getenv, "SURGE_RECONCILE_INTERVAL", time.Second), "how often the sweeper finishes pending payments and expired reservations (env SURGE_RECONCILE_INTERVAL)")
 	fs.BoolVar(&c.RateLimits, "rate-limits", getenv("SURGE_RATE_LIMITS") != "off", "enforce rate limits (env SURGE_RATE_LIMITS=off disables; shedding stays on)")
 	fs.IntVar(&c.RateLimitIP, "rate-limit-ip", c.envInt(getenv, "SURGE_RATE_LIMIT_IP", 200), "requests per second per client IP, burst twice that (env SURGE_RATE_LIMIT_IP)")
@@ -144,6 +143,17 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318) that receives a span per request and per event handled; empty exports none (env OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.Float64Var(&c.TraceSampleRatio, "trace-sample-ratio", c.envFloat(getenv, "SURGE_TRACE_SAMPLE_RATIO", 1), "share of new traces exported, 0 to 1; requests with a traceparent follow its sampled flag (env SURGE_TRACE_SAMPLE_RATIO)")
 	fs.BoolVar(&c.AccessLog, "access-log", c.envBool(getenv, "SURGE_ACCESS_LOG", true), "log every request (env SURGE_ACCESS_LOG=false disables)")
+}
+
+// RegisterAudit adds the flags `surge audit` needs beside the shared ones:
+// the settings of serve an audit judges the data against.
+func (c *Config) RegisterAudit(fs *flag.FlagSet, getenv func(string) string) {
+	c.registerBudgets(fs, getenv)
+}
+
+func (c *Config) registerBudgets(fs *flag.FlagSet, getenv func(string) string) {
+	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.envDuration(getenv, "SURGE_IDEMPOTENCY_TTL", 24*time.Hour), "how long Idempotency-Keys are remembered (env SURGE_IDEMPOTENCY_TTL)")
+	fs.DurationVar(&c.ChargeBudget, "charge-budget", c.envDuration(getenv, "SURGE_CHARGE_BUDGET", 10*time.Second), "how long a checkout's charge may take before the sweeper asks the provider (env SURGE_CHARGE_BUDGET)")
 }
 
 func (c *Config) envInt(getenv func(string) string, name string, def int) int {
@@ -200,10 +210,27 @@ func (c *Config) envDuration(getenv func(string) string, name string, def time.D
 	return v
 }
 
-// Validate reports settings that cannot work.
+// Validate reports shared settings that cannot work: the ones every
+// subcommand that opens the store uses. Commands other than serve call it
+// alone, so a serve-only setting never stops `surge audit` or `surge migrate`.
 func (c *Config) Validate() error {
 	if len(c.envErrs) > 0 {
 		return fmt.Errorf("bad environment: %s", strings.Join(c.envErrs, "; "))
+	}
+	switch {
+	case c.DBMaxConns < 1:
+		return fmt.Errorf("--db-max-conns must be at least 1")
+	case c.WorkerDBConns < 1:
+		return fmt.Errorf("--worker-db-conns must be at least 1")
+	}
+	return nil
+}
+
+// ValidateServe reports settings of `surge serve` that cannot work: the
+// shared ones and those RegisterServe adds.
+func (c *Config) ValidateServe() error {
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	for _, r := range strings.Split(c.Roles, ",") {
 		switch r = strings.TrimSpace(r); r {
@@ -215,12 +242,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.OutboxRetention < c.RepublishWindow:
 		return fmt.Errorf("--outbox-retention must be at least --republish-window")
-	case c.DBMaxConns < 1:
-		return fmt.Errorf("--db-max-conns must be at least 1")
 	case c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1:
 		return fmt.Errorf("--trace-sample-ratio must be between 0 and 1")
-	case c.WorkerDBConns < 1:
-		return fmt.Errorf("--worker-db-conns must be at least 1")
 	case c.StreamReplicas < 1 || c.StreamReplicas > 5:
 		return fmt.Errorf("--stream-replicas must be between 1 and 5")
 	case c.CacheTTL < 0 || c.CacheMaxStale < 0:

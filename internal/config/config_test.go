@@ -27,7 +27,7 @@ func parse(t *testing.T, env map[string]string, args ...string) *Config {
 
 func TestDefaults(t *testing.T) {
 	c := parse(t, nil)
-	if err := c.Validate(); err != nil {
+	if err := c.ValidateServe(); err != nil {
 		t.Fatalf("defaults do not validate: %v", err)
 	}
 	checks := map[string][2]any{
@@ -80,7 +80,7 @@ func TestEnvAndFlagsWin(t *testing.T) {
 		c.Demo || !c.RateLimits || c.HasRole("api") || !c.HasRole("worker") {
 		t.Fatalf("flags did not win over the environment: %+v", c)
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.ValidateServe(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -89,14 +89,14 @@ func TestEnvAndFlagsWin(t *testing.T) {
 // it: silently running on the default would hide the typo.
 func TestBadEnvironment(t *testing.T) {
 	c := parse(t, map[string]string{"SURGE_DB_MAX_CONNS": "many", "SURGE_CACHE_TTL": "5"})
-	err := c.Validate()
+	err := c.ValidateServe()
 	if err == nil || !strings.Contains(err.Error(), `SURGE_DB_MAX_CONNS="many" is not an integer`) ||
 		!strings.Contains(err.Error(), `SURGE_CACHE_TTL="5" is not a duration`) {
 		t.Fatalf("Validate: %v; want both variables named", err)
 	}
 	c = parse(t, map[string]string{"SURGE_DB_MAX_CONNS": "many"}, "--db-max-conns", "4")
-	if err := c.Validate(); err == nil || c.DBMaxConns != 4 {
-		t.Fatalf("bad variable overridden by a flag: Validate() = %v, pool %d", err, c.DBMaxConns)
+	if err := c.ValidateServe(); err == nil || c.DBMaxConns != 4 {
+		t.Fatalf("bad variable overridden by a flag: ValidateServe() = %v, pool %d", err, c.DBMaxConns)
 	}
 }
 
@@ -119,12 +119,12 @@ func TestValidateRejects(t *testing.T) {
 		"role with a space": {[]string{"--roles", "api, worker ,x"}, `unknown role "x"`},
 	}
 	for name, c := range cases {
-		err := parse(t, nil, c.args...).Validate()
+		err := parse(t, nil, c.args...).ValidateServe()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: Validate() = %v, want an error mentioning %q", name, err, c.want)
+			t.Errorf("%s: ValidateServe() = %v, want an error mentioning %q", name, err, c.want)
 		}
 	}
-	if err := parse(t, nil, "--roles", " api , worker").Validate(); err != nil {
+	if err := parse(t, nil, "--roles", " api , worker").ValidateServe(); err != nil {
 		t.Errorf("spaces around roles: %v", err)
 	}
 }
@@ -197,17 +197,17 @@ func FuzzEnvValues(f *testing.F) {
 	f.Add("-1", "-1s")
 	f.Fuzz(func(t *testing.T, conns, ttl string) {
 		c := parse(t, map[string]string{"SURGE_WORKER_DB_CONNS": conns, "SURGE_CACHE_TTL": ttl})
-		err := c.Validate()
+		err := c.ValidateServe()
 		if n, perr := strconv.Atoi(conns); conns != "" && perr != nil {
 			if err == nil || !strings.Contains(err.Error(), "SURGE_WORKER_DB_CONNS") {
-				t.Fatalf("SURGE_WORKER_DB_CONNS=%q: Validate() = %v", conns, err)
+				t.Fatalf("SURGE_WORKER_DB_CONNS=%q: ValidateServe() = %v", conns, err)
 			}
 		} else if conns != "" && c.WorkerDBConns != n {
 			t.Fatalf("SURGE_WORKER_DB_CONNS=%q gave %d", conns, c.WorkerDBConns)
 		}
 		if d, perr := time.ParseDuration(ttl); ttl != "" && perr != nil {
 			if err == nil || !strings.Contains(err.Error(), "SURGE_CACHE_TTL") {
-				t.Fatalf("SURGE_CACHE_TTL=%q: Validate() = %v", ttl, err)
+				t.Fatalf("SURGE_CACHE_TTL=%q: ValidateServe() = %v", ttl, err)
 			}
 		} else if ttl != "" && c.CacheTTL != d {
 			t.Fatalf("SURGE_CACHE_TTL=%q gave %v", ttl, c.CacheTTL)
@@ -249,11 +249,11 @@ func FuzzParseLists(f *testing.F) {
 
 func TestBooleanEnvironment(t *testing.T) {
 	for raw, want := range map[string]bool{"1": true, "true": true, "TRUE": true, "0": false, "false": false} {
-		if c := parse(t, map[string]string{"SURGE_DEMO": raw}); c.Demo != want || c.Validate() != nil {
-			t.Errorf("SURGE_DEMO=%s: demo %v, %v", raw, c.Demo, c.Validate())
+		if c := parse(t, map[string]string{"SURGE_DEMO": raw}); c.Demo != want || c.ValidateServe() != nil {
+			t.Errorf("SURGE_DEMO=%s: demo %v, %v", raw, c.Demo, c.ValidateServe())
 		}
 	}
-	if err := parse(t, map[string]string{"SURGE_ACCESS_LOG": "nope"}).Validate(); err == nil || !strings.Contains(err.Error(), "SURGE_ACCESS_LOG") {
+	if err := parse(t, map[string]string{"SURGE_ACCESS_LOG": "nope"}).ValidateServe(); err == nil || !strings.Contains(err.Error(), "SURGE_ACCESS_LOG") {
 		t.Fatalf("SURGE_ACCESS_LOG=nope: %v", err)
 	}
 }
@@ -294,5 +294,23 @@ func TestValidatePprof(t *testing.T) {
 		if err := cfg.ValidatePprof(); (err == nil) != c.ok {
 			t.Errorf("pprof %q remote %v: %v, want accepted %v", c.addr, c.remote, err, c.ok)
 		}
+	}
+}
+
+// TestValidateSharedOnly: a command that registers only the shared flags
+// (audit, migrate, events) validates them alone; serve-only settings it
+// never parsed, left at zero, must not fail it.
+func TestValidateSharedOnly(t *testing.T) {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c := Register(fs, func(string) string { return "" })
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("shared flags at their defaults: Validate() = %v", err)
+	}
+	if err := parse(t, nil, "--db-max-conns", "0").Validate(); err == nil {
+		t.Fatal("a zero pool passed the shared validation")
 	}
 }

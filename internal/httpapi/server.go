@@ -68,8 +68,9 @@ type Config struct {
 	APIRoutes bool
 	// Info adds informational details (never failing readiness) to /readyz.
 	Info map[string]func(ctx context.Context) any
-	// Auditor runs the invariant checks for GET /v1/admin/audit.
-	Auditor func(ctx context.Context) (audit.Report, error)
+	// Auditor runs the invariant checks for GET /v1/admin/audit, after
+	// waiting up to settle for in-flight work to settle.
+	Auditor func(ctx context.Context, settle time.Duration) (audit.Report, error)
 	// WebhookSecret verifies the payment provider's webhooks.
 	WebhookSecret string
 	// Webhooks remembers the provider events already applied.
@@ -112,7 +113,7 @@ type Server struct {
 	inventory      *inventory.Service
 	webhookSecret  string
 	webhooks       Webhooks
-	auditor        func(ctx context.Context) (audit.Report, error)
+	auditor        func(ctx context.Context, settle time.Duration) (audit.Report, error)
 	recommend      *recommend.Service
 	sales          *flashsale.Service
 	readModels     ReadModels

@@ -40,7 +40,7 @@ type Config struct {
 	MaxInFlight int           // operations running at once before arrivals are dropped
 	Timeout     time.Duration // per request
 	Drain       time.Duration // how long to wait for operations after a phase
-	AuditWait   time.Duration // how long the final audit may take to pass (events settling)
+	AuditWait   time.Duration // the final audit's settle: how long in-flight work may take to settle
 	Seed        uint64
 	Shop        string        // shop slug (default: generated)
 	Progress    time.Duration // period of progress lines when not on a terminal

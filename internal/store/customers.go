@@ -133,15 +133,22 @@ func (s *Store) Level(ctx context.Context, shopID int64, sku string) (inventory.
 	return l, classify(err)
 }
 
-// Restock implements inventory.Store.
+// Restock implements inventory.Store. The units received and their
+// stock-ledger row commit together (docs/INVARIANTS.md, I10).
 func (s *Store) Restock(ctx context.Context, shopID int64, sku string, units int64) (inventory.Level, error) {
-	res, err := s.exec(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?
-		WHERE shop_id = ? AND sku = ?`), units, units, shopID, sku)
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?
+			WHERE shop_id = ? AND sku = ?`), units, units, shopID, sku)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
+		}
+		return s.recordStock(ctx, tx, shopID, sku, units, "restock", time.Time{})
+	})
 	if err != nil {
 		return inventory.Level{}, classify(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return inventory.Level{}, errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
 	}
 	return s.Level(ctx, shopID, sku)
 }

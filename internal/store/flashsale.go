@@ -46,6 +46,15 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 			return errcode.Typed(errcode.Conflict, "stock_below_committed",
 				"stock %d is less than the %d units of %s already reserved or sold", sale.Stock, committed, sale.SKU)
 		}
+		// The sale's stock is the SKU's new total received; the ledger
+		// records the change (docs/INVARIANTS.md, I10).
+		total := main.received
+		for _, b := range buckets {
+			total += b.received
+		}
+		if err := s.recordStock(ctx, tx, shopID, sale.SKU, sale.Stock-total, "sale", now); err != nil {
+			return err
+		}
 		// The main row keeps only what it has committed; every unit still
 		// for sale moves into the buckets.
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = reserved + sold, available = 0

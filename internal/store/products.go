@@ -49,7 +49,7 @@ func (s *Store) PutProduct(ctx context.Context, p catalog.Product, now time.Time
 		if err != nil {
 			return err
 		}
-		return s.setReceived(ctx, tx, p.ShopID, p.SKU, p.Stock)
+		return s.setReceived(ctx, tx, p.ShopID, p.SKU, p.Stock, now)
 	})
 	if err != nil {
 		return catalog.Product{}, false, err
@@ -59,10 +59,11 @@ func (s *Store) PutProduct(ctx context.Context, p catalog.Product, now time.Time
 }
 
 // setReceived sets the units received, moving the difference into (or out
-// of) available. The condition in the WHERE clause, not a prior read, keeps
-// available from going negative. Units a flash sale holds in buckets count
-// towards received; the main row takes the rest.
-func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku string, received int64) error {
+// of) available, and records the difference in the stock ledger. The
+// condition in the WHERE clause, not a prior read, keeps available from
+// going negative. Units a flash sale holds in buckets count towards
+// received; the main row takes the rest.
+func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku string, received int64, now time.Time) error {
 	var inBuckets int64
 	if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(received), 0) FROM inventory_buckets WHERE shop_id = ? AND sku = ?`),
 		shopID, sku).Scan(&inBuckets); err != nil {
@@ -73,6 +74,14 @@ func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 			"stock %d is less than the %d units of %q held by its flash sale", received, inBuckets, sku)
 	}
 	received -= inBuckets
+	// Locked, so a restock beside this cannot slip between the read and
+	// the write and make the ledger's delta wrong.
+	var before int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT received FROM inventory WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
+		shopID, sku).Scan(&before)
+	if err != nil && err != sql.ErrNoRows {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO inventory (shop_id, sku, received, available) VALUES (?, ?, ?, ?)
 		ON CONFLICT (shop_id, sku) DO UPDATE SET received = excluded.received,
 			available = inventory.available + (excluded.received - inventory.received)
@@ -85,7 +94,7 @@ func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 		return errcode.Typed(errcode.Conflict, "stock_below_committed",
 			"stock %d is less than the units of %q already reserved or sold", received, sku)
 	}
-	return nil
+	return s.recordStock(ctx, tx, shopID, sku, received-before, "product", now)
 }
 
 // DeleteProduct implements catalog.Store.

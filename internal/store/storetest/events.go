@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/analytics"
-	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/errcode"
@@ -227,7 +225,6 @@ func testEvents(t *testing.T, open Open) {
 	t.Run("SalesBatch", func(t *testing.T) { t.Parallel(); testSalesBatch(t, open(t)) })
 	t.Run("NotificationBatch", func(t *testing.T) { t.Parallel(); testNotificationBatch(t, open(t)) })
 	t.Run("BoughtTogetherBatch", func(t *testing.T) { t.Parallel(); testBoughtTogetherBatch(t, open(t)) })
-	t.Run("AuditEvents", func(t *testing.T) { t.Parallel(); testAuditEvents(t, open(t)) })
 	t.Run("OrderStatus", func(t *testing.T) { t.Parallel(); testOrderStatus(t, open(t)) })
 }
 
@@ -606,57 +603,5 @@ func testApplyOnce(t *testing.T, s *store.Store) {
 	together := must[[]analytics.SKUSales](t)(s.BoughtTogether(ctx(t), sl.ShopID, "A", 10))
 	if len(together) != 1 || together[0].SKU != "B" || together[0].Units != 1 {
 		t.Errorf("bought with A = %+v, want B once", together)
-	}
-}
-
-// testAuditEvents checks that the counts behind invariant 5 see missing
-// effects, clear once every consumer applied every event (twice over), and
-// see a doubled effect.
-func testAuditEvents(t *testing.T, s *store.Store) {
-	sl := NewSeller(t, s, "audit", "A", "B")
-	paid := []order.Order{sl.Order(t, order.Paid, "A", "B"), sl.Order(t, order.Paid, "A")}
-	sl.Order(t, order.Cancelled, "B")
-	before := time.Now().Add(-time.Hour)
-	settled := time.Now().Add(time.Second)
-
-	got := must[audit.EventCounts](t)(s.AuditEvents(ctx(t), settled))
-	want := audit.EventCounts{Unpublished: 6, PaidOrders: 2, PaidWithoutInvoice: 2, PaidWithoutConfirmation: 2, SoldUnits: 3}
-	if got != want {
-		t.Fatalf("before any consumer: %+v, want %+v", got, want)
-	}
-	if got := must[audit.EventCounts](t)(s.AuditEvents(ctx(t), before)); got.PaidOrders != 0 || got.RecentlyPaid != 2 || got.Unpublished != 0 {
-		t.Fatalf("with everything younger than the grace: %+v, want 0 settled, 2 recently paid", got)
-	}
-
-	var pub Published
-	RelayAll(t, s, pub.Publish)
-	events := pub.Events()
-	sort.SliceStable(events, func(i, j int) bool { return events[i].ID < events[j].ID })
-	for range 2 { // redelivery: a second application must change nothing
-		for _, e := range events {
-			for _, h := range consumers(s) {
-				if !subscribed(h, e) {
-					continue
-				}
-				if err := h.Handle(ctx(t), e); err != nil {
-					t.Fatalf("%s: %v", e.Type, err)
-				}
-			}
-		}
-	}
-	got = must[audit.EventCounts](t)(s.AuditEvents(ctx(t), settled))
-	want = audit.EventCounts{PaidOrders: 2, SoldUnits: 3, AnalyticsUnits: 3}
-	if got != want {
-		t.Fatalf("after every consumer: %+v, want %+v", got, want)
-	}
-
-	// A second confirmation of one order under another event id is a breach.
-	_, err := s.ApplyNotifications(ctx(t), []notify.Rendered{{EventID: "evt_stray", Notification: notify.Notification{ShopID: sl.ShopID,
-		ID: "ntf_stray", OrderID: paid[0].ID, Kind: "order.paid", Recipient: "x", Subject: "s", Body: "b", CreatedAt: time.Now()}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := must[audit.EventCounts](t)(s.AuditEvents(ctx(t), settled)); got.DuplicateConfirmations != 1 {
-		t.Fatalf("a doubled confirmation went unseen: %+v", got)
 	}
 }
