@@ -24,6 +24,7 @@ type InFlightQuery struct {
 type InFlight struct {
 	Unpublished   int64 // events committed but not published
 	PendingOrders int64 // orders whose charge may still be running
+	OwedRefunds   int64 // refunds decided and not yet confirmed by the provider
 	// Unapplied lists, per consumer, published events it subscribes to and
 	// has not applied (at most Limit each).
 	Unapplied map[string][]string
@@ -34,7 +35,7 @@ func (f InFlight) empty() bool {
 	for _, ids := range f.Unapplied {
 		n += len(ids)
 	}
-	return f.Unpublished == 0 && f.PendingOrders == 0 && n == 0
+	return f.Unpublished == 0 && f.PendingOrders == 0 && f.OwedRefunds == 0 && n == 0
 }
 
 // drain waits, up to opts.Settle, for in-flight work to settle, and returns

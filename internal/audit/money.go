@@ -76,11 +76,35 @@ func checkMoney(ctx context.Context, st Store, ledger Ledger, snap Snapshot, bud
 				o.ID, o.CreatedAt.UTC().Format(time.RFC3339))
 		}
 	}
+	refunds := checkRefunds(snap.Refunds, byOrder)
 	return []Check{
 		double.done("%d payment(s) in the ledger, %d paid order(s)", payments, paid),
 		money.done("%d order(s) with payments checked", len(byOrder)),
 		pending.done("%d order(s) pending past their charge budget", waiting),
+		refunds,
 	}, nil
+}
+
+// checkRefunds judges money owed back (docs/INVARIANTS.md, I9): once the
+// audit has settled, every refund Surge decided is confirmed, and every
+// refund recorded as confirmed is refunded or voided at the provider.
+func checkRefunds(refunds []Refund, byOrder map[string][]Charge) Check {
+	t := newTally("money owed back is refunded", "I9")
+	confirmed := 0
+	for _, r := range refunds {
+		if !r.Confirmed {
+			t.breach("refund of %s (order %s) owed since %s, not confirmed by the provider",
+				r.PaymentRef, r.OrderID, r.CreatedAt.UTC().Format(time.RFC3339))
+			continue
+		}
+		confirmed++
+		for _, ch := range byOrder[r.OrderID] {
+			if ch.ID == r.PaymentRef && ch.Status != "refunded" && ch.Status != "voided" {
+				t.breach("refund of %s (order %s) recorded as confirmed, but the provider shows it %s", r.PaymentRef, r.OrderID, ch.Status)
+			}
+		}
+	}
+	return t.done("%d refund(s) owed, %d confirmed", len(refunds), confirmed)
 }
 
 func hasCapture(charges []Charge) bool {

@@ -19,6 +19,14 @@ type Snapshot struct {
 	DuplicateKeys []DuplicateKey
 	Shops         []ShopEffects
 	Sales         []SaleBuckets
+	Refunds       []Refund
+}
+
+// Refund is money Surge decided to give back: a capture it must not keep.
+type Refund struct {
+	PaymentRef, OrderID string
+	CreatedAt           time.Time
+	Confirmed           bool // the provider confirmed it refunded or voided
 }
 
 // StockRow is one SKU's counters (main row plus flash-sale buckets), what

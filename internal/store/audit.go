@@ -27,6 +27,10 @@ func (s *Store) AuditInFlight(ctx context.Context, q audit.InFlightQuery) (audit
 	if err != nil {
 		return f, classify(err)
 	}
+	err = s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM refunds_owed WHERE confirmed_at IS NULL`).Scan(&f.OwedRefunds)
+	if err != nil {
+		return f, classify(err)
+	}
 	for consumer, types := range q.Consumers {
 		if len(types) == 0 {
 			continue
@@ -67,7 +71,7 @@ func (s *Store) AuditSnapshot(ctx context.Context, q audit.SnapshotQuery) (audit
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
 	reads := []func(context.Context, *sql.Tx, audit.SnapshotQuery, *audit.Snapshot) error{
-		s.auditStock, s.auditOrders, s.auditPurchases, s.auditResponses, s.auditShops, s.auditSales,
+		s.auditStock, s.auditOrders, s.auditPurchases, s.auditResponses, s.auditShops, s.auditSales, s.auditRefunds,
 	}
 	for _, read := range reads {
 		if err := read(ctx, tx, q, &snap); err != nil {
@@ -254,6 +258,18 @@ func (s *Store) auditSales(ctx context.Context, tx *sql.Tx, _ audit.SnapshotQuer
 		snap.Sales = append(snap.Sales, b)
 		return err
 	})
+}
+
+func (s *Store) auditRefunds(ctx context.Context, tx *sql.Tx, _ audit.SnapshotQuery, snap *audit.Snapshot) error {
+	return each(ctx, tx, `SELECT payment_ref, order_id, created_at, confirmed_at IS NOT NULL FROM refunds_owed ORDER BY created_at`, nil,
+		func(scan func(...any) error) error {
+			var r audit.Refund
+			var created int64
+			err := scan(&r.PaymentRef, &r.OrderID, &created, &r.Confirmed)
+			r.CreatedAt = fromMicros(created)
+			snap.Refunds = append(snap.Refunds, r)
+			return err
+		})
 }
 
 // AuditOrders implements audit.Store.

@@ -226,6 +226,14 @@ func TestAuditSeesEachCorruption(t *testing.T) {
 			o := r.orders["fulfilled"]
 			r.charges = append(r.charges, audit.Charge{ID: "pay_declined", OrderID: o.ID, Status: "declined", Amount: o.Total, Currency: o.Currency})
 		}},
+		{"a refund owed is never confirmed", "money owed back is refunded", func(t *testing.T, r *auditRig) {
+			r.exec(t, `INSERT INTO refunds_owed (payment_ref, order_id, shop_id, amount, currency, reason, created_at, next_attempt_at)
+				SELECT 'pay_stray', order_id, shop_id, total, currency, 'cancelled_order', 1, 1 FROM orders WHERE order_id = 'ord_cancelled'`)
+		}},
+		{"a refund confirmed that the provider kept", "money owed back is refunded", func(t *testing.T, r *auditRig) {
+			r.exec(t, `INSERT INTO refunds_owed (payment_ref, order_id, shop_id, amount, currency, reason, created_at, next_attempt_at, confirmed_at)
+				SELECT 'pay_paid', order_id, shop_id, total, currency, 'second_capture', 1, 1, 2 FROM orders WHERE order_id = 'ord_paid'`)
+		}},
 		{"a pending order the provider never saw", "no order waits without a provider record", func(t *testing.T, r *auditRig) {
 			r.charges = slices.DeleteFunc(r.charges, func(c audit.Charge) bool { return c.OrderID == "ord_pending" })
 		}},
