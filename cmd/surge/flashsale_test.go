@@ -433,10 +433,11 @@ func TestFlashSaleCrowd(t *testing.T) {
 		sh.waitLevel(t, "HOT", fsLevel{Received: units, Available: 0, Reserved: 0, Sold: units})
 		r := sh.must(t, http.StatusOK, "GET", sh.url("/admin/sales/HOT"), sh.key, "")
 		var sale struct {
-			Stock            int64 `json:"stock"`
-			PerCustomerLimit int64 `json:"per_customer_limit"`
+			Stock            int64     `json:"stock"`
+			PerCustomerLimit int64     `json:"per_customer_limit"`
+			SoldOutAt        time.Time `json:"sold_out_at"`
 		}
-		if err := json.Unmarshal(r.body, &sale); err != nil || sale.Stock != units || sale.PerCustomerLimit != 1 {
+		if err := json.Unmarshal(r.body, &sale); err != nil || sale.Stock != units || sale.PerCustomerLimit != 1 || sale.SoldOutAt.IsZero() {
 			t.Fatalf("sale after the crowd: %s", r.body)
 		}
 		if v := fsMetric(t, s, "surge_sale_units_left", "crowd", "HOT"); v != 0 {

@@ -31,6 +31,10 @@ type Sale struct {
 	AdmissionRate int64 `json:"admission_rate"`
 	// AdmissionBurst is how many are admitted the moment the sale opens.
 	AdmissionBurst int64 `json:"admission_burst"`
+	// SoldOutAt is when the last unit went (zero while any is left). It is
+	// set once per configuration, with the sale.sold_out event; units a
+	// cancelled order gives back later are sold again without a new event.
+	SoldOutAt time.Time `json:"sold_out_at,omitzero"`
 }
 
 // Limits on a sale.

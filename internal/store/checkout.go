@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -161,33 +163,33 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 }
 
 // A saleTry is the reservation of an order's last item, on flash sale,
-// queued with the order's other writes: one bucket tried, the reservation
-// and the sold-out check, all in the same round trip. Most tries find
-// stock in their bucket; finishSale handles the others.
+// queued with the order's other writes: one bucket tried and the
+// reservation, in the same round trip. Most tries find stock in their
+// bucket and leave some there; finishSale handles the others.
 type saleTry struct {
 	item    checkout.Item
 	buckets int
 	start   int   // the bucket tried
-	took    int64 // 1 if it had the units
-	soldOut int64 // 1 if that took the SKU's last unit
+	took    bool  // it had the units
+	left    int64 // what it has left after them
 }
 
 func (s *Store) trySale(t *pipeTx, p checkout.Placement, it checkout.Item, buckets int) *saleTry {
 	try := &saleTry{item: it, buckets: buckets, start: rand.IntN(buckets)}
-	t.exec(&try.took, reserveBucketQuery, it.Quantity, it.Quantity, p.ShopID, it.SKU, try.start, it.Quantity)
-	t.exec(&try.soldOut, markSoldOutQuery, markSoldOutArgs(p.ShopID, it.SKU, p.Now)...)
+	t.queryRow(&try.took, reserveBucketQuery+` RETURNING available`,
+		[]any{it.Quantity, it.Quantity, p.ShopID, it.SKU, try.start, it.Quantity}, &try.left)
 	t.exec(nil, insertReservationQuery, p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry), try.start)
 	return try
 }
 
-// finishSale completes a saleTry: it announces a sell-out, or when the
-// bucket tried was empty, reserves from the next ones, one round trip
-// each, and moves the reservation there.
+// finishSale completes a saleTry: when it emptied its bucket it checks
+// for a sell-out; when the bucket tried was short, it reserves from the
+// next ones, one round trip each, and moves the reservation there.
 func (s *Store) finishSale(ctx context.Context, db dbtx, p checkout.Placement, try *saleTry) error {
 	it := try.item
-	if try.took == 1 {
-		if try.soldOut == 1 {
-			return s.insertSaleEvent(ctx, db, p.ShopID, it.SKU, "sale.sold_out", p.Now)
+	if try.took {
+		if try.left == 0 {
+			return s.markSoldOut(ctx, db, p.ShopID, it.SKU, try.start, p.Now)
 		}
 		return nil
 	}
@@ -199,7 +201,7 @@ func (s *Store) finishSale(ctx context.Context, db dbtx, p checkout.Placement, t
 		bucket, p.ShopID, p.OrderID, it.SKU); err != nil {
 		return err
 	}
-	return s.markSoldOut(ctx, db, p.ShopID, it.SKU, p.Now)
+	return s.markSoldOut(ctx, db, p.ShopID, it.SKU, bucket, p.Now)
 }
 
 const claimKeyQuery = `INSERT INTO idempotency_keys (shop_id, customer_id, idem_key, fingerprint, order_id, state,
@@ -282,7 +284,7 @@ func (s *Store) reserveLine(ctx context.Context, db dbtx, p checkout.Placement, 
 		return err
 	}
 	if sale.Valid {
-		if err := s.markSoldOut(ctx, db, p.ShopID, it.SKU, p.Now); err != nil {
+		if err := s.markSoldOut(ctx, db, p.ShopID, it.SKU, bucket, p.Now); err != nil {
 			return err
 		}
 	}
@@ -305,7 +307,8 @@ const (
 // bucket they came from (-1: the main row). A flash-sale SKU is tried
 // bucket by bucket from a random start, so concurrent buyers mostly lock
 // different rows, skipping the first skip of them (already tried); the
-// main row (restocks during a sale) comes last.
+// main row (restocks during a sale) comes last. When no single row holds
+// the quantity, gather brings it together if the SKU has it at all.
 func (s *Store) reserveStock(ctx context.Context, db dbtx, shopID int64, it checkout.Item, buckets, start, skip int) (int, error) {
 	for i := skip; i < buckets; i++ {
 		b := (start + i) % buckets
@@ -321,10 +324,59 @@ func (s *Store) reserveStock(ctx context.Context, db dbtx, shopID int64, it chec
 	if err != nil {
 		return 0, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, _ := res.RowsAffected(); n == 1 {
+		return -1, nil
+	}
+	if buckets == 0 {
 		return 0, outOfStock(it.SKU)
 	}
-	return -1, nil
+	return -1, s.gather(ctx, db, shopID, it)
+}
+
+// gather reserves a quantity of a flash-sale SKU that no single row holds:
+// under the locks of the product (so no admin change runs beside it), of
+// the buckets and of the main row, in the lock order (flashsale.go), it
+// moves units from buckets into the main row until that holds the
+// quantity, and reserves it there. The SKU's total received is unchanged;
+// the reservation's row is the main row. Errors: conflict (out_of_stock
+// when the SKU does not have the quantity).
+func (s *Store) gather(ctx context.Context, db dbtx, shopID int64, it checkout.Item) error {
+	var one int
+	if err := db.QueryRowContext(ctx, s.q(`SELECT 1 FROM products WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
+		shopID, it.SKU).Scan(&one); err != nil {
+		return err
+	}
+	buckets, err := s.lockBuckets(ctx, db, shopID, it.SKU)
+	if err != nil {
+		return err
+	}
+	var have int64
+	if err := db.QueryRowContext(ctx, s.q(`SELECT available FROM inventory WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
+		shopID, it.SKU).Scan(&have); err != nil {
+		return err
+	}
+	total := have
+	for _, b := range buckets {
+		total += b.available
+	}
+	if total < it.Quantity {
+		return outOfStock(it.SKU)
+	}
+	moved := int64(0)
+	for _, b := range slices.Sorted(maps.Keys(buckets)) {
+		take := min(buckets[b].available, it.Quantity-have-moved)
+		if take <= 0 {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, s.q(`UPDATE inventory_buckets SET received = received - ?, available = available - ?
+			WHERE shop_id = ? AND sku = ? AND bucket = ?`), take, take, shopID, it.SKU, b); err != nil {
+			return err
+		}
+		moved += take
+	}
+	_, err = db.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ? - ?, reserved = reserved + ?
+		WHERE shop_id = ? AND sku = ?`), moved, moved, it.Quantity, it.Quantity, shopID, it.SKU)
+	return err
 }
 
 // FinishKey implements checkout.Store.

@@ -20,21 +20,55 @@ var (
 
 type stockRow struct{ received, available, reserved, sold int64 }
 
+// Lock order. Whatever changes a flash-sale SKU's stock locks its rows in
+// this order, so that no two transactions wait for each other in a circle
+// (ADR 0018):
+//
+//  1. the products row: admin paths (StartSale, EndSale, PutProduct) and
+//     a checkout gathering units from several buckets; an ordinary
+//     checkout takes none;
+//  2. inventory_buckets rows, in ascending bucket order when more than one
+//     is locked on purpose;
+//  3. the inventory main row;
+//  4. the flash_sales row.
+//
+// Checkout, the hot path, sets it: it reserves from one bucket (or the
+// main row) and only then, when that emptied its row, locks the sale to
+// mark it sold out. A checkout's conditional updates of buckets it merely
+// tried can leave those locked too, in its own random order; the rare
+// deadlock that makes with a path locking many buckets costs the loser a
+// retry (conflict_retry), not a wrong count.
+
+// lockProduct locks a SKU's product row, first in the lock order, and
+// reports whether it is deleted. Errors: not_found.
+func (s *Store) lockProduct(ctx context.Context, tx dbtx, shopID int64, sku string) (deleted bool, err error) {
+	var at sql.NullInt64
+	err = tx.QueryRowContext(ctx, s.q(`SELECT deleted_at FROM products WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
+		shopID, sku).Scan(&at)
+	if err == sql.ErrNoRows {
+		return false, errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
+	}
+	return at.Valid, err
+}
+
 // StartSale implements flashsale.Store.
 func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale, now time.Time) error {
 	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var main stockRow
-		err := tx.QueryRowContext(ctx, s.q(`SELECT i.received, i.available, i.reserved, i.sold FROM inventory i
-			JOIN products p ON p.shop_id = i.shop_id AND p.sku = i.sku AND p.deleted_at IS NULL
-			WHERE i.shop_id = ? AND i.sku = ?`+s.forUpdate()), shopID, sale.SKU).
-			Scan(&main.received, &main.available, &main.reserved, &main.sold)
-		if err == sql.ErrNoRows {
-			return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sale.SKU)
-		}
+		deleted, err := s.lockProduct(ctx, tx, shopID, sale.SKU)
 		if err != nil {
 			return err
 		}
+		if deleted {
+			return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sale.SKU)
+		}
 		buckets, err := s.lockBuckets(ctx, tx, shopID, sale.SKU)
+		if err != nil {
+			return err
+		}
+		var main stockRow
+		err = tx.QueryRowContext(ctx, s.q(`SELECT received, available, reserved, sold FROM inventory
+			WHERE shop_id = ? AND sku = ?`+s.forUpdate()), shopID, sale.SKU).
+			Scan(&main.received, &main.available, &main.reserved, &main.sold)
 		if err != nil {
 			return err
 		}
@@ -70,11 +104,13 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 					share++
 				}
 			}
-			b := buckets[i]
+			// The row inserted holds only its share, so it passes the
+			// CHECK whatever an existing bucket has reserved or sold; the
+			// update keeps those.
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO inventory_buckets (shop_id, sku, bucket, received, available)
 				VALUES (?, ?, ?, ?, ?) ON CONFLICT (shop_id, sku, bucket) DO UPDATE
 				SET received = inventory_buckets.reserved + inventory_buckets.sold + excluded.available, available = excluded.available`),
-				shopID, sale.SKU, i, b.reserved+b.sold+share, share); err != nil {
+				shopID, sale.SKU, i, share, share); err != nil {
 				return err
 			}
 		}
@@ -90,12 +126,19 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 		if err != nil {
 			return err
 		}
-		return s.insertSaleEvent(ctx, tx, shopID, sale.SKU, "sale.opened", now)
+		if err := s.insertSaleEvent(ctx, tx, shopID, sale.SKU, "sale.opened", now); err != nil {
+			return err
+		}
+		if free == 0 { // nothing left to sell: sold out from the start
+			return s.markSoldOut(ctx, tx, shopID, sale.SKU, -1, now)
+		}
+		return nil
 	})
 }
 
-// lockBuckets reads (and on PostgreSQL locks) a SKU's buckets by number.
-func (s *Store) lockBuckets(ctx context.Context, tx *sql.Tx, shopID int64, sku string) (map[int]stockRow, error) {
+// lockBuckets reads (and on PostgreSQL locks) a SKU's buckets, in
+// ascending order (the lock order above).
+func (s *Store) lockBuckets(ctx context.Context, tx dbtx, shopID int64, sku string) (map[int]stockRow, error) {
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT bucket, received, available, reserved, sold FROM inventory_buckets
 		WHERE shop_id = ? AND sku = ? ORDER BY bucket`+s.forUpdate()), shopID, sku)
 	if err != nil {
@@ -114,28 +157,43 @@ func (s *Store) lockBuckets(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 	return out, rows.Err()
 }
 
-// EndSale implements flashsale.Store.
+// EndSale implements flashsale.Store. It credits the main row with
+// exactly the units it takes out of the buckets: both are counted under
+// the buckets' locks, so a unit reserved meanwhile is neither credited nor
+// lost (docs/INVARIANTS.md, I1, I10).
 func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
 	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := s.lockProduct(ctx, tx, shopID, sku); err != nil {
+			if errcode.Is(err, errcode.NotFound) {
+				return errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
+			}
+			return err
+		}
+		buckets, err := s.lockBuckets(ctx, tx, shopID, sku)
+		if err != nil {
+			return err
+		}
+		var free int64
+		for _, b := range buckets {
+			free += b.available
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE inventory_buckets SET received = received - available, available = 0
+			WHERE shop_id = ? AND sku = ? AND available > 0`), shopID, sku); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?
+			WHERE shop_id = ? AND sku = ?`), free, free, shopID, sku); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM flash_sales WHERE shop_id = ? AND sku = ?`), shopID, sku)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
+			// Rolled back: nothing above stands.
 			return errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
 		}
-		var free int64
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(available), 0) FROM inventory_buckets WHERE shop_id = ? AND sku = ?`),
-			shopID, sku).Scan(&free); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE inventory_buckets SET received = received - available, available = 0
-			WHERE shop_id = ? AND sku = ?`), shopID, sku); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?
-			WHERE shop_id = ? AND sku = ?`), free, free, shopID, sku)
-		return err
+		return nil
 	})
 }
 
@@ -143,15 +201,20 @@ func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
 func (s *Store) Sale(ctx context.Context, shopID int64, sku string) (flashsale.Sale, error) {
 	sale := flashsale.Sale{SKU: sku}
 	var starts int64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT f.starts_at, f.buckets, f.admission_rate, f.admission_burst, p.purchase_limit,
+	var soldOut sql.NullInt64
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT f.starts_at, f.buckets, f.admission_rate, f.admission_burst, f.sold_out_at, p.purchase_limit,
 			i.received + COALESCE((SELECT SUM(b.received) FROM inventory_buckets b WHERE b.shop_id = f.shop_id AND b.sku = f.sku), 0)
 		FROM flash_sales f JOIN products p ON p.shop_id = f.shop_id AND p.sku = f.sku
 		JOIN inventory i ON i.shop_id = f.shop_id AND i.sku = f.sku
-		WHERE f.shop_id = ? AND f.sku = ?`), shopID, sku).Scan(&starts, &sale.Buckets, &sale.AdmissionRate, &sale.AdmissionBurst, &sale.PerCustomerLimit, &sale.Stock)
+		WHERE f.shop_id = ? AND f.sku = ?`), shopID, sku).Scan(&starts, &sale.Buckets, &sale.AdmissionRate, &sale.AdmissionBurst, &soldOut,
+		&sale.PerCustomerLimit, &sale.Stock)
 	if err == sql.ErrNoRows {
 		return sale, errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
 	}
 	sale.StartsAt = fromMicros(starts)
+	if soldOut.Valid {
+		sale.SoldOutAt = fromMicros(soldOut.Int64)
+	}
 	return sale, classify(err)
 }
 
@@ -243,9 +306,21 @@ func (s *Store) insertSaleEvent(ctx context.Context, tx dbtx, shopID int64, sku,
 }
 
 // markSoldOut records, once, that a flash-sale SKU has nothing left to
-// sell and announces it. The UPDATE's condition makes it a no-op (and
-// lock-free) until the last unit is gone.
-func (s *Store) markSoldOut(ctx context.Context, tx dbtx, shopID int64, sku string, now time.Time) error {
+// sell and announces it, after a reservation from bucket (-1: the main
+// row). Only a reservation that emptied its row can have taken the last
+// unit; it locks the sale first, so that two buyers emptying two buckets
+// at once check one after the other and the second sees the first's
+// commit: otherwise each could see the other's bucket still full and
+// neither mark it. The sale's row comes last in the lock order.
+func (s *Store) markSoldOut(ctx context.Context, tx dbtx, shopID int64, sku string, bucket int, now time.Time) error {
+	var one int
+	err := tx.QueryRowContext(ctx, s.q(lockEmptiedSaleQuery+s.forUpdate()), lockEmptiedSaleArgs(shopID, sku, bucket)...).Scan(&one)
+	if err == sql.ErrNoRows {
+		return nil // its row has units left, or the sale is already sold out
+	}
+	if err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, s.q(markSoldOutQuery), markSoldOutArgs(shopID, sku, now)...)
 	if err != nil {
 		return err
@@ -254,6 +329,16 @@ func (s *Store) markSoldOut(ctx context.Context, tx dbtx, shopID int64, sku stri
 		return s.insertSaleEvent(ctx, tx, shopID, sku, "sale.sold_out", now)
 	}
 	return nil
+}
+
+// lockEmptiedSaleQuery selects the sale, to lock it, when the row a
+// reservation came from has nothing left.
+const lockEmptiedSaleQuery = `SELECT 1 FROM flash_sales WHERE shop_id = ? AND sku = ? AND sold_out_at IS NULL
+	AND NOT EXISTS (SELECT 1 FROM inventory_buckets WHERE shop_id = ? AND sku = ? AND bucket = ? AND available > 0)
+	AND NOT EXISTS (SELECT 1 FROM inventory WHERE shop_id = ? AND sku = ? AND ? < 0 AND available > 0)`
+
+func lockEmptiedSaleArgs(shopID int64, sku string, bucket int) []any {
+	return []any{shopID, sku, shopID, sku, bucket, shopID, sku, bucket}
 }
 
 const markSoldOutQuery = `UPDATE flash_sales SET sold_out_at = ?

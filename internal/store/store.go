@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -20,7 +21,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -270,20 +273,42 @@ func (s *Store) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error)
 	return s.guard(ctx, func(ctx context.Context) error { return s.runTx(ctx, fn) })
 }
 
+// conflictRetry runs again, from the start, a transaction that lost to
+// another (a deadlock, a serialization failure, a lock not available): the
+// database rolled it back, so nothing of it stands. A short jittered pause
+// keeps the two from meeting again at once; after the last attempt the
+// caller gets conflict_retry, never "unavailable".
+var conflictRetry = retrypolicy.NewBuilder[any]().
+	HandleIf(func(_ any, err error) bool { return isConflictRetry(err) }).
+	WithMaxAttempts(4).
+	WithBackoff(2*time.Millisecond, 20*time.Millisecond).
+	WithJitterFactor(0.5).
+	ReturnLastFailure().
+	Build()
+
+func isConflictRetry(err error) bool {
+	var e *errcode.Error
+	return errors.As(err, &e) && e.Type == ConflictRetry
+}
+
 // guard runs one write transaction behind the breaker and under
-// writeTimeout.
+// writeTimeout, retrying it while it loses conflicts with others.
 func (s *Store) guard(ctx context.Context, run func(context.Context) error) error {
 	if !s.breaker.TryAcquirePermit() {
 		return errcode.New(errcode.Unavailable, "the database is unreachable (circuit open)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	err := run(ctx)
+	// Not WithContext: failsafe would then report a transaction that
+	// committed as its caller's cancellation. Each attempt runs under ctx,
+	// and one begun after it ended fails at once, with no retry.
+	err := failsafe.With[any](conflictRetry).Run(func() error { return run(ctx) })
 	// Only an unreachable database opens the breaker. A transaction that
 	// ran out of time waited on a busy pool, the SQLite writer or a hot
-	// row: that is load, which shedding handles, and counting it would
-	// turn a rush on one product into an outage for every shop.
-	if errcode.Is(err, errcode.Unavailable) && ctx.Err() == nil {
+	// row; one that deadlocked lost a race. That is load, which shedding
+	// handles, and counting it would turn a rush on one product into an
+	// outage for every shop.
+	if unreachable(err) && ctx.Err() == nil {
 		s.breaker.RecordFailure()
 	} else {
 		s.breaker.RecordSuccess()

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, open) })
 	t.Run("Queue", func(t *testing.T) { t.Parallel(); testQueue(t, open(t)) })
 	t.Run("Carts", func(t *testing.T) { t.Parallel(); testCarts(t, open(t)) })
+	t.Run("FlashSales", func(t *testing.T) { t.Parallel(); testFlashSales(t, open) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
