@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/errcode"
@@ -101,11 +102,11 @@ func (ss *saleShop) checkStock(t *testing.T, received int64) {
 // engine reads the counters and the reservations in one snapshot, so it
 // holds at any moment, whatever runs beside it.
 func (ss *saleShop) stockError(c context.Context, received int64) error {
-	rows, err := ss.s.AuditStock(c)
+	snap, err := ss.s.AuditSnapshot(c, audit.SnapshotQuery{Cutoff: time.Now()})
 	if err != nil {
 		return err
 	}
-	for _, r := range rows {
+	for _, r := range snap.Stock {
 		if r.ShopID != ss.shop.ID || r.SKU != ss.sku {
 			continue
 		}
