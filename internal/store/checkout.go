@@ -335,23 +335,24 @@ func (s *Store) reserveStock(ctx context.Context, db dbtx, shopID int64, it chec
 
 // gather reserves a quantity of a flash-sale SKU that no single row holds:
 // under the locks of the product (so no admin change runs beside it), of
-// the buckets and of the main row, in the lock order (flashsale.go), it
+// the buckets and of the main row, in the lock order (flashsale.go) and
+// taken without waiting (it may hold buckets it tried), it
 // moves units from buckets into the main row until that holds the
 // quantity, and reserves it there. The SKU's total received is unchanged;
 // the reservation's row is the main row. Errors: conflict (out_of_stock
 // when the SKU does not have the quantity).
 func (s *Store) gather(ctx context.Context, db dbtx, shopID int64, it checkout.Item) error {
 	var one int
-	if err := db.QueryRowContext(ctx, s.q(`SELECT 1 FROM products WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
+	if err := db.QueryRowContext(ctx, s.q(`SELECT 1 FROM products WHERE shop_id = ? AND sku = ?`+s.forUpdateNoWait()),
 		shopID, it.SKU).Scan(&one); err != nil {
 		return err
 	}
-	buckets, err := s.lockBuckets(ctx, db, shopID, it.SKU)
+	buckets, err := s.lockBuckets(ctx, db, shopID, it.SKU, s.forUpdateNoWait())
 	if err != nil {
 		return err
 	}
 	var have int64
-	if err := db.QueryRowContext(ctx, s.q(`SELECT available FROM inventory WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
+	if err := db.QueryRowContext(ctx, s.q(`SELECT available FROM inventory WHERE shop_id = ? AND sku = ?`+s.forUpdateNoWait()),
 		shopID, it.SKU).Scan(&have); err != nil {
 		return err
 	}

@@ -35,9 +35,20 @@ type stockRow struct{ received, available, reserved, sold int64 }
 // Checkout, the hot path, sets it: it reserves from one bucket (or the
 // main row) and only then, when that emptied its row, locks the sale to
 // mark it sold out. A checkout's conditional updates of buckets it merely
-// tried can leave those locked too, in its own random order; the rare
-// deadlock that makes with a path locking many buckets costs the loser a
-// retry (conflict_retry), not a wrong count.
+// tried can leave those locked too, in its own random order. So a
+// checkout gathering units locks without waiting (NOWAIT): a row busy
+// elsewhere costs it a quick retry rather than a deadlock found a second
+// later. An admin path waits; the rare deadlock that leaves costs the
+// loser a retry (conflict_retry), never a wrong count.
+
+// forUpdateNoWait is forUpdate failing at once, with lock_not_available
+// (retried), when another transaction holds the row.
+func (s *Store) forUpdateNoWait() string {
+	if s.engine == Postgres {
+		return " FOR UPDATE NOWAIT"
+	}
+	return ""
+}
 
 // lockProduct locks a SKU's product row, first in the lock order, and
 // reports whether it is deleted. Errors: not_found.
@@ -61,7 +72,7 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 		if deleted {
 			return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sale.SKU)
 		}
-		buckets, err := s.lockBuckets(ctx, tx, shopID, sale.SKU)
+		buckets, err := s.lockBuckets(ctx, tx, shopID, sale.SKU, s.forUpdate())
 		if err != nil {
 			return err
 		}
@@ -137,10 +148,11 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 }
 
 // lockBuckets reads (and on PostgreSQL locks) a SKU's buckets, in
-// ascending order (the lock order above).
-func (s *Store) lockBuckets(ctx context.Context, tx dbtx, shopID int64, sku string) (map[int]stockRow, error) {
+// ascending order (the lock order above). lock is s.forUpdate() or
+// s.forUpdateNoWait().
+func (s *Store) lockBuckets(ctx context.Context, tx dbtx, shopID int64, sku, lock string) (map[int]stockRow, error) {
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT bucket, received, available, reserved, sold FROM inventory_buckets
-		WHERE shop_id = ? AND sku = ? ORDER BY bucket`+s.forUpdate()), shopID, sku)
+		WHERE shop_id = ? AND sku = ? ORDER BY bucket`+lock), shopID, sku)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +181,7 @@ func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
 			}
 			return err
 		}
-		buckets, err := s.lockBuckets(ctx, tx, shopID, sku)
+		buckets, err := s.lockBuckets(ctx, tx, shopID, sku, s.forUpdate())
 		if err != nil {
 			return err
 		}
