@@ -122,10 +122,22 @@ func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, to or
 		if !held {
 			continue
 		}
-		if bucket >= 0 {
+		switch {
+		case bucket >= 0 && to == order.Cancelled:
+			// Released units go to the main row, not back to their bucket:
+			// the sale may have ended or shrunk meanwhile, and a bucket
+			// checkout no longer tries would strand them. Checkout tries
+			// the main row after the buckets, so they stay on sale either
+			// way. Bucket, then main row: the lock order (ADR 0018).
+			t.exec(&moved[i], `UPDATE inventory_buckets SET reserved = reserved - ?, received = received - ?
+				WHERE shop_id = ? AND sku = ? AND reserved >= ? AND bucket = ?`,
+				l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity, bucket)
+			t.exec(nil, `UPDATE inventory SET received = received + ?, available = available + ? WHERE shop_id = ? AND sku = ?`,
+				l.Quantity, l.Quantity, o.ShopID, l.SKU)
+		case bucket >= 0:
 			t.exec(&moved[i], `UPDATE inventory_buckets SET `+stock+` WHERE shop_id = ? AND sku = ? AND reserved >= ? AND bucket = ?`,
 				l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity, bucket)
-		} else {
+		default:
 			t.exec(&moved[i], `UPDATE inventory SET `+stock+` WHERE shop_id = ? AND sku = ? AND reserved >= ?`,
 				l.Quantity, l.Quantity, o.ShopID, l.SKU, l.Quantity)
 		}
