@@ -84,9 +84,13 @@ func checkLimits(s Snapshot) Check {
 			t.breach("shop %d customer %s SKU %s: %d unit(s) counted against the limit, %d on live orders",
 				p.ShopID, p.CustomerID, p.SKU, p.Counted, p.Live)
 		}
-		if p.Limit > 0 && p.Live > p.Limit {
+		// A limit the shop lowered after a purchase does not make that
+		// purchase a breach: the bound is the most permissive limit any
+		// counted purchase was made under, or none when one was made with
+		// no limit in force.
+		if allowed := max(p.Limit, p.LimitSeen); p.Limit > 0 && p.LimitSeen >= 0 && p.Live > allowed {
 			t.breach("shop %d customer %s SKU %s: %d unit(s) on live orders, over the limit of %d",
-				p.ShopID, p.CustomerID, p.SKU, p.Live, p.Limit)
+				p.ShopID, p.CustomerID, p.SKU, p.Live, allowed)
 		}
 	}
 	return t.done("%d customer and SKU pair(s) checked", len(s.Purchases))

@@ -64,6 +64,9 @@ type Purchases struct {
 	CustomerID, SKU string
 	Counted         int64 // -1: no count kept
 	Live, Limit     int64
+	// LimitSeen is the most permissive limit a counted purchase was made
+	// under; -1 when one was made with no limit in force.
+	LimitSeen int64
 }
 
 // StoredResponse is a response kept under an Idempotency-Key, with the

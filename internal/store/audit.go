@@ -158,14 +158,14 @@ func (s *Store) auditPurchases(ctx context.Context, tx *sql.Tx, _ audit.Snapshot
 		}
 		return byKey[k]
 	}
-	err := each(ctx, tx, `SELECT pc.shop_id, pc.customer_id, pc.sku, pc.units, COALESCE(p.purchase_limit, 0)
+	err := each(ctx, tx, `SELECT pc.shop_id, pc.customer_id, pc.sku, pc.units, COALESCE(p.purchase_limit, 0), pc.limit_seen
 		FROM purchase_counts pc LEFT JOIN products p ON p.shop_id = pc.shop_id AND p.sku = pc.sku`, nil,
 		func(scan func(...any) error) error {
 			var k key
-			var units, limit int64
-			err := scan(&k.shop, &k.customer, &k.sku, &units, &limit)
+			var units, limit, seen int64
+			err := scan(&k.shop, &k.customer, &k.sku, &units, &limit, &seen)
 			p := get(k)
-			p.Counted, p.Limit = units, limit
+			p.Counted, p.Limit, p.LimitSeen = units, limit, seen
 			return err
 		})
 	if err != nil {

@@ -102,9 +102,11 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 			if it.Quantity > limit {
 				return overLimit(it.SKU, limit)
 			}
-			t.exec(&counted[i], `INSERT INTO purchase_counts (shop_id, customer_id, sku, units) VALUES (?, ?, ?, ?)
-				ON CONFLICT (shop_id, customer_id, sku) DO UPDATE SET units = purchase_counts.units + excluded.units
-				WHERE purchase_counts.units + excluded.units <= ?`, p.ShopID, p.CustomerID, it.SKU, it.Quantity, limit)
+			t.exec(&counted[i], countLimitedQuery, p.ShopID, p.CustomerID, it.SKU, it.Quantity, limit, limit)
+		} else {
+			// Counted without a limit too, so a limit that comes into force
+			// later counts what the customer already holds (I11).
+			t.exec(nil, countUnlimitedQuery, p.ShopID, p.CustomerID, it.SKU, it.Quantity)
 		}
 		t.exec(nil, `INSERT INTO order_lines (shop_id, order_id, sku, title, unit_price, quantity)
 			VALUES (?, ?, ?, ?, ?, ?)`, p.ShopID, p.OrderID, it.SKU, products[i].title, products[i].price, it.Quantity)
@@ -262,6 +264,20 @@ func priceLine(p checkout.Placement, it checkout.Item, pr product) (order.Line, 
 	}
 	return line, nil
 }
+
+// The purchase counts: an upsert that refuses to pass the limit, or,
+// without a limit, one that always counts. limit_seen keeps the most
+// permissive limit a counted purchase was made under (-1: none), for the
+// audit (migration 00017).
+const (
+	countLimitedQuery = `INSERT INTO purchase_counts (shop_id, customer_id, sku, units, limit_seen) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (shop_id, customer_id, sku) DO UPDATE SET units = purchase_counts.units + excluded.units,
+			limit_seen = CASE WHEN purchase_counts.limit_seen < 0 OR purchase_counts.limit_seen > excluded.limit_seen
+				THEN purchase_counts.limit_seen ELSE excluded.limit_seen END
+		WHERE purchase_counts.units + excluded.units <= ?`
+	countUnlimitedQuery = `INSERT INTO purchase_counts (shop_id, customer_id, sku, units, limit_seen) VALUES (?, ?, ?, ?, -1)
+		ON CONFLICT (shop_id, customer_id, sku) DO UPDATE SET units = purchase_counts.units + excluded.units, limit_seen = -1`
+)
 
 func overLimit(sku string, limit int64) error {
 	return errcode.Typed(errcode.Conflict, "purchase_limit", "at most %d units of %s per customer", limit, sku).
