@@ -19,6 +19,11 @@ type Store interface {
 	// the matching order.<to> event, in one transaction. Errors: not_found,
 	// conflict (order_not_in_status).
 	TransitionOrder(ctx context.Context, orderID string, from, to Status, now time.Time) (Order, error)
+	// RefundOrder moves a paid order to refunded and records its payment as
+	// money owed back, in one transaction. Errors: not_found, conflict.
+	RefundOrder(ctx context.Context, orderID string, now time.Time) (Order, error)
+	// ConfirmRefund records that the provider confirmed a refund.
+	ConfirmRefund(ctx context.Context, paymentRef string, now time.Time) error
 }
 
 // Refunder returns captured money.
@@ -99,10 +104,26 @@ func (s *Service) Refund(ctx context.Context, shopID int64, orderID string) (Ord
 	if !CanTransition(o.Status, Refunded) {
 		return Order{}, errcode.Typed(errcode.Conflict, "order_not_refundable", "order %s is %s; only paid orders can be refunded", o.ID, o.Status)
 	}
-	if err := s.refunder.Refund(ctx, o.PaymentRef); err != nil {
+	// The decision comes first, with the debt it creates: from here on the
+	// order cannot be fulfilled, and the refund is owed until the provider
+	// confirms it, whatever happens to the call below (the reconciler
+	// retries it). Asking the provider first would leave money refunded
+	// for an order still paid, or fulfilled meanwhile, when its answer is
+	// lost (docs/INVARIANTS.md, I9).
+	o, err = s.store.RefundOrder(ctx, o.ID, s.now())
+	if err != nil {
 		return Order{}, err
 	}
-	return s.store.TransitionOrder(ctx, o.ID, Paid, Refunded, s.now())
+	if o.PaymentRef == "" {
+		return o, nil
+	}
+	if err := s.refunder.Refund(ctx, o.PaymentRef); err != nil {
+		return o, nil // owed and retried; the order is refunded either way
+	}
+	if err := s.store.ConfirmRefund(ctx, o.PaymentRef, s.now()); err != nil {
+		return o, nil // the reconciler confirms it on its next round
+	}
+	return o, nil
 }
 
 // Fulfil marks a paid order as shipped. Errors: not_found, conflict.

@@ -16,6 +16,7 @@ import (
 type memStore struct {
 	mu     sync.Mutex
 	orders map[string]Order
+	owed   map[string]bool // payment ref -> confirmed
 }
 
 func (m *memStore) Order(_ context.Context, id string) (Order, error) {
@@ -52,6 +53,23 @@ func (m *memStore) TransitionOrder(_ context.Context, id string, from, to Status
 	return o, nil
 }
 
+func (m *memStore) RefundOrder(ctx context.Context, id string, now time.Time) (Order, error) {
+	o, err := m.TransitionOrder(ctx, id, Paid, Refunded, now)
+	if err == nil {
+		m.mu.Lock()
+		m.owed[o.PaymentRef] = false
+		m.mu.Unlock()
+	}
+	return o, err
+}
+
+func (m *memStore) ConfirmRefund(_ context.Context, ref string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.owed[ref] = true
+	return nil
+}
+
 type countingRefunder struct {
 	refs []string
 	err  error
@@ -63,7 +81,7 @@ func (r *countingRefunder) Refund(_ context.Context, ref string) error {
 }
 
 func newTestService() (*Service, *memStore, *countingRefunder) {
-	st := &memStore{orders: map[string]Order{
+	st := &memStore{owed: map[string]bool{}, orders: map[string]Order{
 		"o1": {ShopID: 1, ID: "o1", CustomerID: "c1", Status: Paid, PaymentRef: "pay_1"},
 		"o2": {ShopID: 1, ID: "o2", CustomerID: "c2", Status: PendingPayment},
 		"o3": {ShopID: 2, ID: "o3", CustomerID: "c1", Status: Paid, PaymentRef: "pay_3"},
@@ -103,18 +121,23 @@ func TestRefundAndFulfil(t *testing.T) {
 	if _, err := s.Refund(ctx, 1, "o3"); !errcode.Is(err, errcode.NotFound) || len(r.refs) != 0 {
 		t.Fatalf("refund of another shop's order: %v, provider called %v", err, r.refs)
 	}
-	// A provider failure leaves the order paid, so a retry can finish.
+	// A provider failure still refunds the order: the decision is taken,
+	// and the money is owed until the reconciler gets it confirmed.
 	r.err = errors.New("provider down")
-	if _, err := s.Refund(ctx, 1, "o1"); err == nil || st.orders["o1"].Status != Paid {
-		t.Fatalf("refund with the provider down: %v, status %s", err, st.orders["o1"].Status)
+	o, err := s.Refund(ctx, 1, "o1")
+	if err != nil || o.Status != Refunded || st.owed["pay_1"] {
+		t.Fatalf("refund with the provider down: %+v, %v, owed confirmed %v", o, err, st.owed["pay_1"])
+	}
+	if _, owed := st.owed["pay_1"]; !owed || len(r.refs) != 1 || r.refs[0] != "pay_1" {
+		t.Fatalf("refund with the provider down: owed %v, provider calls %v", st.owed, r.refs)
 	}
 	r.err = nil
-	o, err := s.Refund(ctx, 1, "o1")
-	if err != nil || o.Status != Refunded || len(r.refs) != 2 || r.refs[1] != "pay_1" {
-		t.Fatalf("refund: %+v, %v, provider calls %v", o, err, r.refs)
-	}
-	if _, err := s.Refund(ctx, 1, "o1"); !isType(err, "order_not_refundable") || len(r.refs) != 2 {
+	if _, err := s.Refund(ctx, 1, "o1"); !isType(err, "order_not_refundable") || len(r.refs) != 1 {
 		t.Fatalf("second refund: %v, provider calls %v", err, r.refs)
+	}
+	st.orders["o4"] = Order{ShopID: 1, ID: "o4", CustomerID: "c1", Status: Paid, PaymentRef: "pay_4"}
+	if o, err := s.Refund(ctx, 1, "o4"); err != nil || o.Status != Refunded || !st.owed["pay_4"] {
+		t.Fatalf("refund: %+v, %v, confirmed %v", o, err, st.owed["pay_4"])
 	}
 	if _, err := s.Fulfil(ctx, 1, "o1"); !isType(err, "order_not_fulfillable") {
 		t.Fatalf("fulfil of a refunded order: %v", err)

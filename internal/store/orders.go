@@ -51,6 +51,39 @@ func (s *Store) TransitionOrder(ctx context.Context, orderID string, from, to or
 	return o, err
 }
 
+// RefundOrder implements order.Store: the order becomes refunded and the
+// money it was paid with owed back (refunds_owed, reason shop_refund) in one
+// transaction, so the decision and the debt cannot part (docs/INVARIANTS.md,
+// I9); the reconciler retries the refund until the provider confirms it.
+func (s *Store) RefundOrder(ctx context.Context, orderID string, now time.Time) (order.Order, error) {
+	var o order.Order
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ? AND status = ?`),
+			string(order.Refunded), micros(now), orderID, string(order.Paid))
+		if err != nil {
+			return err
+		}
+		if o, err = s.loadOrder(ctx, tx, orderID); err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errcode.Typed(errcode.Conflict, "order_not_in_status", "order %s is %s, not %s", orderID, o.Status, order.Paid)
+		}
+		if o.PaymentRef != "" {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO refunds_owed (payment_ref, order_id, shop_id, amount, currency, reason, created_at, next_attempt_at)
+				VALUES (?, ?, ?, ?, ?, 'shop_refund', ?, ?) ON CONFLICT (payment_ref) DO NOTHING`),
+				o.PaymentRef, o.ID, o.ShopID, o.Total, o.Currency, micros(now), micros(now)); err != nil {
+				return err
+			}
+		}
+		return s.insertOrderEvent(ctx, tx, o, "order."+string(order.Refunded), now)
+	})
+	if err == nil {
+		s.wakeRelay()
+	}
+	return o, err
+}
+
 // queryOrders returns the orders a query selects (orderColumns, without
 // their lines).
 func (s *Store) queryOrders(ctx context.Context, query string, args ...any) ([]order.Order, error) {
