@@ -144,6 +144,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stopPSP()
+	// The audit reads the provider's ledger through a client of its own: a
+	// breaker that checkout's failures opened must not refuse the audit,
+	// and the audit's long ledger reads must not count against checkout.
+	auditPSP := pspclient.New(pspclient.Config{BaseURL: pay.URL(), TotalTimeout: 30 * time.Second, AttemptTimeout: 20 * time.Second})
 	tokens, ticketKey, err := newTokens(ctx, st, cfg, now)
 	if err != nil {
 		return err
@@ -228,7 +232,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
 			opts := auditOptions(cfg, st, settle, auditGrace(cfg))
 			opts.Now, opts.DeadLetters = now, deadLettersOf(brk.JetStream())
-			return audit.Run(ctx, st, ledgerOf(pay), opts)
+			return audit.Run(ctx, st, ledgerOf(auditPSP), opts)
 		},
 		Checks: map[string]httpapi.Check{
 			"store":  st.Ping,

@@ -128,6 +128,10 @@ func New(cfg Config) *Client {
 	}
 }
 
+// URL is the provider's base URL, for a second client of the same
+// provider that must not share this one's breaker (the audit's).
+func (c *Client) URL() string { return c.base }
+
 // BreakerState returns "closed", "open" or "half-open". An open breaker
 // whose delay has passed reports half-open: it moves there lazily, on the
 // next call, but would let that call through.
