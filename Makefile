@@ -3,7 +3,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: test fmt-check vet build fuzz bench
+.PHONY: test fmt-check vet build fuzz bench explore-e2e
 
 test: fmt-check vet
 	scripts/test.sh
@@ -33,3 +33,11 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . ./bench/...
+
+# explore-e2e runs SEEDS seeded end-to-end schedules per engine against the
+# surge binary (about 15 s a seed) and fails on any breach; FIRST picks the
+# first seed.
+SEEDS ?= 3
+FIRST ?= 1
+explore-e2e:
+	scripts/test.sh -timeout $$(( $(SEEDS) * 2 + 10 ))m -run TestExploreE2E ./internal/explore/e2e -args -seeds=$(SEEDS) -first=$(FIRST)
