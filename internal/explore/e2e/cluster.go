@@ -40,9 +40,10 @@ type cluster struct {
 	addr   string
 	PSP    string // base URL of the provider
 
+	URL string // the server's base URL, the same across restarts
+
 	mu    sync.Mutex
 	serve *process
-	URL   string
 }
 
 // newCluster starts the provider and the server for engine ("sqlite" or
@@ -50,6 +51,7 @@ type cluster struct {
 func newCluster(t testing.TB, bin, engine, dbURL string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, bin: bin, engine: engine, dbURL: dbURL, data: t.TempDir(), addr: freeAddr(t)}
+	c.URL = "http://" + c.addr
 	var err error
 	_, c.PSP, err = start(t, bin, []string{"SURGE_PSP_WEBHOOK_SECRET=" + webhookSecret}, pspListening,
 		"psp", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "psp"),
@@ -89,11 +91,15 @@ func (c *cluster) startServe() error {
 	if err != nil {
 		return err
 	}
+	if url != c.URL {
+		p.kill(c.t)
+		return fmt.Errorf("surge serve listens on %s, want %s", url, c.URL)
+	}
 	if err := waitReady(url+"/readyz", p.exited); err != nil {
 		return fmt.Errorf("surge serve: %v\n%s", err, p.out.tail(4000))
 	}
 	c.mu.Lock()
-	c.serve, c.URL = p, url
+	c.serve = p
 	c.mu.Unlock()
 	return nil
 }

@@ -30,6 +30,7 @@ func explore(t *testing.T, bin, engine, dbURL string, seed uint64) outcome {
 		t.Fatalf("seed %d: set-up: %v", seed, err)
 	}
 	r.execute(ctx)
+	t.Logf("seed %d on %s: %s", seed, engine, r.rec.summary())
 	if err := r.settle(ctx); err != nil {
 		out.Breaches = append(out.Breaches, err.Error())
 	}

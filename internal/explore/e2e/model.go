@@ -61,11 +61,18 @@ func checkDeclined(attempts []attempt, orders map[string]order, payments []payme
 	return b
 }
 
-// checkKeys: while a key certainly lives (its first answer came before the
-// retry was sent, and less than the time-to-live after the first was sent),
-// the same body gets the same order and another body gets no order
-// (docs/INVARIANTS.md, I4). Malformed checkouts get no order either.
+// checkKeys: while a key certainly lives (an answer under it came before
+// the retry was sent, and the retry was sent less than the time-to-live
+// after the key's first request was), the same body gets the same order
+// and another body gets no order (docs/INVARIANTS.md, I4). Malformed
+// checkouts get no order either.
 func checkKeys(attempts []attempt) []string {
+	born := map[string]time.Time{} // the earliest send under each key
+	for _, a := range attempts {
+		if t, ok := born[a.Key]; !ok || a.Sent.Before(t) {
+			born[a.Key] = a.Sent
+		}
+	}
 	var b []string
 	for i, a := range attempts {
 		if a.Op == OpJunk && a.Reply.Status/100 == 2 {
@@ -75,7 +82,7 @@ func checkKeys(attempts []attempt) []string {
 			continue
 		}
 		for _, later := range attempts[i+1:] {
-			if later.Key != a.Key || !a.Done.Before(later.Sent) || !later.Sent.Before(a.Sent.Add(idempotencyTTL)) {
+			if later.Key != a.Key || !a.Done.Before(later.Sent) || !later.Sent.Before(born[a.Key].Add(idempotencyTTL)) {
 				continue
 			}
 			switch {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -98,4 +99,17 @@ func (r *record) ackedOrders() []string {
 		}
 	}
 	return ids
+}
+
+// summary counts the checkout replies by status (0: no answer), so a run
+// shows what it exercised.
+func (r *record) summary() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	counts := map[int]int{}
+	for _, a := range r.attempts {
+		counts[a.Reply.Status]++
+	}
+	return fmt.Sprintf("%d checkout attempts by status %v, %d stock writes, %d sale changes, %d refunds and fulfilments",
+		len(r.attempts), counts, len(r.stocks), len(r.sales), len(r.actions))
 }
