@@ -46,16 +46,20 @@ type cluster struct {
 	serve *process
 }
 
-// newCluster starts the provider and the server for engine ("sqlite" or
-// "postgres"; dbURL is the PostgreSQL URL).
-func newCluster(t testing.TB, bin, engine, dbURL string) *cluster {
+// newCluster starts the provider, the webhook relay and the server for
+// engine ("sqlite" or "postgres"; dbURL is the PostgreSQL URL).
+func newCluster(t *testing.T, bin, engine, dbURL string, s Schedule) *cluster {
 	t.Helper()
 	c := &cluster{t: t, bin: bin, engine: engine, dbURL: dbURL, data: t.TempDir(), addr: freeAddr(t)}
 	c.URL = "http://" + c.addr
-	var err error
+	hooks, err := startHookRelay(t.Context(), c.URL+"/v1/payments/webhook", s.Seed, s.HookDup, s.HookLate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hooks.stop)
 	_, c.PSP, err = start(t, bin, []string{"SURGE_PSP_WEBHOOK_SECRET=" + webhookSecret}, pspListening,
 		"psp", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "psp"),
-		"--webhook-url", "http://"+c.addr+"/v1/payments/webhook")
+		"--webhook-url", hooks.URL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,8 +38,8 @@ func buildSurge(t testing.TB, dir string) string {
 }
 
 // freeAddr returns a loopback address nothing listened on a moment ago.
-// The server keeps it across restarts, because the provider's webhooks
-// must keep finding it.
+// The server keeps it across restarts, so that the actors and the
+// webhooks keep finding it.
 func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -115,13 +115,17 @@ type Schedule struct {
 	// SaleLimit, when positive, puts the hot SKU on sale with this
 	// per-customer limit before the actors start.
 	SaleLimit int64
-	Steps     []Step
+	// HookDup and HookLate are the shares of webhooks delivered twice and
+	// delivered late (overtaken by later ones, or lost to a kill).
+	HookDup, HookLate float64
+	Steps             []Step
 }
 
 // String renders the set-up and then every step in time order.
 func (s Schedule) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: products %v, initial sale limit %d\n", s.Seed, s.Products, s.SaleLimit)
+	fmt.Fprintf(&b, "seed %d: products %v, initial sale limit %d, webhooks duplicated %.1f, late %.1f\n",
+		s.Seed, s.Products, s.SaleLimit, s.HookDup, s.HookLate)
 	for _, st := range s.Steps {
 		b.WriteString(st.String())
 		b.WriteByte('\n')
@@ -153,6 +157,7 @@ func Generate(seed uint64) Schedule {
 	s.Steps = append(s.Steps, g.bot()...)
 	s.Steps = append(s.Steps, g.admin()...)
 	s.Steps = append(s.Steps, g.provider()...)
+	s.HookDup, s.HookLate = float64(r.IntN(4))/10, float64(r.IntN(4))/10
 	if r.IntN(10) < 6 {
 		s.Steps = append(s.Steps, Step{At: g.at(1500*time.Millisecond, 4500*time.Millisecond), Actor: "chaos", Op: OpKill})
 	}
