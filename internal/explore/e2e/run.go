@@ -122,6 +122,8 @@ func (r *runner) step(ctx context.Context, st Step) {
 		if rep.Status != 200 {
 			r.rec.addError(fmt.Sprintf("%s: %d %s %v", st, rep.Status, rep.Body, rep.Err))
 		}
+	case OpWaitTTL:
+		ctxSleep(ctx, reservationTTL+time.Second)
 	case OpKill:
 		if err := r.c.crash(); err != nil {
 			r.rec.addError(fmt.Sprintf("restart after SIGKILL: %v", err))

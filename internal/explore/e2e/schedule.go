@@ -37,6 +37,9 @@ const (
 	// Provider and process.
 	OpFaults Op = "psp-faults"
 	OpKill   Op = "kill" // SIGKILL surge serve, then restart it on the same data
+	// OpWaitTTL holds the run open, faults still on, until reservations
+	// made before it have expired.
+	OpWaitTTL Op = "wait-ttl"
 )
 
 // Line is one SKU and quantity of a checkout or cart.
@@ -160,6 +163,9 @@ func Generate(seed uint64) Schedule {
 	s.HookDup, s.HookLate = float64(r.IntN(4))/10, float64(r.IntN(4))/10
 	if r.IntN(10) < 6 {
 		s.Steps = append(s.Steps, Step{At: g.at(1500*time.Millisecond, 4500*time.Millisecond), Actor: "chaos", Op: OpKill})
+	}
+	if r.IntN(2) == 0 {
+		s.Steps = append(s.Steps, Step{At: g.at(4*time.Second, span), Actor: "clock", Op: OpWaitTTL})
 	}
 	slices.SortStableFunc(s.Steps, func(a, b Step) int { return int(a.At - b.At) })
 	return s
@@ -293,6 +299,11 @@ func (g *gen) provider() []Step {
 			return 0
 		}
 		f.ErrorRate, f.TimeoutRate, f.DeclineRate, f.DropResponseRate = rate(), rate(), rate(), rate()
+		if g.r.IntN(4) == 0 {
+			// A storm: the provider mostly fails, and what it does is
+			// mostly not heard of, so lookups cannot finish orders either.
+			f.ErrorRate, f.DropResponseRate = 0.9, 0.5
+		}
 		steps = append(steps, Step{At: at, Actor: "psp", Op: OpFaults, Faults: f})
 	}
 	return steps
