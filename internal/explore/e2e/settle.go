@@ -96,7 +96,8 @@ func (r *runner) ledger(ctx context.Context) ([]payment, error) {
 
 // settled reports what, if anything, is still in motion: orders pending
 // payment, payments held but not captured, events not yet published or
-// not yet consumed.
+// not yet consumed, a circuit breaker still open after the faults that
+// opened it were cleared.
 func (r *runner) settled(ctx context.Context) (string, error) {
 	orders, err := r.orders(ctx)
 	if err != nil {
@@ -126,6 +127,9 @@ func (r *runner) settled(ctx context.Context) (string, error) {
 		if (strings.HasPrefix(line, "surge_outbox_lag_seconds ") || strings.HasPrefix(line, "surge_consumer_lag{")) &&
 			!strings.HasSuffix(line, " 0") {
 			return "events in flight: " + line, nil
+		}
+		if strings.HasPrefix(line, "surge_breaker_state") && strings.HasSuffix(line, " 2") {
+			return "breaker open: " + line, nil
 		}
 	}
 	return "", nil
