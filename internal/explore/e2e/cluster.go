@@ -32,13 +32,12 @@ var (
 // cluster is a `surge psp` and a `surge serve` that can be killed and
 // restarted on the same data and address.
 type cluster struct {
-	t      testing.TB
-	bin    string
-	engine string
-	data   string
-	dbURL  string // empty on SQLite
-	addr   string
-	PSP    string // base URL of the provider
+	t     testing.TB
+	bin   string
+	data  string
+	dbURL string // empty on SQLite
+	addr  string
+	PSP   string // base URL of the provider
 
 	URL string // the server's base URL, the same across restarts
 
@@ -46,11 +45,11 @@ type cluster struct {
 	serve *process
 }
 
-// newCluster starts the provider, the webhook relay and the server for
-// engine ("sqlite" or "postgres"; dbURL is the PostgreSQL URL).
-func newCluster(t *testing.T, bin, engine, dbURL string, s Schedule) *cluster {
+// newCluster starts the provider, the webhook relay and the server, on
+// PostgreSQL at dbURL or, when it is empty, on SQLite.
+func newCluster(t *testing.T, bin, dbURL string, s Schedule) *cluster {
 	t.Helper()
-	c := &cluster{t: t, bin: bin, engine: engine, dbURL: dbURL, data: t.TempDir(), addr: freeAddr(t)}
+	c := &cluster{t: t, bin: bin, dbURL: dbURL, data: t.TempDir(), addr: freeAddr(t)}
 	c.URL = "http://" + c.addr
 	hooks, err := startHookRelay(t.Context(), c.URL+"/v1/payments/webhook", s.Seed, s.HookDup, s.HookLate)
 	if err != nil {

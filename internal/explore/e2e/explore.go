@@ -24,7 +24,7 @@ func explore(t *testing.T, bin, engine, dbURL string, seed uint64) outcome {
 	ctx, cancel := context.WithTimeout(t.Context(), seedTimeout)
 	defer cancel()
 	out := outcome{Schedule: Generate(seed)}
-	c := newCluster(t, bin, engine, dbURL, out.Schedule)
+	c := newCluster(t, bin, dbURL, out.Schedule)
 	r := newRunner(c, out.Schedule)
 	if err := r.setup(ctx); err != nil {
 		t.Fatalf("seed %d: set-up: %v", seed, err)
