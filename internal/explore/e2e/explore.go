@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -48,9 +49,35 @@ func explore(t *testing.T, bin, engine, dbURL string, seed uint64) outcome {
 	}
 	out.Breaches = append(out.Breaches, judge(r.rec, orders, payments)...)
 	out.Breaches = append(out.Breaches, r.auditHTTP(ctx)...)
+	out.Breaches = append(out.Breaches, evidence(out.Breaches, orders, payments)...)
 	out.Logs = c.logs()
 	c.stop()
 	out.Breaches = append(out.Breaches, c.auditCLI(ctx)...)
+	return out
+}
+
+var orderIDs = regexp.MustCompile(`ord_[0-9a-f-]+`)
+
+// evidence adds, for each order a breach names, its final status and its
+// payments in the provider's ledger.
+func evidence(breaches []string, orders map[string]order, payments []payment) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, b := range breaches {
+		for _, id := range orderIDs.FindAllString(b, -1) {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			var ledger []string
+			for _, p := range payments {
+				if p.MerchantReference == id {
+					ledger = append(ledger, fmt.Sprintf("%s %s %d", p.ID, p.Status, p.Amount))
+				}
+			}
+			out = append(out, fmt.Sprintf("  (order %s is %q; provider ledger %v)", id, orders[id].Status, ledger))
+		}
+	}
 	return out
 }
 
