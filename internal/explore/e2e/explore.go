@@ -75,7 +75,7 @@ func evidence(breaches []string, orders map[string]order, payments []payment) []
 					ledger = append(ledger, fmt.Sprintf("%s %s %d", p.ID, p.Status, p.Amount))
 				}
 			}
-			out = append(out, fmt.Sprintf("  (order %s is %q; provider ledger %v)", id, orders[id].Status, ledger))
+			out = append(out, fmt.Sprintf("evidence: order %s is %q; provider ledger %v", id, orders[id].Status, ledger))
 		}
 	}
 	return out
