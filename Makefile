@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 SEEDS ?= 300
 FROM ?= 1
 
-.PHONY: test fmt-check vet mod-verify build fuzz explore
+.PHONY: test fmt-check vet mod-verify build fuzz explore explore-e2e
 
 test: fmt-check vet mod-verify
 	scripts/test.sh
@@ -46,3 +46,9 @@ fuzz:
 RACE ?=
 explore:
 	RACE=$(RACE) scripts/test.sh -timeout 0 -run TestExplore ./internal/explore -args -seeds=$(SEEDS) -from=$(FROM) -budget=0
+
+# explore-e2e runs SEEDS seeded end-to-end schedules per engine, from seed
+# FROM, against the surge binary and a separate surge psp (5-20 s a seed,
+# so pass SEEDS: make explore-e2e SEEDS=100), and fails on any breach.
+explore-e2e:
+	RACE=$(RACE) scripts/test.sh -timeout $$(( $(SEEDS) + 10 ))m -run TestExploreE2E ./internal/explore/e2e -args -seeds=$(SEEDS) -first=$(FROM)
