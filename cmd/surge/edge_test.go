@@ -329,3 +329,45 @@ func TestSignupLimitedPerAddress(t *testing.T) {
 		}
 	}
 }
+
+// A waiting-room ticket admits only to the sale that issued it: after the
+// sale ends and a new one of the same SKU opens, the old place-1 ticket is
+// refused, and the new sale's queue starts empty.
+func TestTicketOfEndedSaleAdmitsNobody(t *testing.T) {
+	t.Parallel()
+	s := startSurge(t, map[string]string{"SURGE_RATE_LIMITS": "off"})
+	sh := fsNewShop(t, s, "epoch", nil)
+	sh.product(t, "DROP", 10)
+	saleBody := `{"stock":10,"per_customer_limit":1,"admission_rate":1,"admission_burst":1}`
+	sh.sale(t, "DROP", saleBody)
+	customer := func() string {
+		r := sh.must(t, http.StatusCreated, "POST", sh.url("/customers"), "", "")
+		var c struct{ Token string }
+		_ = json.Unmarshal(r.body, &c)
+		return c.Token
+	}
+	join := func(token string) (string, int64) {
+		r := sh.must(t, http.StatusOK, "POST", sh.url("/sales/DROP/queue"), token, "")
+		var tk struct {
+			Token    string
+			Position int64
+		}
+		_ = json.Unmarshal(r.body, &tk)
+		return tk.Token, tk.Position
+	}
+	early := customer()
+	oldTicket, pos := join(early)
+	if pos != 1 {
+		t.Fatalf("first in the queue got place %d", pos)
+	}
+	sh.must(t, http.StatusNoContent, "DELETE", sh.url("/admin/sales/DROP"), sh.key, "")
+	sh.sale(t, "DROP", saleBody)
+	if _, pos := join(customer()); pos != 1 {
+		t.Fatalf("first in the new sale's queue got place %d, want 1", pos)
+	}
+	r, _, _ := sh.send("POST", sh.url("/checkout"), early, `{"items":[{"sku":"DROP","quantity":1}]}`,
+		"Idempotency-Key", "old-ticket", "Surge-Queue-Ticket", oldTicket)
+	if r.code != http.StatusForbidden || !strings.Contains(string(r.body), "queue-ticket-required") {
+		t.Fatalf("checkout with the ended sale's ticket: %d %s, want 403 queue-ticket-required", r.code, r.body)
+	}
+}

@@ -35,6 +35,11 @@ type Sale struct {
 	// set once per configuration, with the sale.sold_out event; units a
 	// cancelled order gives back later are sold again without a new event.
 	SoldOutAt time.Time `json:"sold_out_at,omitzero"`
+	// Epoch names this sale among the sales of its SKU: it is set when the
+	// sale is created (not when it is reconfigured), and waiting-room
+	// tickets carry it, so a ticket of an ended sale admits nobody to the
+	// next one.
+	Epoch int64 `json:"-"`
 }
 
 // Limits on a sale.

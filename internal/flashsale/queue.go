@@ -72,7 +72,7 @@ func (s *Service) Status(ctx context.Context, shopID int64, sku, customerID, tok
 	if err != nil {
 		return Ticket{}, err
 	}
-	pos, err := s.verify(token, shopID, sku, customerID)
+	pos, err := s.verify(token, shopID, sale, customerID)
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -81,7 +81,7 @@ func (s *Service) Status(ctx context.Context, shopID int64, sku, customerID, tok
 
 func (s *Service) ticket(ctx context.Context, shopID int64, sale Sale, customerID string, pos int64) (Ticket, error) {
 	now := s.now()
-	t := Ticket{Token: s.sign(shopID, sale.SKU, customerID, pos), SKU: sale.SKU, Position: pos, AdmittedUpTo: admittedUpTo(sale, now)}
+	t := Ticket{Token: s.sign(shopID, sale, customerID, pos), SKU: sale.SKU, Position: pos, AdmittedUpTo: admittedUpTo(sale, now)}
 	avail, reserved, err := s.queue.SaleStock(ctx, shopID, sale.SKU)
 	if err != nil {
 		return Ticket{}, err
@@ -123,7 +123,7 @@ func (s *Service) Admit(ctx context.Context, shopID int64, customerID, token str
 		if sale == nil || sale.AdmissionRate == 0 {
 			continue
 		}
-		pos, err := s.verify(token, shopID, sku, customerID)
+		pos, err := s.verify(token, shopID, *sale, customerID)
 		if err != nil {
 			return errcode.Typed(errcode.Forbidden, "queue_ticket_required",
 				"%s is sold through a waiting room: join it first (POST /v1/shops/{shop}/sales/%s/queue)", sku, sku).With("sku", sku)
@@ -147,19 +147,21 @@ func (s *Service) waitingRoom(ctx context.Context, shopID int64, sku string) (Sa
 	return sale, nil
 }
 
-const ticketPrefix = "qt1."
+// ticketPrefix names the ticket format: shop|sku|customer|position|epoch.
+const ticketPrefix = "qt2."
 
-func (s *Service) sign(shopID int64, sku, customerID string, pos int64) string {
+func (s *Service) sign(shopID int64, sale Sale, customerID string, pos int64) string {
 	body := ticketPrefix + base64.RawURLEncoding.EncodeToString([]byte(
-		strconv.FormatInt(shopID, 10)+"|"+sku+"|"+customerID+"|"+strconv.FormatInt(pos, 10)))
+		strconv.FormatInt(shopID, 10)+"|"+sale.SKU+"|"+customerID+"|"+strconv.FormatInt(pos, 10)+"|"+strconv.FormatInt(sale.Epoch, 10)))
 	m := hmac.New(sha256.New, s.secret)
 	m.Write([]byte(body))
 	return body + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// verify checks a ticket's signature and that it belongs to this shop, SKU
-// and customer, so a ticket cannot be passed to another buyer.
-func (s *Service) verify(token string, shopID int64, sku, customerID string) (int64, error) {
+// verify checks a ticket's signature and that it belongs to this shop, this
+// sale (SKU and epoch) and this customer, so a ticket can be passed neither
+// to another buyer nor to a later sale of the same SKU.
+func (s *Service) verify(token string, shopID int64, sale Sale, customerID string) (int64, error) {
 	i := strings.LastIndexByte(token, '.')
 	if !strings.HasPrefix(token, ticketPrefix) || i < 0 || len(token) > 512 || !tokenChars(token) {
 		return 0, errcode.New(errcode.Unauthorized, "the queue ticket is invalid")
@@ -172,10 +174,11 @@ func (s *Service) verify(token string, shopID int64, sku, customerID string) (in
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token[len(ticketPrefix):i])
 	parts := strings.Split(string(raw), "|")
-	if err != nil || len(parts) != 4 {
+	if err != nil || len(parts) != 5 {
 		return 0, errcode.New(errcode.Unauthorized, "the queue ticket is invalid")
 	}
-	if parts[0] != strconv.FormatInt(shopID, 10) || parts[1] != sku || parts[2] != customerID {
+	if parts[0] != strconv.FormatInt(shopID, 10) || parts[1] != sale.SKU || parts[2] != customerID ||
+		parts[4] != strconv.FormatInt(sale.Epoch, 10) {
 		return 0, errcode.New(errcode.Forbidden, "this queue ticket belongs to another customer or sale")
 	}
 	return strconv.ParseInt(parts[3], 10, 64)

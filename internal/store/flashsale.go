@@ -205,7 +205,11 @@ func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
 			// Rolled back: nothing above stands.
 			return errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
 		}
-		return nil
+		// The waiting room ends with its sale: a later sale of the SKU
+		// starts an empty queue, and the tickets of this one (which name
+		// its epoch) admit nobody there.
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM queue_entries WHERE shop_id = ? AND sku = ?`), shopID, sku)
+		return err
 	})
 }
 
@@ -214,11 +218,11 @@ func (s *Store) Sale(ctx context.Context, shopID int64, sku string) (flashsale.S
 	sale := flashsale.Sale{SKU: sku}
 	var starts int64
 	var soldOut sql.NullInt64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT f.starts_at, f.buckets, f.admission_rate, f.admission_burst, f.sold_out_at, p.purchase_limit,
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT f.created_at, f.starts_at, f.buckets, f.admission_rate, f.admission_burst, f.sold_out_at, p.purchase_limit,
 			i.received + COALESCE((SELECT SUM(b.received) FROM inventory_buckets b WHERE b.shop_id = f.shop_id AND b.sku = f.sku), 0)
 		FROM flash_sales f JOIN products p ON p.shop_id = f.shop_id AND p.sku = f.sku
 		JOIN inventory i ON i.shop_id = f.shop_id AND i.sku = f.sku
-		WHERE f.shop_id = ? AND f.sku = ?`), shopID, sku).Scan(&starts, &sale.Buckets, &sale.AdmissionRate, &sale.AdmissionBurst, &soldOut,
+		WHERE f.shop_id = ? AND f.sku = ?`), shopID, sku).Scan(&sale.Epoch, &starts, &sale.Buckets, &sale.AdmissionRate, &sale.AdmissionBurst, &soldOut,
 		&sale.PerCustomerLimit, &sale.Stock)
 	if err == sql.ErrNoRows {
 		return sale, errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
