@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -369,5 +370,31 @@ func TestTicketOfEndedSaleAdmitsNobody(t *testing.T) {
 		"Idempotency-Key", "old-ticket", "Surge-Queue-Ticket", oldTicket)
 	if r.code != http.StatusForbidden || !strings.Contains(string(r.body), "queue-ticket-required") {
 		t.Fatalf("checkout with the ended sale's ticket: %d %s, want 403 queue-ticket-required", r.code, r.body)
+	}
+}
+
+// Per-shop business figures never reach the public /metrics: a sale's
+// units left and queue are on the --metrics-addr listener and in the
+// shop's admin API only.
+func TestPerShopFiguresOffThePublicMetrics(t *testing.T) {
+	t.Parallel()
+	s := startSurge(t, map[string]string{"SURGE_RATE_LIMITS": "off"}, "--metrics-addr", "127.0.0.1:0")
+	sh := fsNewShop(t, s, "figures", nil)
+	sh.product(t, "SECRET", 7)
+	sh.sale(t, "SECRET", `{"stock":7,"per_customer_limit":1,"admission_rate":5,"admission_burst":1,"starts_at":"2099-01-01T00:00:00Z"}`)
+	_, _, public := do(t, "GET", s.URL+"/metrics", "", "")
+	if strings.Contains(public, "surge_sale_") || strings.Contains(public, `shop="figures"`) {
+		t.Fatal("the public /metrics shows a shop's sale figures")
+	}
+	m := regexp.MustCompile(`metrics with per-shop figures: (http://\S+)`).FindStringSubmatch(s.Stdout.String())
+	if m == nil {
+		t.Fatalf("no metrics listener announced:\n%s", s.Stdout)
+	}
+	_, _, private := do(t, "GET", m[1], "", "")
+	if !strings.Contains(private, `surge_sale_units_left{shop="figures",sku="SECRET"} 7`) {
+		t.Fatalf("the metrics listener lacks the sale's units left:\n%.2000s", private)
+	}
+	if v := fsFigure(t, sh, "SECRET", "units_left"); v != 7 {
+		t.Fatalf("admin API units_left = %v, want 7", v)
 	}
 }

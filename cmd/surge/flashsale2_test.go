@@ -209,8 +209,8 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 		if l := sh.level(t, "LATER"); l != (fsLevel{Received: 10, Available: 10}) {
 			t.Fatalf("inventory after refused checkouts: %+v", l)
 		}
-		if v := fsMetric(t, s, "surge_sale_queue_length", "room", "LATER"); v != 1 {
-			t.Fatalf("surge_sale_queue_length = %v, want 1", v)
+		if v := fsFigure(t, sh, "LATER", "queue_length"); v != 1 {
+			t.Fatalf("queue_length = %v, want 1", v)
 		}
 	})
 
@@ -245,8 +245,8 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 		if tk, _ := sh.join(t, "LAST", custs[n]); tk.Status != "sold_out" {
 			t.Fatalf("a newcomer after the sell-out: %+v", tk)
 		}
-		for name, want := range map[string]float64{"surge_sale_units_left": 0, "surge_sale_queue_length": n + 1, "surge_sale_admission_rate": 1} {
-			if v := fsMetric(t, s, name, "room", "LAST"); v != want {
+		for name, want := range map[string]float64{"units_left": 0, "queue_length": n + 1, "admission_rate": 1} {
+			if v := fsFigure(t, sh, "LAST", name); v != want {
 				t.Fatalf("%s = %v, want %v", name, v, want)
 			}
 		}

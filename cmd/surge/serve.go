@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/surge-commerce/surge/internal/analytics"
@@ -92,6 +93,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on --metrics-addr %s: %w", cfg.MetricsAddr, err)
+		}
+		defer metricsLn.Close()
+	}
 	if cfg.DatabaseURL == "" || cfg.NATSURL == "" || cfg.PSPURL == "" {
 		lock, err := datadir.Acquire(cfg.DataDir)
 		if err != nil {
@@ -265,6 +273,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "  mail:   stored, readable at /v1/shops/{shop}/admin/notifications\n")
 	}
 	fmt.Fprintf(stdout, "  roles:  %s\n", cfg.Roles)
+	if metricsLn != nil {
+		fmt.Fprintf(stdout, "  metrics with per-shop figures: http://%s/metrics\n", metricsLn.Addr())
+	}
 	if newAdminKey != "" {
 		fmt.Fprintf(stdout, "  platform admin key (shown once, store it now): %s\n", newAdminKey)
 	}
@@ -330,6 +341,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		defer svc.Stop()
 	}
 
+	if metricsLn != nil {
+		// Per-shop business figures (a sale's units left, its queue) go
+		// only to this listener, never to the public API port's /metrics.
+		perShop := prometheus.NewRegistry()
+		perShop.MustRegister(newSaleCollector(st))
+		all := prometheus.Gatherers{reg, perShop}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(all, promhttp.HandlerOpts{}))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+		go func() { _ = msrv.Serve(metricsLn) }()
+		defer msrv.Close()
+	}
 	if cfg.PprofAddr != "" {
 		// Profiles on their own listener: never reachable through the API port.
 		go func() {
@@ -402,7 +425,7 @@ func newRegistry(st *store.Store, cat *catalog.Service, brk *broker.Broker) *pro
 		owed, _ := st.OwedRefunds(ctx)
 		return float64(len(owed))
 	}))
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newSaleCollector(st), buildInfoMetric())
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoMetric())
 	for name, db := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 	}

@@ -67,6 +67,7 @@ type Config struct {
 	CheckoutConcurrency int
 	MaxConnsPerClient   int
 	PprofAddr           string
+	MetricsAddr         string
 	PprofAllowRemote    bool
 	// OTLPEndpoint is the OpenTelemetry collector spans go to (OTLP/HTTP);
 	// empty exports none.
@@ -138,6 +139,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.BoolVar(&c.Shedding, "shedding", getenv("SURGE_SHEDDING") != "off", "adaptive load shedding (env SURGE_SHEDDING=off disables, for baseline benchmarks only)")
 	fs.IntVar(&c.CheckoutConcurrency, "checkout-concurrency", c.envInt(getenv, "SURGE_CHECKOUT_CONCURRENCY", 0), "checkouts in flight before more are shed; 0: the size of --db-max-conns (env SURGE_CHECKOUT_CONCURRENCY)")
 	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", c.envInt(getenv, "SURGE_MAX_CONNS_PER_CLIENT", 1024), "open connections one client IP may hold (env SURGE_MAX_CONNS_PER_CLIENT)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("SURGE_METRICS_ADDR", ""), "also serve /metrics on this separate address, with per-shop business figures (flash-sale units left, queues) that the API port's /metrics never shows; empty disables (env SURGE_METRICS_ADDR)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("SURGE_PPROF_ADDR", ""), "serve Go profiles (/debug/pprof) on this separate address, e.g. 127.0.0.1:6060; empty disables (env SURGE_PPROF_ADDR)")
 	fs.BoolVar(&c.PprofAllowRemote, "pprof-allow-remote", c.envBool(getenv, "SURGE_PPROF_ALLOW_REMOTE", false), "allow --pprof-addr on a non-loopback address: profiles have no authentication (env SURGE_PPROF_ALLOW_REMOTE)")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318) that receives a span per request and per event handled; empty exports none (env OTEL_EXPORTER_OTLP_ENDPOINT)")

@@ -35,6 +35,11 @@ type Sale struct {
 	// set once per configuration, with the sale.sold_out event; units a
 	// cancelled order gives back later are sold again without a new event.
 	SoldOutAt time.Time `json:"sold_out_at,omitzero"`
+	// UnitsLeft and QueueLength are the sale's live figures, for its shop
+	// only (the admin GET): units still for sale and buyers who joined
+	// the waiting room. They are not on the public /metrics port.
+	UnitsLeft   *int64 `json:"units_left,omitempty"`
+	QueueLength *int64 `json:"queue_length,omitempty"`
 	// Epoch names this sale among the sales of its SKU: it is set when the
 	// sale is created (not when it is reconfigured), and waiting-room
 	// tickets carry it, so a ticket of an ended sale admits nobody to the
@@ -59,6 +64,9 @@ type Store interface {
 	EndSale(ctx context.Context, shopID int64, sku string) error
 	// Sale returns the sale of a SKU. Errors: not_found.
 	Sale(ctx context.Context, shopID int64, sku string) (Sale, error)
+	// SaleFigures returns what a sale looks like right now: units left
+	// for sale and buyers in its waiting room.
+	SaleFigures(ctx context.Context, shopID int64, sku string) (unitsLeft, queue int64, err error)
 }
 
 // Service manages flash sales and their waiting rooms.
@@ -140,5 +148,11 @@ func (s *Service) End(ctx context.Context, shopID int64, sku string) error {
 
 // Get returns a SKU's sale. Errors: not_found.
 func (s *Service) Get(ctx context.Context, shopID int64, sku string) (Sale, error) {
-	return s.store.Sale(ctx, shopID, sku)
+	sale, err := s.store.Sale(ctx, shopID, sku)
+	if err != nil {
+		return sale, err
+	}
+	left, queue, err := s.store.SaleFigures(ctx, shopID, sku)
+	sale.UnitsLeft, sale.QueueLength = &left, &queue
+	return sale, err
 }

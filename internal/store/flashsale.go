@@ -234,6 +234,17 @@ func (s *Store) Sale(ctx context.Context, shopID int64, sku string) (flashsale.S
 	return sale, classify(err)
 }
 
+// SaleFigures implements flashsale.Store.
+func (s *Store) SaleFigures(ctx context.Context, shopID int64, sku string) (int64, int64, error) {
+	var left, queue int64
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT
+			COALESCE((SELECT SUM(available) FROM inventory_buckets WHERE shop_id = ? AND sku = ?), 0)
+				+ COALESCE((SELECT available FROM inventory WHERE shop_id = ? AND sku = ?), 0),
+			(SELECT COUNT(*) FROM queue_entries WHERE shop_id = ? AND sku = ?)`),
+		shopID, sku, shopID, sku, shopID, sku).Scan(&left, &queue)
+	return left, queue, classify(err)
+}
+
 // JoinQueue implements flashsale.QueueStore. A place is stored with the
 // entry, so joining costs the same with a million buyers waiting as with
 // none. Places come from a counter on the sale: on SQLite in the join's own
