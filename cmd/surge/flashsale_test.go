@@ -96,7 +96,9 @@ func fsSend(c *fsClient, method, url, token, body string, header ...string) (r f
 		if err != nil {
 			return r, false, method + " " + url + ": " + err.Error()
 		}
-		inProgress := r.code == http.StatusConflict && r.problemType() == "request-in-progress"
+		// A 409 the same request can pass a moment later (its first try
+		// still running, or a lost lock race) says so with Retry-After.
+		inProgress := r.code == http.StatusConflict && (r.problemType() == "request-in-progress" || r.problemType() == "conflict-retry")
 		if r.code != http.StatusTooManyRequests && r.code != http.StatusServiceUnavailable && !inProgress {
 			if r.code >= 500 {
 				return r, false, fmt.Sprintf("%s %s: %d %s", method, url, r.code, r.body)

@@ -77,7 +77,7 @@ func retry(ctx context.Context, s *session, send func() response) response {
 	var r response
 	for attempt := 1; ; attempt++ {
 		r = send()
-		again := r.failed() || (r.code == http.StatusConflict && r.problemType() == "request-in-progress")
+		again := r.failed() || (r.code == http.StatusConflict && (r.problemType() == "request-in-progress" || r.problemType() == "conflict-retry"))
 		if !again || attempt == maxAttempts {
 			return r
 		}

@@ -147,7 +147,7 @@ func (f *flashSale) buy(ctx context.Context, e *env, s *session) (outcome, int) 
 			return declined, len(seen)
 		case r.code == http.StatusConflict && r.problemType() == "out-of-stock":
 			return soldOut, len(seen)
-		case r.failed(), r.code == http.StatusConflict && (r.problemType() == "request-in-progress" || r.problemType() == "sale-not-started"):
+		case r.failed(), r.code == http.StatusConflict && (r.problemType() == "request-in-progress" || r.problemType() == "conflict-retry" || r.problemType() == "sale-not-started"):
 			// Same key again: the server answers the first attempt's outcome.
 		default:
 			return failed, len(seen)
