@@ -57,7 +57,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
-	pspURL := cfg.PSPURL
+	pspURL, apiKey := cfg.PSPURL, cfg.PSPAPIKey
 	if pspURL == "" {
 		// The embedded simulator keeps its ledger under the data dir; read
 		// it through a simulator of our own, without webhooks.
@@ -71,7 +71,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		defer sim.Stop()
 		pspURL = sim.URL()
 	}
-	client := pspclient.New(pspclient.Config{BaseURL: pspURL, TotalTimeout: 30 * time.Second, AttemptTimeout: 20 * time.Second})
+	client := pspclient.New(pspclient.Config{BaseURL: pspURL, APIKey: apiKey, TotalTimeout: 30 * time.Second, AttemptTimeout: 20 * time.Second})
 	opts := auditOptions(cfg, st, *settle, *grace)
 	if js, closeConn, err := connectEvents(cfg); err == nil {
 		defer closeConn()

@@ -18,7 +18,7 @@ import (
 // nothing else. The returned stop function stops the simulator.
 func startPayments(ctx context.Context, cfg *config.Config, webhookURL string, log *slog.Logger) (*pspclient.Client, string, func(), error) {
 	if cfg.PSPURL != "" {
-		return pspclient.New(pspclient.Config{BaseURL: cfg.PSPURL}), cfg.PSPWebhookSecret, func() {}, nil
+		return pspclient.New(pspclient.Config{BaseURL: cfg.PSPURL, APIKey: cfg.PSPAPIKey}), cfg.PSPWebhookSecret, func() {}, nil
 	}
 	secret := cfg.PSPWebhookSecret
 	if secret == "" {
@@ -26,8 +26,18 @@ func startPayments(ctx context.Context, cfg *config.Config, webhookURL string, l
 		_, _ = rand.Read(b)
 		secret = hex.EncodeToString(b)
 	}
+	// The simulator in this process still listens on a port other local
+	// processes can reach: it gets a key, SURGE_PSP_API_KEY or a fresh one
+	// (both ends restart together, so it need not be kept).
+	apiKey := cfg.PSPAPIKey
+	if apiKey == "" {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		apiKey = hex.EncodeToString(b)
+	}
 	sim, err := psp.NewServer(psp.Config{
-		Addr: "127.0.0.1:0", DataDir: filepath.Join(cfg.DataDir, "psp"),
+		APIKey: apiKey,
+		Addr:   "127.0.0.1:0", DataDir: filepath.Join(cfg.DataDir, "psp"),
 		WebhookURL: webhookURL, WebhookSecret: secret, Logger: log.With("component", "psp"),
 	})
 	if err != nil {
@@ -36,5 +46,5 @@ func startPayments(ctx context.Context, cfg *config.Config, webhookURL string, l
 	if err := sim.Start(ctx); err != nil {
 		return nil, "", nil, fmt.Errorf("payment simulator: %w", err)
 	}
-	return pspclient.New(pspclient.Config{BaseURL: sim.URL()}), secret, sim.Stop, nil
+	return pspclient.New(pspclient.Config{BaseURL: sim.URL(), APIKey: apiKey}), secret, sim.Stop, nil
 }

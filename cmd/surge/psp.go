@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 
 	"github.com/surge-commerce/surge/internal/psp"
 )
@@ -28,12 +30,18 @@ func runPSP(ctx context.Context, args []string, getenv func(string) string, stdo
 	if fs.NArg() > 0 {
 		return fmt.Errorf("psp: unexpected arguments: %v", fs.Args())
 	}
+	apiKey := getenv("SURGE_PSP_API_KEY")
+	if apiKey == "" && !loopback(*addr) {
+		return fmt.Errorf("psp: SURGE_PSP_API_KEY is unset and --addr %s is not a loopback address: set a key, or listen on 127.0.0.1", *addr)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	srv, err := psp.NewServer(psp.Config{
 		Addr:          *addr,
 		DataDir:       *data,
 		WebhookURL:    *hookURL,
 		WebhookSecret: *secret,
-		Logger:        slog.New(slog.NewTextHandler(stderr, nil)),
+		APIKey:        apiKey,
+		Logger:        log,
 	})
 	if err != nil {
 		return err
@@ -42,7 +50,20 @@ func runPSP(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	fmt.Fprintf(stdout, "psp listening on %s (data %s)\n", srv.URL(), *data)
+	if apiKey == "" {
+		log.Warn("SURGE_PSP_API_KEY is unset: any local process may call this simulator (development only); set the same key for surge psp and surge serve")
+	}
 	<-ctx.Done()
 	srv.Stop()
 	return nil
+}
+
+// loopback reports whether addr (host:port) listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return host == "localhost" || (err == nil && ip.IsLoopback())
 }

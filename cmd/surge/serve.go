@@ -155,7 +155,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// The audit reads the provider's ledger through a client of its own: a
 	// breaker that checkout's failures opened must not refuse the audit,
 	// and the audit's long ledger reads must not count against checkout.
-	auditPSP := pspclient.New(pspclient.Config{BaseURL: pay.URL(), TotalTimeout: 30 * time.Second, AttemptTimeout: 20 * time.Second})
+	auditPSP := pspclient.New(pspclient.Config{BaseURL: pay.URL(), APIKey: pay.APIKey(), TotalTimeout: 30 * time.Second, AttemptTimeout: 20 * time.Second})
 	tokens, ticketKey, err := newTokens(ctx, st, cfg, now)
 	if err != nil {
 		return err

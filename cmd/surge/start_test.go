@@ -128,3 +128,32 @@ func TestDataDirIsPrivate(t *testing.T) {
 		t.Fatalf("no warning naming the fix for a 0755 data directory; stderr:\n%s", again.Stderr.String())
 	}
 }
+
+// `surge psp` without SURGE_PSP_API_KEY stays open only on loopback, and
+// says so; off loopback it refuses to start.
+func TestPSPNeedsAKeyOffLoopback(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"psp", "--addr", "0.0.0.0:0", "--data", t.TempDir()}, func(string) string { return "" }, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "SURGE_PSP_API_KEY") {
+		t.Fatalf("psp on 0.0.0.0 without a key: %v", err)
+	}
+	open, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(open, []string{"psp", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, func(string) string { return "" }, &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "SURGE_PSP_API_KEY is unset") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning that the simulator is open; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

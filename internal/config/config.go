@@ -42,6 +42,7 @@ type Config struct {
 	// SMTPURL delivers notifications by SMTP; empty keeps them stored only.
 	SMTPURL          string
 	PSPWebhookSecret string
+	PSPAPIKey        string
 	// TokenSecrets are "kid:secret" pairs for customer tokens, the first
 	// signing; empty uses secrets generated and kept in the database.
 	TokenSecrets      string
@@ -123,6 +124,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.OutboxRetention, "outbox-retention", c.envDuration(getenv, "SURGE_OUTBOX_RETENTION", 24*time.Hour), "how long published events stay in the SQL outbox (env SURGE_OUTBOX_RETENTION)")
 	fs.DurationVar(&c.RepublishWindow, "republish-window", c.envDuration(getenv, "SURGE_REPUBLISH_WINDOW", 10*time.Minute), "after an unclean embedded-broker start, events published this recently are sent again (env SURGE_REPUBLISH_WINDOW)")
 	c.PSPWebhookSecret = getenv("SURGE_PSP_WEBHOOK_SECRET")
+	c.PSPAPIKey = getenv("SURGE_PSP_API_KEY")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("SURGE_SMTP_URL", ""), "deliver notifications by SMTP, smtp://[user:password@]host:port[?from=address]; unset keeps them in the shop's sink (env SURGE_SMTP_URL)")
 	c.TokenSecrets = getenv("SURGE_TOKEN_SECRETS")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.envDuration(getenv, "SURGE_TOKEN_TTL", 24*time.Hour), "lifetime of customer tokens (env SURGE_TOKEN_TTL)")

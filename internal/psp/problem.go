@@ -22,6 +22,7 @@ const (
 	typeInjectedError     = "injected-error"
 	typeInjectedTimeout   = "injected-timeout"
 	typeInternal          = "internal"
+	typeUnauthorized      = "unauthorized"
 )
 
 // Problem is an RFC 9457 problem details object.

@@ -2,6 +2,7 @@ package psp
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +44,10 @@ type Config struct {
 	Rand func() float64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// APIKey, when set, is required of every caller as "Authorization:
+	// Bearer <key>" (SURGE_PSP_API_KEY); /healthz stays open. Empty leaves
+	// the API open, for development on loopback.
+	APIKey string
 	// Logger receives operational messages (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -253,5 +259,22 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, typeNotFound, "no such endpoint")
 	})
-	return mux
+	if s.cfg.APIKey == "" {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" && !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="psp"`)
+			writeProblem(w, http.StatusUnauthorized, typeUnauthorized, "an Authorization: Bearer header with the provider API key is required")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// authorized reports whether r carries the API key, compared in constant
+// time.
+func (s *Server) authorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.APIKey)) == 1
 }

@@ -32,6 +32,9 @@ var ErrBreakerOpen = circuitbreaker.ErrOpen
 type Config struct {
 	// BaseURL is the provider's API root, e.g. "http://127.0.0.1:8090".
 	BaseURL string
+	// APIKey is sent on every call as "Authorization: Bearer <key>"
+	// (SURGE_PSP_API_KEY); empty sends none.
+	APIKey string
 	// HTTPClient sends the requests (default: a pooled client without a
 	// global timeout; the timeouts below bound every call).
 	HTTPClient *http.Client
@@ -92,6 +95,7 @@ func defaultHTTPClient() *http.Client {
 // its calls share one circuit breaker.
 type Client struct {
 	base     string
+	apiKey   string
 	http     *http.Client
 	total    time.Duration
 	pageSize int
@@ -118,6 +122,7 @@ func New(cfg Config) *Client {
 		Build()
 	return &Client{
 		base:     cfg.BaseURL,
+		apiKey:   cfg.APIKey,
 		http:     cfg.HTTPClient,
 		total:    cfg.TotalTimeout,
 		pageSize: cfg.LedgerPageSize,
@@ -128,9 +133,13 @@ func New(cfg Config) *Client {
 	}
 }
 
-// URL is the provider's base URL, for a second client of the same
-// provider that must not share this one's breaker (the audit's).
+// URL and APIKey are the provider's base URL and key, for a second client
+// of the same provider that must not share this one's breaker (the
+// audit's).
 func (c *Client) URL() string { return c.base }
+
+// APIKey is the key this client sends.
+func (c *Client) APIKey() string { return c.apiKey }
 
 // BreakerState returns "closed", "open" or "half-open". An open breaker
 // whose delay has passed reports half-open: it moves there lazily, on the

@@ -107,6 +107,9 @@ func (c *Client) attempt(ctx context.Context, method, path, key string, body []b
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -22,6 +22,7 @@ const (
 const (
 	adminKey      = "explore-admin-key-0123456789abcdef"
 	webhookSecret = "explore-webhook-secret"
+	pspAPIKey     = "explore-psp-api-key-0123456789abcdef"
 )
 
 var (
@@ -56,7 +57,7 @@ func newCluster(t *testing.T, bin, dbURL string, s Schedule) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(hooks.stop)
-	_, c.PSP, err = start(t, bin, []string{"SURGE_PSP_WEBHOOK_SECRET=" + webhookSecret}, pspListening,
+	_, c.PSP, err = start(t, bin, []string{"SURGE_PSP_WEBHOOK_SECRET=" + webhookSecret, "SURGE_PSP_API_KEY=" + pspAPIKey}, pspListening,
 		"psp", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "psp"),
 		"--webhook-url", hooks.URL())
 	if err != nil {
@@ -81,7 +82,7 @@ func (c *cluster) args() []string {
 }
 
 func (c *cluster) env() []string {
-	return []string{"SURGE_ADMIN_KEY=" + adminKey, "SURGE_PSP_WEBHOOK_SECRET=" + webhookSecret,
+	return []string{"SURGE_ADMIN_KEY=" + adminKey, "SURGE_PSP_WEBHOOK_SECRET=" + webhookSecret, "SURGE_PSP_API_KEY=" + pspAPIKey,
 		"SURGE_RATE_LIMITS=off", "SURGE_ACCESS_LOG=false"}
 }
 

@@ -118,7 +118,7 @@ func (r *runner) step(ctx context.Context, st Step) {
 	case OpJunk:
 		r.checkout(ctx, st, []byte(`{"items":[{"sku":"HOT","quantity":-1}]}`))
 	case OpFaults:
-		rep := r.http.do(ctx, "PUT", r.c.PSP+"/v1/faults", "", st.Faults, nil)
+		rep := r.http.do(ctx, "PUT", r.c.PSP+"/v1/faults", pspAPIKey, st.Faults, nil)
 		if rep.Status != 200 {
 			r.rec.addError(fmt.Sprintf("%s: %d %s %v", st, rep.Status, rep.Body, rep.Err))
 		}

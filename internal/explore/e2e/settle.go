@@ -82,7 +82,7 @@ func (r *runner) ledger(ctx context.Context) ([]payment, error) {
 		if after != "" {
 			u += "&after=" + after
 		}
-		rep := r.http.do(ctx, "GET", u, "", nil, nil)
+		rep := r.http.do(ctx, "GET", u, pspAPIKey, nil, nil)
 		if rep.Status != 200 || !rep.decode(&page) {
 			return nil, fmt.Errorf("ledger: %d %s %v", rep.Status, rep.Body, rep.Err)
 		}
@@ -138,7 +138,7 @@ func (r *runner) settled(ctx context.Context) (string, error) {
 // settle clears the provider's faults and polls until nothing is in
 // motion, or reports what still was at the deadline.
 func (r *runner) settle(ctx context.Context) error {
-	if rep := r.http.do(ctx, "PUT", r.c.PSP+"/v1/faults", "", Faults{}, nil); rep.Status != 200 {
+	if rep := r.http.do(ctx, "PUT", r.c.PSP+"/v1/faults", pspAPIKey, Faults{}, nil); rep.Status != 200 {
 		return fmt.Errorf("clear faults: %d %s %v", rep.Status, rep.Body, rep.Err)
 	}
 	if err := r.freshKey(ctx); err != nil {
