@@ -24,11 +24,21 @@ func (b Breach) String() string { return b.Check + ": " + b.Detail }
 
 // drain settles everything the schedule left in flight, the same way every
 // time: the provider answers again, and the clock moves past every
-// reservation while the reconciler runs, until a round finds nothing left.
+// reservation and every owed refund's backoff while the reconciler runs,
+// until a round finds nothing left.
 func (w *world) drain(ctx context.Context) error {
 	w.provider.down.Store(false)
 	for range 10 {
 		w.clock.Advance(w.sched.ReservationTTL + chargeBudget + 10*time.Second)
+		owed, err := w.st.OwedRefunds(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range owed {
+			if wait := r.NextAttemptAt.Sub(w.clock.Now()); wait > 0 {
+				w.clock.Advance(wait)
+			}
+		}
 		// The sweeper's ledger round: captures no paid order keeps are owed
 		// back (docs/INVARIANTS.md, I2).
 		if _, err := w.checkout.SweepLedger(ctx, w.payments); err != nil {
@@ -42,7 +52,11 @@ func (w *world) drain(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if n == 0 && len(pending) == 0 {
+		owed, err = w.st.OwedRefunds(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 && len(pending) == 0 && len(owed) == 0 {
 			return nil
 		}
 	}
