@@ -64,10 +64,18 @@ func (s *Store) PutProduct(ctx context.Context, p catalog.Product, now time.Time
 // going negative. Units a flash sale holds in buckets count towards
 // received; the main row takes the rest.
 func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku string, received int64, now time.Time) error {
-	var inBuckets int64
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(received), 0) FROM inventory_buckets WHERE shop_id = ? AND sku = ?`),
-		shopID, sku).Scan(&inBuckets); err != nil {
+	// The buckets are summed under their locks, in the lock order of ADR
+	// 0018 (buckets, then the main row): a checkout gathering units from
+	// the buckets into the main row, or a cancellation moving them back
+	// there, cannot change the sum between this read and the write below
+	// (the explorer found a unit lost that way on PostgreSQL).
+	buckets, err := s.lockBuckets(ctx, tx, shopID, sku, s.forUpdate())
+	if err != nil {
 		return err
+	}
+	var inBuckets int64
+	for _, b := range buckets {
+		inBuckets += b.received
 	}
 	if received < inBuckets {
 		return errcode.Typed(errcode.Conflict, "stock_below_committed",
@@ -77,7 +85,7 @@ func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 	// Locked, so a restock beside this cannot slip between the read and
 	// the write and make the ledger's delta wrong.
 	var before int64
-	err := tx.QueryRowContext(ctx, s.q(`SELECT received FROM inventory WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
+	err = tx.QueryRowContext(ctx, s.q(`SELECT received FROM inventory WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
 		shopID, sku).Scan(&before)
 	if err != nil && err != sql.ErrNoRows {
 		return err
