@@ -99,6 +99,8 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	// The admin key is read from the environment only: a flag would show it
 	// to every user of ps.
 	c.AdminKey = getenv("SURGE_ADMIN_KEY")
+	// So is the provider's key; serve and audit both call the provider.
+	c.PSPAPIKey = getenv("SURGE_PSP_API_KEY")
 	return c
 }
 
@@ -124,7 +126,6 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&c.OutboxRetention, "outbox-retention", c.envDuration(getenv, "SURGE_OUTBOX_RETENTION", 24*time.Hour), "how long published events stay in the SQL outbox (env SURGE_OUTBOX_RETENTION)")
 	fs.DurationVar(&c.RepublishWindow, "republish-window", c.envDuration(getenv, "SURGE_REPUBLISH_WINDOW", 10*time.Minute), "after an unclean embedded-broker start, events published this recently are sent again (env SURGE_REPUBLISH_WINDOW)")
 	c.PSPWebhookSecret = getenv("SURGE_PSP_WEBHOOK_SECRET")
-	c.PSPAPIKey = getenv("SURGE_PSP_API_KEY")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("SURGE_SMTP_URL", ""), "deliver notifications by SMTP, smtp://[user:password@]host:port[?from=address]; unset keeps them in the shop's sink (env SURGE_SMTP_URL)")
 	c.TokenSecrets = getenv("SURGE_TOKEN_SECRETS")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.envDuration(getenv, "SURGE_TOKEN_TTL", 24*time.Hour), "lifetime of customer tokens (env SURGE_TOKEN_TTL)")

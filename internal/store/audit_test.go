@@ -241,7 +241,10 @@ func TestAuditSeesEachCorruption(t *testing.T) {
 			r.exec(t, `UPDATE purchase_counts SET units = 3 WHERE sku = 'L'`)
 		}},
 		{"a customer over the limit", "purchase limits hold", func(t *testing.T, r *auditRig) {
+			// Units the limit in force when they were bought did not allow
+			// (a shop lowering a limit later is no breach: limit_seen).
 			r.exec(t, `UPDATE products SET purchase_limit = 1 WHERE sku = 'L'`)
+			r.exec(t, `UPDATE purchase_counts SET limit_seen = 1 WHERE sku = 'L'`)
 		}},
 		{"a stored response contradicts its order", "stored responses agree with their order", func(t *testing.T, r *auditRig) {
 			r.exec(t, `UPDATE idempotency_keys SET response_status = 202 WHERE order_id = 'ord_paid'`)

@@ -198,10 +198,13 @@ func (s *Store) migrations() (*goose.Provider, error) {
 			return nil, err
 		}
 		sub, _ := fs.Sub(postgres.Migrations, "migrations")
-		return goose.NewProvider(goose.DialectPostgres, s.write, sub, goose.WithSessionLocker(locker))
+		return goose.NewProvider(goose.DialectPostgres, s.write, sub, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
 	}
 	sub, _ := fs.Sub(sqlite.Migrations, "migrations")
-	return goose.NewProvider(goose.DialectSQLite3, s.write, sub)
+	// Out of order is allowed: migrations are expand-only and independent,
+	// and a store that applied a later one (from another branch of work)
+	// must still take an earlier one it lacks rather than refuse to start.
+	return goose.NewProvider(goose.DialectSQLite3, s.write, sub, goose.WithAllowOutofOrder(true))
 }
 
 // Migrate applies every pending migration and returns the versions applied.
