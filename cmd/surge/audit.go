@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -77,7 +76,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		defer closeConn()
 		opts.DeadLetters = deadLettersOf(js)
 	}
-	rep, err := audit.Run(ctx, st, ledgerOf(client), opts)
+	rep, err := audit.Run(ctx, st, client.AuditLedger(), opts)
 	if err != nil {
 		return err
 	}
@@ -132,20 +131,6 @@ func printReport(w io.Writer, rep audit.Report) {
 	}
 	if rep.Passed {
 		fmt.Fprintln(w, "audit passed")
-	}
-}
-
-// ledgerOf adapts the provider client's ledger to the audit's.
-func ledgerOf(c *pspclient.Client) audit.Ledger {
-	return func(ctx context.Context) iter.Seq2[audit.Charge, error] {
-		return func(yield func(audit.Charge, error) bool) {
-			for p, err := range c.Ledger(ctx) {
-				ch := audit.Charge{ID: p.ID, OrderID: p.MerchantReference, Status: p.Status, Amount: p.Amount, Currency: p.Currency}
-				if !yield(ch, err) || err != nil {
-					return
-				}
-			}
-		}
 	}
 }
 

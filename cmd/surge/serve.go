@@ -240,7 +240,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
 			opts := auditOptions(cfg, st, settle, auditGrace(cfg))
 			opts.Now, opts.DeadLetters = now, deadLettersOf(brk.JetStream())
-			return audit.Run(ctx, st, ledgerOf(auditPSP), opts)
+			return audit.Run(ctx, st, auditPSP.AuditLedger(), opts)
 		},
 		Checks: map[string]httpapi.Check{
 			"store":  st.Ping,

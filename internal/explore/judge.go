@@ -3,7 +3,6 @@ package explore
 import (
 	"context"
 	"fmt"
-	"iter"
 	"strings"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/order"
-	"github.com/surge-commerce/surge/internal/pspclient"
 )
 
 // Breach is one invariant a run broke.
@@ -71,7 +69,7 @@ const eventInvariant = "I5"
 // audit runs the real audit once, after the drain, and returns its
 // breaches. It is the one place to change when the audit's call changes.
 func (w *world) audit(ctx context.Context) ([]Breach, error) {
-	rep, err := audit.Run(ctx, w.st, ledgerOf(w.client), audit.Options{
+	rep, err := audit.Run(ctx, w.st, w.client.AuditLedger(), audit.Options{
 		Now: w.clock.Now, ChargeBudget: chargeBudget, IdempotencyTTL: w.sched.KeyTTL,
 	})
 	if err != nil {
@@ -92,20 +90,6 @@ func detail(lines []string) string {
 		return ""
 	}
 	return " (" + strings.Join(lines, "; ") + ")"
-}
-
-// ledgerOf adapts the provider client's ledger to the audit's, as
-// cmd/surge/audit.go does.
-func ledgerOf(c *pspclient.Client) audit.Ledger {
-	return func(ctx context.Context) iter.Seq2[audit.Charge, error] {
-		return func(yield func(audit.Charge, error) bool) {
-			for p, err := range c.Ledger(ctx) {
-				if !yield(audit.Charge{ID: p.ID, OrderID: p.MerchantReference, Status: p.Status, Amount: p.Amount, Currency: p.Currency}, err) || err != nil {
-					return
-				}
-			}
-		}
-	}
 }
 
 // judge checks what the clients were told against the store and the

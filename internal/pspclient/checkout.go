@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 
+	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/errcode"
 )
@@ -81,4 +82,18 @@ func toPayment(r Result, err error) checkout.Payment {
 		p.Outcome = checkout.PaymentNone
 	}
 	return p
+}
+
+// AuditLedger is the provider's ledger as the audit reads it.
+func (c *Client) AuditLedger() audit.Ledger {
+	return func(ctx context.Context) iter.Seq2[audit.Charge, error] {
+		return func(yield func(audit.Charge, error) bool) {
+			for p, err := range c.Ledger(ctx) {
+				ch := audit.Charge{ID: p.ID, OrderID: p.MerchantReference, Status: p.Status, Amount: p.Amount, Currency: p.Currency}
+				if !yield(ch, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
 }
