@@ -43,6 +43,9 @@ type Placement struct {
 	// runs; after it (a crash mid-charge), they get the stored response.
 	LockUntil time.Time
 	KeyExpiry time.Time
+	// Token, when set, must not have been signed out or revoked: the
+	// placement fails with unauthorized (token_revoked) and changes nothing.
+	Token Token
 }
 
 // Store is what checkout needs from persistence. Every method is one
@@ -218,6 +221,7 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
 		ReservationExpiry: now.Add(s.cfg.ReservationTTL),
 		LockUntil:         now.Add(s.cfg.inFlight()),
 		KeyExpiry:         now.Add(s.cfg.KeyTTL),
+		Token:             req.Token,
 	}, respond)
 	if err != nil {
 		return Response{}, err

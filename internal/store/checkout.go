@@ -26,9 +26,26 @@ var _ checkout.Store = (*Store)(nil)
 func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond func(order.Order) checkout.Response) (order.Order, *checkout.Response, error) {
 	var o order.Order
 	var replay *checkout.Response
+	if p.Token.Hash != "" && s.engine != Postgres {
+		// SQLite has one writer: read before taking it, not under it.
+		revoked, err := s.TokenRevoked(ctx, p.ShopID, p.CustomerID, p.Token.Hash, p.Token.Expires)
+		if err != nil {
+			return order.Order{}, nil, err
+		}
+		if revoked {
+			return order.Order{}, nil, errTokenRevoked
+		}
+	}
 	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
 		var claimed int64
 		t.exec(&claimed, claimKeyQuery, claimKeyArgs(p)...)
+		// On PostgreSQL the token's revocation rides in this batch.
+		var tok tokenRevocation
+		tokFound := true
+		checkToken := p.Token.Hash != "" && s.engine == Postgres
+		if checkToken {
+			t.queryRow(&tokFound, tokenRevokedQuery, tokenArgs(p.ShopID, p.CustomerID, p.Token.Hash), &tok.until, &tok.signedOut)
+		}
 		products := make([]product, len(p.Items))
 		for i, it := range p.Items {
 			pr := &products[i]
@@ -39,6 +56,9 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 		}
 		if err := t.flush(ctx); err != nil {
 			return err
+		}
+		if checkToken && (!tokFound || tok.revoked(p.Token.Expires)) {
+			return errTokenRevoked
 		}
 		if claimed == 0 {
 			db, err := t.db(ctx)
@@ -75,6 +95,10 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 	}
 	return o, replay, nil
 }
+
+// errTokenRevoked refuses a placement whose customer token was signed
+// out or revoked (or whose customer is gone).
+var errTokenRevoked = errcode.Typed(errcode.Unauthorized, "token_revoked", "the customer token was signed out or revoked")
 
 // product is what checkout reads of one item's product.
 type product struct {

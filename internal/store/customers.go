@@ -155,18 +155,35 @@ func (s *Store) Restock(ctx context.Context, shopID int64, sku string, units int
 
 // TokenRevoked implements customer.Store.
 func (s *Store) TokenRevoked(ctx context.Context, shopID int64, customerID, tokenHash string, expires time.Time) (bool, error) {
-	var until int64
-	var signedOut bool
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT c.tokens_revoked_until,
-			EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.token_hash = ?)
-		FROM customers c WHERE c.shop_id = ? AND c.customer_id = ?`), tokenHash, shopID, customerID).Scan(&until, &signedOut)
+	var r tokenRevocation
+	err := s.read.QueryRowContext(ctx, s.q(tokenRevokedQuery), tokenArgs(shopID, customerID, tokenHash)...).Scan(&r.until, &r.signedOut)
 	if err == sql.ErrNoRows {
 		return true, nil // a signed token of a customer that is gone
 	}
 	if err != nil {
 		return false, classify(err)
 	}
-	return signedOut || micros(expires) <= until, nil
+	return r.revoked(expires), nil
+}
+
+// tokenRevokedQuery reads what decides whether a token was revoked: the
+// customer's revoke-all watermark and whether this token was signed out.
+const tokenRevokedQuery = `SELECT c.tokens_revoked_until,
+		EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.token_hash = ?)
+	FROM customers c WHERE c.shop_id = ? AND c.customer_id = ?`
+
+func tokenArgs(shopID int64, customerID, tokenHash string) []any {
+	return []any{tokenHash, shopID, customerID}
+}
+
+// tokenRevocation is one row of tokenRevokedQuery.
+type tokenRevocation struct {
+	until     int64
+	signedOut bool
+}
+
+func (r tokenRevocation) revoked(expires time.Time) bool {
+	return r.signedOut || micros(expires) <= r.until
 }
 
 // RevokeToken implements customer.Store. Rows past their token's expiry
