@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/surge-commerce/surge/internal/analytics"
 	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/broker"
 	"github.com/surge-commerce/surge/internal/cache"
@@ -36,10 +35,8 @@ import (
 	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/httpapi"
 	"github.com/surge-commerce/surge/internal/inventory"
-	"github.com/surge-commerce/surge/internal/invoice"
 	"github.com/surge-commerce/surge/internal/loadshed"
 	"github.com/surge-commerce/surge/internal/mailer"
-	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
 	"github.com/surge-commerce/surge/internal/pspclient"
@@ -319,10 +316,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if cfg.HasRole("worker") {
 		m := worker.NewMetrics(reg)
-		for _, h := range []worker.Handler{
-			notify.NewHandler(bg, now), invoice.NewHandler(bg, now),
-			analytics.NewHandler(bg, now), recommend.NewHandler(bg, now),
-		} {
+		for _, h := range consumers(bg, now) {
 			background = append(background, worker.New(brk.JetStream(), h, worker.Config{Tracer: tracer}, log, m))
 		}
 		if cfg.SMTPURL != "" {

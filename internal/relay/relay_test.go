@@ -34,7 +34,7 @@ type outbox struct {
 	pruned int
 }
 
-func (o *outbox) RelayOutbox(ctx context.Context, _ int, _ time.Time, publish store.Publish) (int, error) {
+func (o *outbox) RelayOutbox(ctx context.Context, _ int, _ time.Time, publish event.Publish) (int, error) {
 	o.mu.Lock()
 	batch := o.batch
 	o.batch = nil
@@ -51,7 +51,7 @@ func (o *outbox) RelayOutbox(ctx context.Context, _ int, _ time.Time, publish st
 	return len(acked), err
 }
 
-func (o *outbox) NextOutbox(context.Context, int64, int) ([]store.OutboxEvent, error) {
+func (o *outbox) NextOutbox(context.Context, int64, int) ([]event.OutboxEvent, error) {
 	panic("the shared-outbox relay never reads by position")
 }
 
