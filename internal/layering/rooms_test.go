@@ -32,7 +32,7 @@ var mayImport = map[string][]string{
 
 // rooms classifies every package by its path in the module.
 var rooms = map[string]string{
-	"internal/apikey": support, "internal/batch": support, "internal/cache": support,
+	"internal/apikey": support, "internal/worker/batch": support, "internal/cache": support,
 	"internal/errcode": support, "internal/fifo": support, "internal/tracectx": support,
 	"internal/tracing": support,
 
