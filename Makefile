@@ -52,3 +52,9 @@ explore:
 # so pass SEEDS: make explore-e2e SEEDS=100), and fails on any breach.
 explore-e2e:
 	RACE=$(RACE) scripts/test.sh -timeout $$(( $(SEEDS) + 10 ))m -run TestExploreE2E ./internal/explore/e2e -args -seeds=$(SEEDS) -first=$(FROM)
+
+# vendor-web fetches the third-party files of the browser pages from npm
+# and checks them against their reviewed checksums (internal/web/static).
+.PHONY: vendor-web
+vendor-web:
+	scripts/vendor-web.sh

@@ -47,6 +47,7 @@ import (
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/tracing"
+	"github.com/surge-commerce/surge/internal/web"
 	"github.com/surge-commerce/surge/internal/worker"
 )
 
@@ -219,6 +220,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	registerBreakers(reg, map[string]func() string{
 		"payments": pay.BreakerState, "database": st.BreakerState, "redis": limiter.BreakerState,
 	})
+	site, err := web.New()
+	if err != nil {
+		return err
+	}
 	api := httpapi.NewServer(httpapi.Config{
 		Logger: log, Admin: admin, Shops: shops, Catalog: cat,
 		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
@@ -233,6 +238,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		},
 		Limits: limits, Limiter: rateLimiterIf(cfg.RateLimits, limiter), Shedder: shedder, Flags: flags, Tracer: tracer,
 		APIRoutes:     cfg.HasRole("api"),
+		Site:          site,
 		WebhookSecret: webhookSecret, Webhooks: st, Registry: reg,
 		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
 			opts := auditOptions(cfg, st, settle, auditGrace(cfg))

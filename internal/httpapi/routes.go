@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	ls "github.com/surge-commerce/surge/internal/loadshed"
+	"github.com/surge-commerce/surge/internal/web"
 )
 
 // routes is the whole API surface in one place. The second argument is the
@@ -20,6 +21,12 @@ func (s *Server) routes() {
 		// serves probes and metrics, nothing else.
 		s.mux.Handle("/", s.instrument("unmatched", s.notFound()))
 		return
+	}
+
+	// Browser pages (internal/web).
+	if s.site != nil {
+		s.page("GET /docs", s.site.Page("docs/index.html"))
+		s.page("GET "+web.AssetPrefix, s.site.Assets())
 	}
 
 	// Platform admin (admin key).

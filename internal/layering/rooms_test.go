@@ -46,7 +46,7 @@ var rooms = map[string]string{
 	"internal/rediscache": adapter, "internal/relay": adapter, "internal/store": adapter,
 	"internal/store/postgres": adapter, "internal/store/sqlite": adapter, "internal/worker": adapter,
 
-	"internal/connlimit": edge, "internal/httpapi": edge, "internal/loadshed": edge,
+	"internal/connlimit": edge, "internal/httpapi": edge, "internal/loadshed": edge, "internal/web": edge,
 	"internal/ratelimit": edge,
 
 	"cmd/surge": runtime, "internal/config": runtime, "internal/datadir": runtime,
