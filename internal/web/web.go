@@ -6,7 +6,7 @@
 // Assets are addressed by their content (/web/{hash}/{path}) and cached
 // for a year; pages are revalidated against a strong ETag on every load,
 // so the pages of a new binary pick up its new assets at once. Text is
-// gzipped once at start, never per request.
+// gzipped once, on first use, never per request.
 package web
 
 import (
@@ -22,6 +22,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -44,11 +45,29 @@ type Site struct {
 }
 
 type file struct {
-	body, gz    []byte
+	body        []byte
 	etag, ctype string
+	// gz is body gzipped, made on first use rather than at every start:
+	// Redoc alone takes 40 ms to compress. Nil when not worth it.
+	gzOnce sync.Once
+	gz     []byte
 }
 
-// New prepares the embedded files: it hashes and compresses the assets,
+func (f *file) gzipped() []byte {
+	f.gzOnce.Do(func() {
+		if !compressible(f.ctype) || len(f.body) <= 1024 {
+			return
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(f.body)
+		_ = zw.Close()
+		f.gz = buf.Bytes()
+	})
+	return f.gz
+}
+
+// New prepares the embedded files: it hashes the assets,
 // then renders the pages with their assets' addresses.
 func New() (*Site, error) {
 	s := &Site{assets: map[string]*file{}, urls: map[string]string{}, pages: map[string]*file{}}
@@ -109,13 +128,6 @@ func newFile(name string, b []byte) *file {
 	if f.ctype == "" {
 		f.ctype = "application/octet-stream"
 	}
-	if compressible(f.ctype) && len(b) > 1024 {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		_, _ = zw.Write(b)
-		_ = zw.Close()
-		f.gz = buf.Bytes()
-	}
 	return f
 }
 
@@ -157,7 +169,8 @@ func serve(w http.ResponseWriter, r *http.Request, f *file, cacheControl string)
 	h.Set("ETag", f.etag)
 	h.Set("Cache-Control", cacheControl)
 	h.Set("Content-Type", f.ctype)
-	if f.gz != nil {
+	gz := f.gzipped()
+	if gz != nil {
 		h.Add("Vary", "Accept-Encoding")
 	}
 	if match := r.Header.Get("If-None-Match"); match != "" && etagMatch(match, f.etag) {
@@ -165,9 +178,9 @@ func serve(w http.ResponseWriter, r *http.Request, f *file, cacheControl string)
 		return
 	}
 	body := f.body
-	if f.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
-		body = f.gz
+		body = gz
 	}
 	h.Set("Content-Length", fmt.Sprint(len(body)))
 	if r.Method == http.MethodHead {

@@ -60,7 +60,7 @@ func TestDocsPageAndItsAssets(t *testing.T) {
 		if !strings.Contains(a.Header().Get("Content-Type"), "javascript") {
 			t.Fatalf("GET %s: Content-Type %q", u[1], a.Header().Get("Content-Type"))
 		}
-		// Gzipped once at start; the client that takes it gets the same bytes.
+		// Gzipped once; the client that takes it gets the same bytes.
 		z := get(u[1], "Accept-Encoding", "br;q=1, gzip;q=0.8")
 		if a.Body.Len() > 1024 {
 			if z.Header().Get("Content-Encoding") != "gzip" {
