@@ -58,3 +58,11 @@ explore-e2e:
 .PHONY: vendor-web
 vendor-web:
 	scripts/vendor-web.sh
+
+# sdk regenerates the TypeScript client's types from the OpenAPI document
+# and compiles it; sdk/typescript/dist is committed, so the Go build and
+# the tests need no Node toolchain beyond running node.
+.PHONY: sdk
+sdk:
+	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build
+	sha256sum internal/httpapi/openapi.json | cut -d' ' -f1 > sdk/typescript/openapi.sha256

@@ -17,3 +17,14 @@ func Chromium(t testing.TB) string {
 	unavailable(t, "chromium", "not on PATH (apt-get install -y chromium)")
 	return ""
 }
+
+// Node returns the path of node, for the TypeScript client's tests; without
+// it the test skips (fails in CI).
+func Node(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("node")
+	if err != nil {
+		unavailable(t, "node", "not on PATH (apt-get install -y nodejs)")
+	}
+	return p
+}
