@@ -60,9 +60,11 @@ vendor-web:
 	scripts/vendor-web.sh
 
 # sdk regenerates the TypeScript client's types from the OpenAPI document
-# and compiles it; sdk/typescript/dist is committed, so the Go build and
-# the tests need no Node toolchain beyond running node.
+# and compiles it; sdk/typescript/dist is committed (and copied for the
+# storefront), so the Go build and the tests need no Node toolchain
+# beyond running node.
 .PHONY: sdk
 sdk:
 	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build
 	sha256sum internal/httpapi/openapi.json | cut -d' ' -f1 > sdk/typescript/openapi.sha256
+	cp sdk/typescript/dist/index.js internal/web/static/store/sdk.js

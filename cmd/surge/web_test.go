@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -47,4 +49,46 @@ func TestAPIReferenceInABrowser(t *testing.T) {
 			t.Fatalf("the rendered page lacks %q; is Redoc running under the page's policy?\n%.2000s", want, dom)
 		}
 	}
+}
+
+// The storefront in a real browser (internal/web/e2e, playwright-core
+// driving Debian's chromium): a buyer pays on a 360 px screen, a double
+// click places one order, and a flash sale sells out while its page shows.
+func TestStorefrontInABrowser(t *testing.T) {
+	t.Parallel()
+	node, chromium := testrig.Node(t), testrig.Chromium(t)
+	s := startSurge(t, map[string]string{"SURGE_RATE_LIMITS": "off"}, "--demo")
+	_, _, body := do(t, "POST", s.URL+"/v1/admin/shops/demo/keys", s.AdminKey, `{"grace_seconds":600}`)
+	var key struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.Unmarshal([]byte(body), &key); err != nil || key.APIKey == "" {
+		t.Fatalf("a shop key for the demo shop: %s", body)
+	}
+	if code, _, body := do(t, "PUT", s.URL+"/v1/shops/demo/admin/products/DROP-E2E", key.APIKey,
+		`{"title":"Browser drop","description":"Three pairs","price":9900,"currency":"EUR","stock":3}`); code/100 != 2 {
+		t.Fatalf("product: %d %s", code, body)
+	}
+	if code, _, body := do(t, "PUT", s.URL+"/v1/shops/demo/admin/sales/DROP-E2E", key.APIKey,
+		`{"stock":3,"admission_rate":50,"admission_burst":50}`); code/100 != 2 {
+		t.Fatalf("sale: %d %s", code, body)
+	}
+	dir := "../../internal/web/e2e"
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if _, err := os.Stat(dir + "/node_modules/playwright-core"); err != nil {
+		install := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+		install.Dir = dir
+		if out, err := install.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+		}
+	}
+	cmd := exec.CommandContext(ctx, node, "--test", "storefront.test.js")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SURGE_URL="+s.URL, "CHROMIUM="+chromium, "SHOP_KEY="+key.APIKey, "SALE_SKU=DROP-E2E")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test storefront.test.js: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
 }

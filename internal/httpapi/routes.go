@@ -26,6 +26,7 @@ func (s *Server) routes() {
 	// Browser pages (internal/web).
 	if s.site != nil {
 		s.page("GET /docs", s.site.Page("docs/index.html"))
+		s.page("GET /shops/{shop}/", s.site.Page("store/index.html"))
 		s.page("GET "+web.AssetPrefix, s.site.Assets())
 	}
 

@@ -1,7 +1,8 @@
 // Package web serves Surge's browser pages from files embedded in the
 // binary: the API reference at /docs, drawn in the page by a vendored
 // Redoc from the /openapi.json this server serves, with nothing fetched
-// from anywhere else.
+// from anywhere else; and a shop's storefront at /shops/{shop}/, drawn
+// from the API by the TypeScript client (sdk/typescript, compiled).
 //
 // Assets are addressed by their content (/web/{hash}/{path}) and cached
 // for a year; pages are revalidated against a strong ETag on every load,
@@ -34,8 +35,14 @@ const AssetPrefix = "/web/"
 
 // contentPolicy keeps pages to this origin: scripts, styles, images and
 // the API alike. Redoc sets styles inline and searches in a blob worker.
-const contentPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
-	"img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+// The storefront also shows product images, which shops host anywhere
+// on https (storePolicy).
+const (
+	contentPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+		"img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	storePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+		"img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 // Site holds every page and asset, prepared once.
 type Site struct {
@@ -67,59 +74,86 @@ func (f *file) gzipped() []byte {
 	return f.gz
 }
 
-// New prepares the embedded files: it hashes the assets,
-// then renders the pages with their assets' addresses.
+// New prepares the embedded files: it hashes the plain assets, renders
+// the templated ones (NAME.tmpl, served as NAME) with the plain assets'
+// addresses and hashes them in turn, then renders the pages (.html) with
+// every asset's address. A templated asset may refer only to plain ones.
 func New() (*Site, error) {
 	s := &Site{assets: map[string]*file{}, urls: map[string]string{}, pages: map[string]*file{}}
 	root, err := fs.Sub(static, "static")
 	if err != nil {
 		return nil, err
 	}
-	var htmls []string
+	var templated, pages []string
 	err = fs.WalkDir(root, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		switch {
+		case err != nil || d.IsDir():
 			return err
+		case strings.HasSuffix(name, ".html"):
+			pages = append(pages, name)
+		case strings.HasSuffix(name, ".tmpl"):
+			templated = append(templated, name)
+		default:
+			b, err := fs.ReadFile(root, name)
+			if err != nil {
+				return err
+			}
+			s.addAsset(name, b)
 		}
-		if strings.HasSuffix(name, ".html") {
-			htmls = append(htmls, name)
-			return nil
-		}
-		b, err := fs.ReadFile(root, name)
-		if err != nil {
-			return err
-		}
-		f := newFile(name, b)
-		hash := strings.Trim(f.etag, `"`)
-		s.assets[hash+"/"+name] = f
-		s.urls[name] = AssetPrefix + hash + "/" + name
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{"asset": func(name string) (string, error) {
-		u, ok := s.urls[name]
+	rendered := map[string][]byte{}
+	for _, name := range templated {
+		if rendered[name], err = s.render(root, name); err != nil {
+			return nil, err
+		}
+	}
+	for name, b := range rendered {
+		s.addAsset(strings.TrimSuffix(name, ".tmpl"), b)
+	}
+	for _, name := range pages {
+		b, err := s.render(root, name)
+		if err != nil {
+			return nil, err
+		}
+		s.pages[name] = newFile(name, b)
+	}
+	return s, nil
+}
+
+func (s *Site) addAsset(name string, b []byte) {
+	f := newFile(name, b)
+	hash := strings.Trim(f.etag, `"`)
+	s.assets[hash+"/"+name] = f
+	s.urls[name] = AssetPrefix + hash + "/" + name
+}
+
+// render executes an embedded file as a template whose asset function
+// gives an asset's address.
+func (s *Site) render(root fs.FS, name string) ([]byte, error) {
+	b, err := fs.ReadFile(root, name)
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{"asset": func(asset string) (string, error) {
+		u, ok := s.urls[asset]
 		if !ok {
-			return "", fmt.Errorf("web: no asset %q", name)
+			return "", fmt.Errorf("web: %s refers to %q, which is not a plain asset", name, asset)
 		}
 		return u, nil
 	}}
-	for _, name := range htmls {
-		b, err := fs.ReadFile(root, name)
-		if err != nil {
-			return nil, err
-		}
-		t, err := template.New(name).Funcs(funcs).Parse(string(b))
-		if err != nil {
-			return nil, err
-		}
-		var out bytes.Buffer
-		if err := t.Execute(&out, nil); err != nil {
-			return nil, err
-		}
-		s.pages[name] = newFile(name, out.Bytes())
+	t, err := template.New(name).Funcs(funcs).Parse(string(b))
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	var out bytes.Buffer
+	if err := t.Execute(&out, nil); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 func newFile(name string, b []byte) *file {
@@ -142,8 +176,12 @@ func (s *Site) Page(name string) http.Handler {
 	if !ok {
 		panic("web: no page " + name)
 	}
+	policy := contentPolicy
+	if strings.HasPrefix(name, "store/") {
+		policy = storePolicy
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", contentPolicy)
+		w.Header().Set("Content-Security-Policy", policy)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		serve(w, r, f, "no-cache")
 	})
