@@ -43,6 +43,8 @@ type rig struct {
 	st            *store.Store
 	adminKey      string
 	webhookSecret string
+	// sim is the payment simulator, for tests that inject its faults.
+	sim *psp.Server
 }
 
 // rigEnv are the settings every rig starts from, as `surge serve` reads
@@ -101,6 +103,7 @@ func newRig(t *testing.T, env map[string]string) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Stop)
+	r.sim = sim
 	pay := pspclient.New(pspclient.Config{BaseURL: sim.URL(), APIKey: pspKey})
 	auditPSP := pspclient.New(pspclient.Config{BaseURL: pay.URL(), APIKey: pay.APIKey(), TotalTimeout: 30 * time.Second, AttemptTimeout: 20 * time.Second})
 
