@@ -64,95 +64,96 @@ func subscribed(h worker.Handler, typ string) bool {
 
 func TestReadModelHandlers(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, nil)
-	key := r.newShop("acme")
-	otherKey := r.newShop("other")
-	r.newProduct("acme", key, "TEE", 5)
-	_, token := r.newCustomer("acme")
-	order := r.newOrder("acme", token, "TEE", 2)
-	r.deliver()
-	const notes = "GET /v1/shops/{shop}/admin/notifications"
-	const retry = "POST /v1/shops/{shop}/admin/notifications/{notification}/retry"
-	const invoices = "GET /v1/shops/{shop}/admin/invoices"
-	const best = "GET /v1/shops/{shop}/admin/bestsellers"
-	items := func(n int) func(t *testing.T, res *httptest.ResponseRecorder) {
-		return func(t *testing.T, res *httptest.ResponseRecorder) {
-			t.Helper()
-			header("Cache-Control", "no-store")(t, res)
-			got := decodeBody[struct {
-				Items []map[string]any `json:"items"`
-			}](t, res).Items
-			if got == nil || len(got) != n {
-				t.Errorf("%d items, want %d: %s", len(got), n, res.Body)
+	eachEngine(t, nil, func(t *testing.T, r *rig) {
+		key := r.newShop("acme")
+		otherKey := r.newShop("other")
+		r.newProduct("acme", key, "TEE", 5)
+		_, token := r.newCustomer("acme")
+		order := r.newOrder("acme", token, "TEE", 2)
+		r.deliver()
+		const notes = "GET /v1/shops/{shop}/admin/notifications"
+		const retry = "POST /v1/shops/{shop}/admin/notifications/{notification}/retry"
+		const invoices = "GET /v1/shops/{shop}/admin/invoices"
+		const best = "GET /v1/shops/{shop}/admin/bestsellers"
+		items := func(n int) func(t *testing.T, res *httptest.ResponseRecorder) {
+			return func(t *testing.T, res *httptest.ResponseRecorder) {
+				t.Helper()
+				header("Cache-Control", "no-store")(t, res)
+				got := decodeBody[struct {
+					Items []map[string]any `json:"items"`
+				}](t, res).Items
+				if got == nil || len(got) != n {
+					t.Errorf("%d items, want %d: %s", len(got), n, res.Body)
+				}
 			}
 		}
-	}
-	var note string
-	r.run(t, []row{
-		{name: "notifications", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications", token: key,
-			status: http.StatusOK, check: func(t *testing.T, res *httptest.ResponseRecorder) {
-				items(1)(t, res)
-				n := decodeBody[struct {
-					Items []map[string]any `json:"items"`
-				}](t, res).Items[0]
-				if n["order_id"] != order {
-					t.Errorf("notification %v, want one for %s", n, order)
-				}
-				note, _ = n["id"].(string)
-			}},
-		{name: "notifications of the order", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications?order_id=" + order, token: key,
-			status: http.StatusOK, check: items(1)},
-		{name: "notifications of another order", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications?order_id=ord_nope", token: key,
-			status: http.StatusOK, check: items(0)},
-		{name: "another shop's notifications", route: notes, method: "GET", path: "/v1/shops/other/admin/notifications", token: otherKey,
-			status: http.StatusOK, check: items(0)},
-		{name: "notifications with a bad limit", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications?limit=x", token: key,
-			status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("limit")},
-		{name: "notifications without a key", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications",
-			status: http.StatusUnauthorized, problem: "unauthorized"},
+		var note string
+		r.run(t, []row{
+			{name: "notifications", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications", token: key,
+				status: http.StatusOK, check: func(t *testing.T, res *httptest.ResponseRecorder) {
+					items(1)(t, res)
+					n := decodeBody[struct {
+						Items []map[string]any `json:"items"`
+					}](t, res).Items[0]
+					if n["order_id"] != order {
+						t.Errorf("notification %v, want one for %s", n, order)
+					}
+					note, _ = n["id"].(string)
+				}},
+			{name: "notifications of the order", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications?order_id=" + order, token: key,
+				status: http.StatusOK, check: items(1)},
+			{name: "notifications of another order", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications?order_id=ord_nope", token: key,
+				status: http.StatusOK, check: items(0)},
+			{name: "another shop's notifications", route: notes, method: "GET", path: "/v1/shops/other/admin/notifications", token: otherKey,
+				status: http.StatusOK, check: items(0)},
+			{name: "notifications with a bad limit", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications?limit=x", token: key,
+				status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("limit")},
+			{name: "notifications without a key", route: notes, method: "GET", path: "/v1/shops/acme/admin/notifications",
+				status: http.StatusUnauthorized, problem: "unauthorized"},
 
-		{name: "invoices", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices", token: key,
-			status: http.StatusOK, check: items(1)},
-		{name: "invoices after the first", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices?after=1", token: key,
-			status: http.StatusOK, check: items(0)},
-		{name: "invoices after a bad number", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices?after=-1", token: key,
-			status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("after")},
-		{name: "invoices with a bad limit", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices?limit=1000", token: key,
-			status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("limit")},
-		{name: "another shop's invoices", route: invoices, method: "GET", path: "/v1/shops/other/admin/invoices", token: otherKey,
-			status: http.StatusOK, check: items(0)},
-		{name: "invoices with another shop's key", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices", token: otherKey,
-			status: http.StatusForbidden, problem: "forbidden"},
+			{name: "invoices", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices", token: key,
+				status: http.StatusOK, check: items(1)},
+			{name: "invoices after the first", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices?after=1", token: key,
+				status: http.StatusOK, check: items(0)},
+			{name: "invoices after a bad number", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices?after=-1", token: key,
+				status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("after")},
+			{name: "invoices with a bad limit", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices?limit=1000", token: key,
+				status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("limit")},
+			{name: "another shop's invoices", route: invoices, method: "GET", path: "/v1/shops/other/admin/invoices", token: otherKey,
+				status: http.StatusOK, check: items(0)},
+			{name: "invoices with another shop's key", route: invoices, method: "GET", path: "/v1/shops/acme/admin/invoices", token: otherKey,
+				status: http.StatusForbidden, problem: "forbidden"},
 
-		{name: "best sellers", route: best, method: "GET", path: "/v1/shops/acme/admin/bestsellers", token: key,
-			status: http.StatusOK, check: items(1)},
-		{name: "another shop's best sellers", route: best, method: "GET", path: "/v1/shops/other/admin/bestsellers", token: otherKey,
-			status: http.StatusOK, check: items(0)},
-		{name: "best sellers without a key", route: best, method: "GET", path: "/v1/shops/acme/admin/bestsellers",
-			status: http.StatusUnauthorized, problem: "unauthorized"},
-	})
-	r.run(t, []row{
-		{name: "retry a notification that did not fail", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry", token: key,
-			status: http.StatusNotFound, problem: "notification-not-failed"},
-		{name: "retry another shop's notification", route: retry, method: "POST", path: "/v1/shops/other/admin/notifications/" + note + "/retry", token: otherKey,
-			status: http.StatusNotFound, problem: "notification-not-failed"},
-		{name: "retry without a key", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry",
-			status: http.StatusUnauthorized, problem: "unauthorized"},
-	})
-	// The mail sender gives up on it, as after its last attempt.
-	sh, err := r.srv.shops.Resolve(context.Background(), "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.st.NotificationFailed(context.Background(), sh.ID, note, "mailbox unavailable", time.Now(), true, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	r.run(t, []row{
-		{name: "retry another shop's failed notification", route: retry, method: "POST", path: "/v1/shops/other/admin/notifications/" + note + "/retry", token: otherKey,
-			status: http.StatusNotFound, problem: "notification-not-failed"},
-		{name: "retry a failed notification", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry", token: key,
-			status: http.StatusNoContent},
-		{name: "retry it again", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry", token: key,
-			status: http.StatusNotFound, problem: "notification-not-failed"},
+			{name: "best sellers", route: best, method: "GET", path: "/v1/shops/acme/admin/bestsellers", token: key,
+				status: http.StatusOK, check: items(1)},
+			{name: "another shop's best sellers", route: best, method: "GET", path: "/v1/shops/other/admin/bestsellers", token: otherKey,
+				status: http.StatusOK, check: items(0)},
+			{name: "best sellers without a key", route: best, method: "GET", path: "/v1/shops/acme/admin/bestsellers",
+				status: http.StatusUnauthorized, problem: "unauthorized"},
+		})
+		r.run(t, []row{
+			{name: "retry a notification that did not fail", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry", token: key,
+				status: http.StatusNotFound, problem: "notification-not-failed"},
+			{name: "retry another shop's notification", route: retry, method: "POST", path: "/v1/shops/other/admin/notifications/" + note + "/retry", token: otherKey,
+				status: http.StatusNotFound, problem: "notification-not-failed"},
+			{name: "retry without a key", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry",
+				status: http.StatusUnauthorized, problem: "unauthorized"},
+		})
+		// The mail sender gives up on it, as after its last attempt.
+		sh, err := r.srv.shops.Resolve(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.st.NotificationFailed(context.Background(), sh.ID, note, "mailbox unavailable", time.Now(), true, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		r.run(t, []row{
+			{name: "retry another shop's failed notification", route: retry, method: "POST", path: "/v1/shops/other/admin/notifications/" + note + "/retry", token: otherKey,
+				status: http.StatusNotFound, problem: "notification-not-failed"},
+			{name: "retry a failed notification", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry", token: key,
+				status: http.StatusNoContent},
+			{name: "retry it again", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry", token: key,
+				status: http.StatusNotFound, problem: "notification-not-failed"},
+		})
 	})
 }

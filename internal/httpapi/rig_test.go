@@ -9,6 +9,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"maps"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // rig is the whole API in memory: the real Server over the real services,
@@ -79,7 +81,7 @@ func newRig(t *testing.T, env map[string]string) *rig {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns})
+	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +160,26 @@ func newRig(t *testing.T, env map[string]string) *rig {
 		CacheMaxAge: cfg.CacheTTL, AccessLog: cfg.AccessLog,
 	})
 	return r
+}
+
+// eachEngine runs test on a rig over SQLite and on one over PostgreSQL:
+// the same answers are owed whichever store is behind them (errors are
+// classified per engine). The PostgreSQL run needs the server
+// scripts/test.sh starts; without it testrig skips it (fails it in CI).
+func eachEngine(t *testing.T, env map[string]string, test func(t *testing.T, r *rig)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		test(t, newRig(t, env))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		pg := maps.Clone(env)
+		if pg == nil {
+			pg = map[string]string{}
+		}
+		pg["SURGE_DATABASE_URL"] = testrig.PostgresURL(t)
+		test(t, newRig(t, pg))
+	})
 }
 
 func randomHex() string {
