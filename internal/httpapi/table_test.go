@@ -36,16 +36,9 @@ type row struct {
 
 // request builds the row's request.
 func (tc row) request() *http.Request {
-	var body *strings.Reader
+	req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
 	if tc.body != "" {
-		body = strings.NewReader(tc.body)
-	}
-	var req *http.Request
-	if body != nil {
-		req = httptest.NewRequest(tc.method, tc.path, body)
 		req.Header.Set("Content-Type", "application/json")
-	} else {
-		req = httptest.NewRequest(tc.method, tc.path, nil)
 	}
 	if tc.token != "" {
 		req.Header.Set("Authorization", "Bearer "+tc.token)
