@@ -36,9 +36,10 @@ import (
 )
 
 // rig is the whole API in memory: the real Server over the real services,
-// a migrated SQLite store in a temporary directory and the payment
-// simulator, built the way `surge serve` builds them. Requests go straight
-// to ServeHTTP: no process, no listener of the API's own.
+// a migrated store (SQLite in a temporary directory, or PostgreSQL when
+// SURGE_DATABASE_URL is set) and the payment simulator, built the way
+// `surge serve` builds them. Requests go straight to ServeHTTP: no
+// process, no listener of the API's own.
 type rig struct {
 	t             *testing.T
 	srv           *Server
@@ -59,7 +60,8 @@ var rigEnv = map[string]string{"SURGE_RATE_LIMITS": "off"}
 // constructors and the same defaults (its flags, read from env over
 // rigEnv), leaving out what a request cannot see: the broker and the
 // background work (relay, consumers, sweeper), Redis, tracing export and
-// load shedding. The simulator sends no webhooks: the webhook tests sign
+// load shedding (deliver stands in for the consumers where a test needs
+// their read models). The simulator sends no webhooks: the webhook tests sign
 // their own, so no delivery races a table's assertions. This is the one
 // place the rig is wired; it follows serve.go until that wiring has a
 // package of its own that tests can call.
