@@ -155,5 +155,33 @@ func TestPaymentWebhookHandler(t *testing.T) {
 			{name: "the order stays paid", route: "GET /v1/shops/{shop}/orders/{order}", method: "GET", path: "/v1/shops/acme/orders/" + order,
 				token: token, status: http.StatusOK, want: map[string]any{"order.status": "paid"}},
 		})
+
+		// The provider does not answer (the client gives up after its
+		// 2.5 s): the checkout is accepted, pending, for the webhook to settle.
+		if err := r.sim.SetFaults(psp.Faults{TimeoutRate: 1}); err != nil {
+			t.Fatal(err)
+		}
+		var pending string
+		idem := map[string]string{"Idempotency-Key": "slow-1"}
+		r.run(t, []row{
+			{name: "pending", route: "POST /v1/shops/{shop}/checkout", method: "POST", path: "/v1/shops/acme/checkout", token: token,
+				header: idem, body: `{"items":[{"sku":"TEE","quantity":1}]}`, status: http.StatusAccepted,
+				want: map[string]any{"order.status": "pending_payment"}, check: func(t *testing.T, res *httptest.ResponseRecorder) {
+					pending = strings.TrimPrefix(res.Header().Get("Location"), "/v1/shops/acme/orders/")
+				}},
+			{name: "pending, replayed", route: "POST /v1/shops/{shop}/checkout", method: "POST", path: "/v1/shops/acme/checkout", token: token,
+				header: idem, body: `{"items":[{"sku":"TEE","quantity":1}]}`, status: http.StatusAccepted,
+				want: map[string]any{"order.status": "pending_payment"}, check: header("Idempotent-Replayed", "true")},
+		})
+		if err := r.sim.SetFaults(psp.Faults{}); err != nil {
+			t.Fatal(err)
+		}
+		paid := event("evt_4", "captured", pending)
+		r.run(t, []row{
+			{name: "the capture of the pending order", route: hook, method: "POST", path: "/v1/payments/webhook", body: paid,
+				header: signed(paid), status: http.StatusNoContent},
+			{name: "the pending order is paid", route: "GET /v1/shops/{shop}/orders/{order}", method: "GET", path: "/v1/shops/acme/orders/" + pending,
+				token: token, status: http.StatusOK, want: map[string]any{"order.status": "paid"}},
+		})
 	})
 }
