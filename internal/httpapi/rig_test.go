@@ -60,10 +60,10 @@ var rigEnv = map[string]string{"SURGE_RATE_LIMITS": "off"}
 // constructors and the same defaults (its flags, read from env over
 // rigEnv), leaving out what a request cannot see: the broker and the
 // background work (relay, consumers, sweeper), Redis, tracing export and
-// load shedding (deliver stands in for the consumers where a test needs
-// their read models). The simulator sends no webhooks: the webhook tests sign
-// their own, so no delivery races a table's assertions. This is the one
-// place the rig is wired; it follows serve.go until that wiring has a
+// load shedding; deliver stands in for the consumers where a test needs
+// their read models. The simulator sends no webhooks: the webhook tests
+// sign their own, so no delivery races a table's assertions. This is the
+// one place the rig is wired; it follows serve.go until that wiring has a
 // package of its own that tests can call.
 func newRig(t *testing.T, env map[string]string) *rig {
 	t.Helper()
