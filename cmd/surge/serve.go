@@ -239,6 +239,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Limits: limits, Limiter: rateLimiterIf(cfg.RateLimits, limiter), Shedder: shedder, Flags: flags, Tracer: tracer,
 		APIRoutes:     cfg.HasRole("api"),
 		Site:          site,
+		ConsoleKey:    deriveKey(ticketKey, "surge console sessions"),
+		SaleFigures:   saleFigures(st),
 		WebhookSecret: webhookSecret, Webhooks: st, Registry: reg,
 		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
 			opts := auditOptions(cfg, st, settle, auditGrace(cfg))
@@ -487,6 +489,25 @@ func newTokens(ctx context.Context, st *store.Store, cfg *config.Config, now fun
 	m := hmac.New(sha256.New, secrets[0].Secret)
 	m.Write([]byte("surge queue tickets"))
 	return customer.NewTokens(secrets, cfg.TokenTTL, now), m.Sum(nil), nil
+}
+
+// deriveKey derives from a secret a key of its own for one purpose.
+func deriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// saleFigures reads the flash sales' live figures for the ops console.
+func saleFigures(st *store.Store) func(context.Context) ([]httpapi.SaleFigure, error) {
+	return func(ctx context.Context) ([]httpapi.SaleFigure, error) {
+		stats, err := st.SaleStats(ctx)
+		out := make([]httpapi.SaleFigure, len(stats))
+		for i, s := range stats {
+			out[i] = httpapi.SaleFigure{Shop: s.Shop, SKU: s.SKU, UnitsLeft: s.UnitsLeft, Queue: s.Queue, AdmissionRate: s.AdmissionRate}
+		}
+		return out, err
+	}
 }
 
 func describeStore(st *store.Store, cfg *config.Config) string {

@@ -51,9 +51,10 @@ func TestAPIReferenceInABrowser(t *testing.T) {
 	}
 }
 
-// The storefront in a real browser (internal/web/e2e, playwright-core
-// driving Debian's chromium): a buyer pays on a 360 px screen, a double
-// click places one order, and a flash sale sells out while its page shows.
+// The pages in a real browser (internal/web/e2e, playwright-core driving
+// Debian's chromium): a buyer pays on a 360 px screen, a double click
+// places one order, a flash sale sells out while its page shows, and the
+// ops console shows a sale's units falling and the audit passing.
 func TestStorefrontInABrowser(t *testing.T) {
 	t.Parallel()
 	node, chromium := testrig.Node(t), testrig.Chromium(t)
@@ -73,6 +74,13 @@ func TestStorefrontInABrowser(t *testing.T) {
 		`{"stock":3,"admission_rate":50,"admission_burst":50}`); code/100 != 2 {
 		t.Fatalf("sale: %d %s", code, body)
 	}
+	if code, _, body := do(t, "PUT", s.URL+"/v1/shops/demo/admin/products/DROP-OPS", key.APIKey,
+		`{"title":"Console drop","description":"Watched live","price":4900,"currency":"EUR","stock":10}`); code/100 != 2 {
+		t.Fatalf("product: %d %s", code, body)
+	}
+	if code, _, body := do(t, "PUT", s.URL+"/v1/shops/demo/admin/sales/DROP-OPS", key.APIKey, `{"stock":10}`); code/100 != 2 {
+		t.Fatalf("sale: %d %s", code, body)
+	}
 	dir := "../../internal/web/e2e"
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -83,9 +91,10 @@ func TestStorefrontInABrowser(t *testing.T) {
 			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 		}
 	}
-	cmd := exec.CommandContext(ctx, node, "--test", "storefront.test.js")
+	cmd := exec.CommandContext(ctx, node, "--test", "storefront.test.js", "ops.test.js")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SURGE_URL="+s.URL, "CHROMIUM="+chromium, "SHOP_KEY="+key.APIKey, "SALE_SKU=DROP-E2E")
+	cmd.Env = append(os.Environ(), "SURGE_URL="+s.URL, "CHROMIUM="+chromium, "SHOP_KEY="+key.APIKey, "SALE_SKU=DROP-E2E",
+		"OPS_SKU=DROP-OPS", "ADMIN_KEY="+s.AdminKey)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test storefront.test.js: %v\n%s", err, out)

@@ -27,6 +27,15 @@ func (s *Server) routes() {
 	if s.site != nil {
 		s.page("GET /docs", s.site.Page("docs/index.html"))
 		s.page("GET /shops/{shop}/", s.site.Page("store/index.html"))
+		if len(s.consoleKey) >= 32 {
+			s.page("GET /ops", s.site.Page("ops/index.html"))
+			s.page("POST /ops/session", s.signIn())
+			s.page("DELETE /ops/session", s.signOutConsole())
+			// The stream holds no shared slot: it lasts until the
+			// request's deadline, and needs a session.
+			s.mux.Handle("GET /ops/stream", s.instrument("GET /ops/stream", s.consoleStream()))
+			s.page("/ops/api/{rest...}", s.consoleAPI())
+		}
 		s.page("GET "+web.AssetPrefix, s.site.Assets())
 	}
 

@@ -70,6 +70,11 @@ type Config struct {
 	// Site serves the browser pages (the API reference at /docs); nil
 	// serves none.
 	Site *web.Site
+	// ConsoleKey seals the ops console's session cookies (32 bytes, the
+	// same on every replica); without it the console is off.
+	ConsoleKey []byte
+	// SaleFigures reads every flash sale's live figures for the console.
+	SaleFigures func(context.Context) ([]SaleFigure, error)
 	// Info adds informational details (never failing readiness) to /readyz.
 	Info map[string]func(ctx context.Context) any
 	// Auditor runs the invariant checks for GET /v1/admin/audit, after
@@ -129,6 +134,8 @@ type Server struct {
 	flags          *platform.Flags
 	apiRole        bool
 	site           *web.Site
+	consoleKey     []byte
+	saleFigures    func(context.Context) ([]SaleFigure, error)
 	rendered       *otter.Cache[string, []byte] // product JSON by shop/sku/version
 	now            func() time.Time
 	checks         map[string]Check
@@ -170,6 +177,8 @@ func NewServer(cfg Config) *Server {
 		flags:          cfg.Flags,
 		apiRole:        cfg.APIRoutes,
 		site:           cfg.Site,
+		consoleKey:     cfg.ConsoleKey,
+		saleFigures:    cfg.SaleFigures,
 		now:            time.Now,
 		checks:         cfg.Checks,
 		registry:       cfg.Registry,

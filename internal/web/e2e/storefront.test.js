@@ -10,6 +10,7 @@ import { SurgeClient } from "../../../sdk/typescript/dist/index.js";
 const url = process.env.SURGE_URL;
 const shop = "demo";
 const skip = url && process.env.CHROMIUM ? false : "SURGE_URL and CHROMIUM are not set";
+const shots = process.env.SCREENSHOTS; // a directory: save the pages for the docs
 let browser;
 
 before(async () => {
@@ -56,6 +57,7 @@ test("a buyer finds a product, fills a cart and pays, on a 360 px screen", { ski
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByRole("link", { name: "Enamel mug" }).click();
   await page.getByRole("heading", { name: "Enamel mug" }).waitFor();
+  if (shots) await page.screenshot({ path: `${shots}/storefront-product.png`, fullPage: true });
   await buyThroughCart(page, "MUG-ENAMEL", (b) => b.click());
   assert.match(page.url(), /\/orders\/ord_/);
   // The page does not scroll sideways at 360 px.
@@ -91,6 +93,7 @@ test("a flash sale sells out while the page shows it", { skip }, async () => {
   }
   await page.getByRole("button", { name: "Buy now" }).click();
   await page.getByRole("status").filter({ hasText: "Sold out" }).waitFor();
+  if (shots) await page.screenshot({ path: `${shots}/storefront-sold-out.png` });
   // A buyer who arrives now is told at once.
   const late = await newPage();
   await late.goto(`${url}/shops/${shop}/sales/${sku}`);
