@@ -33,6 +33,7 @@ import (
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/testrig"
+	"github.com/surge-commerce/surge/internal/web"
 )
 
 // rig is the whole API in memory: the real Server over the real services,
@@ -139,6 +140,10 @@ func newRig(t *testing.T, env map[string]string) *rig {
 		t.Fatal(err)
 	}
 
+	site, err := web.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.srv = NewServer(Config{
 		Logger: log, Admin: admin, Shops: shops, Catalog: cat,
 		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
@@ -149,7 +154,16 @@ func newRig(t *testing.T, env map[string]string) *rig {
 			PerShop: tiers, SignupsPerMinute: cfg.SignupLimit,
 		},
 		Limiter: limiter, Flags: flags,
-		APIRoutes:     cfg.HasRole("api"),
+		APIRoutes: cfg.HasRole("api"),
+		Site:      site, ConsoleKey: []byte("0123456789abcdef0123456789abcdef"),
+		SaleFigures: func(ctx context.Context) ([]SaleFigure, error) {
+			stats, err := st.SaleStats(ctx)
+			out := make([]SaleFigure, len(stats))
+			for i, s := range stats {
+				out[i] = SaleFigure{Shop: s.Shop, SKU: s.SKU, UnitsLeft: s.UnitsLeft, Queue: s.Queue, AdmissionRate: s.AdmissionRate}
+			}
+			return out, err
+		},
 		WebhookSecret: r.webhookSecret, Webhooks: st, Registry: prometheus.NewRegistry(),
 		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
 			return audit.Run(ctx, st, auditPSP.AuditLedger(), audit.Options{
