@@ -42,7 +42,7 @@ var rooms = map[string]string{
 	"internal/invoice": domain, "internal/notify": domain, "internal/order": domain,
 	"internal/platform": domain, "internal/recommend": domain, "internal/shop": domain,
 
-	"internal/broker": adapter, "internal/mailer": adapter, "internal/pspclient": adapter,
+	"internal/backup": adapter, "internal/broker": adapter, "internal/mailer": adapter, "internal/pspclient": adapter,
 	"internal/rediscache": adapter, "internal/relay": adapter, "internal/store": adapter,
 	"internal/store/postgres": adapter, "internal/store/sqlite": adapter, "internal/worker": adapter,
 
@@ -55,7 +55,7 @@ var rooms = map[string]string{
 	"internal/psp": tool, "internal/loadtest": tool, "internal/explore": tool,
 	"internal/explore/e2e": tool, "internal/testrig": tool, "internal/store/storetest": tool,
 	"internal/layering": tool, "deploy": tool,
-	"bench/catalog": tool, "bench/checkout": tool, "bench/envelope": tool, "bench/events": tool,
+	"bench/catalog": tool, "bench/checkout": tool, "bench/console": tool, "bench/envelope": tool, "bench/events": tool,
 	"bench/flashsale": tool, "bench/flush": tool, "bench/loadgen": tool, "bench/overload": tool,
 }
 
