@@ -28,10 +28,10 @@ func TestSaleAdminHandlers(t *testing.T) {
 				body:   `{"stock":1,"buckets":257,"per_customer_limit":-1,"admission_rate":-1,"admission_burst":-1}`,
 				status: http.StatusUnprocessableEntity, problem: "validation",
 				check: fieldErrors("buckets", "per_customer_limit", "admission_rate", "admission_burst")},
-			// A time that does not parse fails in the decoder, before any
-			// field is looked at: it is refused as malformed, not as a field.
+			// A time that does not parse is a field error naming the field,
+			// like a value of the wrong type.
 			{name: "start with a bad time", route: put, method: "PUT", path: sale + "TEE", token: key, body: `{"stock":1,"starts_at":"soon"}`,
-				status: http.StatusBadRequest, problem: "malformed-json"},
+				status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("starts_at")},
 			{name: "start with an unknown field", route: put, method: "PUT", path: sale + "TEE", token: key, body: `{"stock":1,"price":1}`,
 				status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("price")},
 			{name: "start malformed", route: put, method: "PUT", path: sale + "TEE", token: key, body: `{"stock":`,
