@@ -122,7 +122,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 
-	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns})
+	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns,
+		ReplicaURL: cfg.ReplicaURL, MaxReplicaLag: cfg.MaxReplicaLag})
 	if err != nil {
 		return err
 	}
@@ -427,6 +428,21 @@ func newRegistry(st *store.Store, cat *catalog.Service, brk *broker.Broker) *pro
 		owed, _ := st.OwedRefunds(ctx)
 		return float64(len(owed))
 	}))
+	if _, _, configured := st.ReplicaLag(); configured {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "surge_replica_lag_seconds", Help: "How far the read replica's replay is behind the primary (-1: it does not answer).",
+		}, func() float64 {
+			lag, _, _ := st.ReplicaLag()
+			return lag.Seconds()
+		}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "surge_replica_in_use", Help: "1 while catalog reads go to the read replica, 0 while they go to the primary.",
+		}, func() float64 {
+			if _, usable, _ := st.ReplicaLag(); usable {
+				return 1
+			}
+			return 0
+		}))
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoMetric())
 	for name, db := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))

@@ -44,3 +44,13 @@ func StartPostgresOn(t testing.TB, data string) *Postgres {
 	p.Start()
 	return p
 }
+
+// Promote ends a standby's recovery: it becomes a primary that takes
+// writes (pg_ctl promote, waiting until it does).
+func (p *Postgres) Promote() {
+	p.t.Helper()
+	p.pgCtl("promote", "-w", "-t", "60")
+}
+
+// Port is the server's port on 127.0.0.1.
+func (p *Postgres) Port() int { return p.port }
