@@ -85,6 +85,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/shops/{shop}/carts/{cart}/lines/{sku}", ls.Checkout, s.setCartLine())
 	s.handle("POST /v1/shops/{shop}/sales/{sku}/queue", ls.Queue, s.joinQueue())
 	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue", ls.Queue, s.queueStatus())
+	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue/challenge", ls.Queue, s.queueChallenge())
 	s.handle("POST /v1/shops/{shop}/checkout", ls.Checkout, s.checkout())
 	s.handle("GET /v1/shops/{shop}/orders/{order}", ls.Checkout, s.getOrder())
 

@@ -3,9 +3,12 @@ package httpapi
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/flashsale"
 )
 
 func TestSaleAdminHandlers(t *testing.T) {
@@ -105,8 +108,9 @@ func TestWaitingRoomHandlers(t *testing.T) {
 				}},
 			{name: "join again", route: join, method: "POST", path: "/v1/shops/acme/sales/TEE/queue", token: ada,
 				status: http.StatusOK, want: map[string]any{"position": 1}},
+			// Before the start a buyer is in the pre-queue: no place yet.
 			{name: "join one that opens later", route: join, method: "POST", path: "/v1/shops/acme/sales/MUG/queue", token: bob,
-				status: http.StatusOK, want: map[string]any{"position": 1, "status": "waiting"},
+				status: http.StatusOK, want: map[string]any{"position": 0, "pre_queue": true, "status": "waiting"},
 				check: func(t *testing.T, res *httptest.ResponseRecorder) {
 					header("Retry-After", "30")(t, res)
 					mugTicket = decodeBody[map[string]any](t, res)["token"].(string)
@@ -149,13 +153,66 @@ func TestWaitingRoomHandlers(t *testing.T) {
 				header: withKey("q3", adaTicket), body: tee, status: http.StatusCreated, want: map[string]any{"order.status": "paid"}},
 			{name: "checkout a sale not yet open", route: co, method: "POST", path: "/v1/shops/acme/checkout", token: bob,
 				header: withKey("q4", mugTicket), body: `{"items":[{"sku":"MUG","quantity":1}]}`,
-				status: http.StatusTooManyRequests, problem: "not-admitted-yet", check: func(t *testing.T, res *httptest.ResponseRecorder) {
-					if res.Header().Get("Retry-After") == "" || !strings.Contains(res.Body.String(), `"position":1`) {
-						t.Errorf("Retry-After %q, body %s", res.Header().Get("Retry-After"), res.Body)
+				status: http.StatusConflict, problem: "sale-not-started", check: func(t *testing.T, res *httptest.ResponseRecorder) {
+					if !strings.Contains(res.Body.String(), `"starts_at"`) {
+						t.Errorf("body %s: want the start", res.Body)
 					}
 				}},
 			{name: "the sale's figures", route: "GET /v1/shops/{shop}/admin/sales/{sku}", method: "GET", path: "/v1/shops/acme/admin/sales/TEE",
 				token: key, status: http.StatusOK, want: map[string]any{"units_left": 4, "queue_length": 1}},
 		})
 	})
+}
+
+// A sale may ask a proof of work to join its waiting room: a buyer asks a
+// challenge, solves it and joins with it; without one, or with a wrong
+// one, nothing changes.
+func TestProofOfWorkHandlers(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, nil, func(t *testing.T, r *rig) {
+		key := r.newShop("pow")
+		r.newProduct("pow", key, "DROP", 10)
+		_, ada := r.newCustomer("pow")
+		_, bob := r.newCustomer("pow")
+		const challenge = "GET /v1/shops/{shop}/sales/{sku}/queue/challenge"
+		const join = "POST /v1/shops/{shop}/sales/{sku}/queue"
+		var c flashsale.Challenge
+		r.run(t, []row{
+			{name: "a sale asking 8 bits", route: "PUT /v1/shops/{shop}/admin/sales/{sku}", method: "PUT", path: "/v1/shops/pow/admin/sales/DROP",
+				token: key, body: `{"stock":5,"admission_rate":10,"admission_burst":10,"pow_difficulty":8}`, status: http.StatusOK,
+				want: map[string]any{"pow_difficulty": 8}},
+			{name: "too hard a proof", route: "PUT /v1/shops/{shop}/admin/sales/{sku}", method: "PUT", path: "/v1/shops/pow/admin/sales/DROP",
+				token: key, body: `{"stock":5,"admission_rate":10,"pow_difficulty":29}`, status: http.StatusUnprocessableEntity,
+				problem: "validation", check: fieldErrors("pow_difficulty")},
+			{name: "a challenge", route: challenge, method: "GET", path: "/v1/shops/pow/sales/DROP/queue/challenge", token: ada,
+				status: http.StatusOK, want: map[string]any{"difficulty": 8},
+				check: func(t *testing.T, res *httptest.ResponseRecorder) { c = decodeBody[flashsale.Challenge](t, res) }},
+			{name: "a challenge without a token", route: challenge, method: "GET", path: "/v1/shops/pow/sales/DROP/queue/challenge",
+				status: http.StatusUnauthorized, problem: "unauthorized"},
+			{name: "a challenge for a SKU not on sale", route: challenge, method: "GET", path: "/v1/shops/pow/sales/NOPE/queue/challenge", token: ada,
+				status: http.StatusNotFound, problem: "sale-not-found"},
+			{name: "join without a proof", route: join, method: "POST", path: "/v1/shops/pow/sales/DROP/queue", token: ada,
+				status: http.StatusForbidden, problem: "pow-required"},
+		})
+		solved := `{"challenge":"` + c.Challenge + `","nonce":"` + flashsale.SolvePoW(c.Challenge, 8) + `"}`
+		r.run(t, []row{
+			{name: "join with another buyer's proof", route: join, method: "POST", path: "/v1/shops/pow/sales/DROP/queue", token: bob,
+				body: solved, status: http.StatusForbidden, problem: "pow-invalid"},
+			{name: "join with a nonce that misses", route: join, method: "POST", path: "/v1/shops/pow/sales/DROP/queue", token: ada,
+				body: `{"challenge":"` + c.Challenge + `","nonce":"` + wrongNonce(c.Challenge, 8) + `"}`, status: http.StatusForbidden, problem: "pow-invalid"},
+			{name: "join with the proof", route: join, method: "POST", path: "/v1/shops/pow/sales/DROP/queue", token: ada,
+				body: solved, status: http.StatusOK, want: map[string]any{"position": 1, "status": "admitted"}},
+			{name: "join again: no new proof needed", route: join, method: "POST", path: "/v1/shops/pow/sales/DROP/queue", token: ada,
+				status: http.StatusOK, want: map[string]any{"position": 1}},
+		})
+	})
+}
+
+// wrongNonce finds a nonce that does not reach the difficulty.
+func wrongNonce(challenge string, bits int) string {
+	for n := 0; ; n++ {
+		if nonce := strconv.Itoa(n); flashsale.LeadingZeroBits(challenge, nonce) < bits {
+			return nonce
+		}
+	}
 }
