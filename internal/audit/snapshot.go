@@ -57,7 +57,8 @@ func (o Order) Paid() bool {
 	return o.Status == "paid" || o.Status == "fulfilled" || o.Status == "refunded"
 }
 
-// Purchases are one customer's units of one SKU: counted against the
+// Purchases are one customer's (or one payment instrument's, as CustomerID
+// "instrument:<fingerprint>") units of one SKU: counted against the
 // limit, on live (not cancelled) orders, and the product's limit now.
 type Purchases struct {
 	ShopID          int64

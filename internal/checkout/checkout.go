@@ -46,6 +46,10 @@ type Placement struct {
 	// Token, when set, must not have been signed out or revoked: the
 	// placement fails with unauthorized (token_revoked) and changes nothing.
 	Token Token
+	// Instrument is the provider's fingerprint of the payment method the
+	// order is paid with ("" when none was named): limited SKUs are also
+	// counted per instrument.
+	Instrument string
 }
 
 // Store is what checkout needs from persistence. Every method is one
@@ -218,6 +222,10 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
 	if err := s.admission.Admit(ctx, req.ShopID, req.CustomerID, req.QueueTicket, skus); err != nil {
 		return Response{}, err
 	}
+	instrument, err := s.instrument(ctx, req.PaymentMethod)
+	if err != nil {
+		return Response{}, err
+	}
 	now := s.now()
 	o, replay, err := s.store.PlaceOrder(ctx, Placement{
 		ShopID: req.ShopID, CustomerID: req.CustomerID, Key: req.Key, Fingerprint: req.fingerprint(),
@@ -226,6 +234,7 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
 		LockUntil:         now.Add(s.cfg.inFlight()),
 		KeyExpiry:         now.Add(s.cfg.KeyTTL),
 		Token:             req.Token,
+		Instrument:        instrument,
 	}, respond)
 	if err != nil {
 		return Response{}, err
@@ -237,6 +246,29 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
 	return s.pay(ctx, req, o), nil
 }
 
+// instrument asks the provider which card a payment method is, so that
+// purchase limits count per card as well as per customer ("" when the
+// request names none). Errors: invalid (unknown or unsupported payment
+// method), unavailable.
+func (s *Service) instrument(ctx context.Context, paymentMethod string) (string, error) {
+	if paymentMethod == "" {
+		return "", nil
+	}
+	in, ok := s.payments.(Instruments)
+	if !ok {
+		var v errcode.Validation
+		v.Add("payment_method", "this payment provider takes no payment method")
+		return "", v.Err()
+	}
+	fp, err := in.Fingerprint(ctx, paymentMethod)
+	if errcode.Is(err, errcode.NotFound) {
+		var v errcode.Validation
+		v.Add("payment_method", "the payment provider knows no such payment method")
+		return "", v.Err()
+	}
+	return fp, err
+}
+
 // pay charges the order and records the outcome. It runs on a context
 // detached from the client's: a client that hangs up must not leave a
 // charge half-recorded.
@@ -246,7 +278,12 @@ func (s *Service) pay(ctx context.Context, req Request, o order.Order) Response 
 	s.paying.Store(o.ID, recorded)
 	defer func() { s.paying.Delete(o.ID); close(recorded) }()
 	chargeCtx, cancelCharge := context.WithTimeout(detached, s.cfg.ChargeBudget)
-	p := s.payments.Charge(chargeCtx, o.ID, o.Total, o.Currency)
+	var p Payment
+	if in, ok := s.payments.(Instruments); ok && req.PaymentMethod != "" {
+		p = in.ChargeWith(chargeCtx, o.ID, o.Total, o.Currency, req.PaymentMethod)
+	} else {
+		p = s.payments.Charge(chargeCtx, o.ID, o.Total, o.Currency)
+	}
 	cancelCharge()
 	// Recording has time of its own: a charge that used its whole budget
 	// must still be recorded and its key released, or retries would get

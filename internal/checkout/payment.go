@@ -56,6 +56,15 @@ type Payments interface {
 	Refund(ctx context.Context, paymentRef string) error
 }
 
+// Instruments is what a provider that knows its payment methods offers:
+// the fingerprint of the card behind one (the same card, the same
+// fingerprint, whoever pays with it), and a charge with it. Checkout
+// counts purchase limits per instrument with it (docs/INVARIANTS.md, I11).
+type Instruments interface {
+	Fingerprint(ctx context.Context, paymentMethod string) (string, error)
+	ChargeWith(ctx context.Context, orderID string, amount int64, currency, paymentMethod string) Payment
+}
+
 // Why money is owed back: stable codes stored with the refund.
 const (
 	// RefundCancelledOrder: the capture came for an order already

@@ -66,6 +66,14 @@ func OverLimit(sku string, limit int64) error {
 		With("sku", sku).With("limit", limit)
 }
 
+// InstrumentOverLimit is the refusal of a line that would take a payment
+// instrument (one card, whatever customers pay with it) past the SKU's
+// purchase limit (I11).
+func InstrumentOverLimit(sku string, limit int64) error {
+	return errcode.Typed(errcode.Conflict, "instrument_limit", "at most %d units of %s per payment instrument", limit, sku).
+		With("sku", sku).With("limit", limit)
+}
+
 // OutOfStock is the refusal of a line the stock cannot cover (I1).
 func OutOfStock(sku string) error {
 	return errcode.Typed(errcode.Conflict, "out_of_stock", "not enough stock of %s", sku).With("sku", sku)

@@ -37,6 +37,9 @@ type Request struct {
 	// Token is the customer token the request came with, verified by its
 	// signature; whether it was revoked is checked by PlaceOrder.
 	Token Token
+	// PaymentMethod names the card to pay with, as the provider knows it
+	// ("" for the merchant's default). Purchase limits count per card too.
+	PaymentMethod string
 }
 
 // Token names a customer token for the revocation check PlaceOrder makes
@@ -82,7 +85,23 @@ func (r Request) validate() error {
 			v.Add(fieldName(i, "quantity"), "must be between 1 and 1000")
 		}
 	}
+	if r.PaymentMethod != "" && !validPaymentMethod(r.PaymentMethod) {
+		v.Add("payment_method", "must be 1 to 64 letters, digits, '_' or '-'")
+	}
 	return v.Err()
+}
+
+func validPaymentMethod(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func fieldName(i int, f string) string {
@@ -114,9 +133,10 @@ func merge(items []Item) ([]Item, error) {
 // different request is caught (422) instead of replaying the wrong order.
 func (r Request) fingerprint() string {
 	b, _ := json.Marshal(struct {
-		Items  []Item `json:"items,omitempty"`
-		CartID string `json:"cart_id,omitempty"`
-	}{r.Items, r.CartID})
+		Items         []Item `json:"items,omitempty"`
+		CartID        string `json:"cart_id,omitempty"`
+		PaymentMethod string `json:"payment_method,omitempty"`
+	}{r.Items, r.CartID, r.PaymentMethod})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -8,8 +8,9 @@ import (
 )
 
 type checkoutRequest struct {
-	Items  []checkout.Item `json:"items"`
-	CartID string          `json:"cart_id"`
+	Items         []checkout.Item `json:"items"`
+	CartID        string          `json:"cart_id"`
+	PaymentMethod string          `json:"payment_method"`
 }
 
 // idempotencyKey reads the Idempotency-Key header. The IETF draft makes it
@@ -43,8 +44,9 @@ func (s *Server) checkout() http.Handler {
 		}
 		resp, err := s.checkoutSvc.Checkout(r.Context(), checkout.Request{
 			ShopID: sh.ID, CustomerID: tok.CustomerID, Key: idempotencyKey(r), Items: req.Items, CartID: req.CartID,
-			QueueTicket: r.Header.Get("Surge-Queue-Ticket"),
-			Token:       checkout.Token{Hash: tok.Hash, Expires: tok.Expires},
+			QueueTicket:   r.Header.Get("Surge-Queue-Ticket"),
+			Token:         checkout.Token{Hash: tok.Hash, Expires: tok.Expires},
+			PaymentMethod: req.PaymentMethod,
 		})
 		if err != nil {
 			s.problem(w, r, err)

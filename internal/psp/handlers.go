@@ -1,7 +1,9 @@
 package psp
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -54,7 +56,7 @@ func (s *Server) newPayment(req createRequest) Payment {
 	case req.Capture:
 		status = StatusCaptured
 	}
-	return Payment{
+	p := Payment{
 		ID:                newID("pay_"),
 		MerchantReference: req.MerchantReference,
 		Amount:            req.Amount,
@@ -63,6 +65,29 @@ func (s *Server) newPayment(req createRequest) Payment {
 		CreatedAt:         now,
 		UpdatedAt:         now,
 	}
+	if req.PaymentMethod != "" {
+		p.CardFingerprint = s.fingerprint(req.PaymentMethod)
+	}
+	return p
+}
+
+// fingerprint names the card behind a payment method: in this simulator
+// the method is the card, so the same method gives the same fingerprint,
+// keyed by the server's secret so that it reveals nothing of the method.
+func (s *Server) fingerprint(method string) string {
+	m := hmac.New(sha256.New, []byte("surge psp card fingerprints\x00"+s.cfg.APIKey))
+	m.Write([]byte(method))
+	return "fp_" + hex.EncodeToString(m.Sum(nil))[:24]
+}
+
+// handlePaymentMethod tells a payment method's fingerprint.
+func (s *Server) handlePaymentMethod(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !ValidPaymentMethod(id) {
+		writeProblem(w, http.StatusNotFound, typeNotFound, "no such payment method")
+		return
+	}
+	writeJSON(w, http.StatusOK, PaymentMethod{ID: id, CardFingerprint: s.fingerprint(id)})
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {

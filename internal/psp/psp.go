@@ -35,6 +35,17 @@ type Payment struct {
 	Status            string    `json:"status"`
 	CreatedAt         time.Time `json:"created_at"`
 	UpdatedAt         time.Time `json:"updated_at"`
+	// CardFingerprint names the card the payment was made with, the same
+	// for every payment with that card whoever makes it (empty when the
+	// request named no payment method). The card itself is never kept.
+	CardFingerprint string `json:"card_fingerprint,omitempty"`
+}
+
+// PaymentMethod is what the provider tells of a payment method: its
+// fingerprint, without the card.
+type PaymentMethod struct {
+	ID              string `json:"id"`
+	CardFingerprint string `json:"card_fingerprint"`
 }
 
 // Event is the body of a webhook: one payment state change.

@@ -28,6 +28,9 @@ type createRequest struct {
 	Amount            int64  `json:"amount"`
 	Currency          string `json:"currency"`
 	Capture           bool   `json:"capture"`
+	// PaymentMethod names the card to charge (a test token such as
+	// "pm_card_a"); empty charges the merchant's default.
+	PaymentMethod string `json:"payment_method,omitempty"`
 }
 
 // hash identifies the request for idempotency. It hashes the decoded
@@ -50,8 +53,25 @@ func (c createRequest) validate() error {
 		return invalid("amount must be between 1 and %d minor units", int64(maxAmount))
 	case !isCurrency(c.Currency):
 		return invalid("currency must be three upper-case letters (ISO 4217)")
+	case c.PaymentMethod != "" && !ValidPaymentMethod(c.PaymentMethod):
+		return invalid("payment_method must be 1 to 64 letters, digits, '_' or '-'")
 	}
 	return nil
+}
+
+// ValidPaymentMethod reports whether s can name a payment method: 1 to 64
+// letters, digits, '_' or '-'.
+func ValidPaymentMethod(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func isCurrency(s string) bool {

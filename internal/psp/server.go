@@ -256,6 +256,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/payments/{id}/capture", s.faulty(s.transition(opCapture)))
 	mux.HandleFunc("POST /v1/payments/{id}/void", s.faulty(s.transition(opVoid)))
 	mux.HandleFunc("POST /v1/payments/{id}/refund", s.faulty(s.transition(opRefund)))
+	mux.HandleFunc("GET /v1/payment_methods/{id}", s.faulty(s.handlePaymentMethod))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, typeNotFound, "no such endpoint")
 	})

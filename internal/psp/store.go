@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/surge-commerce/surge/internal/fifo"
@@ -95,6 +96,12 @@ func openStore(ctx context.Context, dir string) (*store, error) {
 		s.close()
 		return nil, fmt.Errorf("psp: schema: %w", err)
 	}
+	// Added later: a data directory from before gains the column here.
+	if _, err := write.ExecContext(ctx, `ALTER TABLE payments ADD COLUMN card_fingerprint TEXT NOT NULL DEFAULT ''`); err != nil &&
+		!strings.Contains(err.Error(), "duplicate column") {
+		s.close()
+		return nil, fmt.Errorf("psp: schema: %w", err)
+	}
 	return s, nil
 }
 
@@ -171,9 +178,9 @@ func lookupKey(ctx context.Context, tx *sql.Tx, key string) (keyRow, bool, error
 
 func insertPayment(ctx context.Context, tx *sql.Tx, p Payment) error {
 	_, err := tx.ExecContext(ctx,
-		`INSERT INTO payments (id, merchant_reference, amount, currency, status, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.MerchantReference, p.Amount, p.Currency, p.Status, formatTime(p.CreatedAt), formatTime(p.UpdatedAt))
+		`INSERT INTO payments (id, merchant_reference, amount, currency, status, created_at, updated_at, card_fingerprint)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.MerchantReference, p.Amount, p.Currency, p.Status, formatTime(p.CreatedAt), formatTime(p.UpdatedAt), p.CardFingerprint)
 	return err
 }
 
@@ -210,7 +217,7 @@ func (s *store) transition(ctx context.Context, id string, op operation, now tim
 	return p, tx.Commit()
 }
 
-const paymentColumns = `seq, id, merchant_reference, amount, currency, status, created_at, updated_at`
+const paymentColumns = `seq, id, merchant_reference, amount, currency, status, created_at, updated_at, card_fingerprint`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -223,7 +230,7 @@ func scanPaymentSeq(row rowScanner) (Payment, int64, error) {
 	var p Payment
 	var seq int64
 	var created, updated string
-	err := row.Scan(&seq, &p.ID, &p.MerchantReference, &p.Amount, &p.Currency, &p.Status, &created, &updated)
+	err := row.Scan(&seq, &p.ID, &p.MerchantReference, &p.Amount, &p.Currency, &p.Status, &created, &updated, &p.CardFingerprint)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Payment{}, 0, errNotFound
 	}

@@ -13,8 +13,9 @@ import (
 type Payments struct{ Client *Client }
 
 var (
-	_ checkout.Payments = Payments{}
-	_ checkout.Ledger   = Payments{}
+	_ checkout.Payments    = Payments{}
+	_ checkout.Instruments = Payments{}
+	_ checkout.Ledger      = Payments{}
 )
 
 // Charge implements checkout.Payments. When the order id was already used
@@ -26,6 +27,21 @@ func (p Payments) Charge(ctx context.Context, orderID string, amount int64, curr
 		return p.Lookup(ctx, orderID)
 	}
 	return toPayment(r, err)
+}
+
+// ChargeWith implements checkout.Instruments: Charge with a named payment
+// method.
+func (p Payments) ChargeWith(ctx context.Context, orderID string, amount int64, currency, paymentMethod string) checkout.Payment {
+	r, err := p.Client.ChargeWith(ctx, orderID, amount, currency, paymentMethod)
+	if errcode.Is(err, errcode.Conflict) && r.Outcome == Unknown {
+		return p.Lookup(ctx, orderID)
+	}
+	return toPayment(r, err)
+}
+
+// Fingerprint implements checkout.Instruments.
+func (p Payments) Fingerprint(ctx context.Context, paymentMethod string) (string, error) {
+	return p.Client.Fingerprint(ctx, paymentMethod)
 }
 
 // Lookup implements checkout.Payments.

@@ -72,6 +72,7 @@ type chargeRequest struct {
 	Amount            int64  `json:"amount"`
 	Currency          string `json:"currency"`
 	Capture           bool   `json:"capture"`
+	PaymentMethod     string `json:"payment_method,omitempty"`
 }
 
 // Charge authorizes and captures amount (minor units) of currency for the
@@ -82,7 +83,12 @@ type chargeRequest struct {
 // refused the request outright (e.g. Conflict when the order id was charged
 // with a different request: money may exist, so that is no refusal).
 func (c *Client) Charge(ctx context.Context, orderID string, amount int64, currency string) (Result, error) {
-	body, err := json.Marshal(chargeRequest{MerchantReference: orderID, Amount: amount, Currency: currency, Capture: true})
+	return c.ChargeWith(ctx, orderID, amount, currency, "")
+}
+
+// ChargeWith is Charge with a named payment method ("" for the default).
+func (c *Client) ChargeWith(ctx context.Context, orderID string, amount int64, currency, paymentMethod string) (Result, error) {
+	body, err := json.Marshal(chargeRequest{MerchantReference: orderID, Amount: amount, Currency: currency, Capture: true, PaymentMethod: paymentMethod})
 	if err != nil {
 		return Result{Outcome: Unknown}, errcode.Wrap(errcode.Internal, err, "encode charge")
 	}
@@ -94,6 +100,23 @@ func (c *Client) Charge(ctx context.Context, orderID string, amount int64, curre
 		return Result{Outcome: Unknown}, classify(err)
 	}
 	return decodePayment(resp.body)
+}
+
+// Fingerprint asks the provider which card a payment method is: the same
+// card gives the same fingerprint whoever pays with it. Errors: not_found
+// (no such payment method), unavailable.
+func (c *Client) Fingerprint(ctx context.Context, paymentMethod string) (string, error) {
+	resp, err := c.call(ctx, http.MethodGet, "/v1/payment_methods/"+url.PathEscape(paymentMethod), "", nil)
+	if err != nil {
+		return "", classify(err)
+	}
+	var pm struct {
+		CardFingerprint string `json:"card_fingerprint"`
+	}
+	if err := json.Unmarshal(resp.body, &pm); err != nil || pm.CardFingerprint == "" {
+		return "", errcode.New(errcode.Unavailable, "unreadable provider answer about a payment method")
+	}
+	return pm.CardFingerprint, nil
 }
 
 // Lookup asks the provider what became of the order's payment, by merchant

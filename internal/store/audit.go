@@ -176,7 +176,13 @@ func (s *Store) auditPurchases(ctx context.Context, tx *sql.Tx, _ audit.Snapshot
 			JOIN products p ON p.shop_id = l.shop_id AND p.sku = l.sku
 		WHERE o.status <> 'cancelled' AND (p.purchase_limit > 0 OR EXISTS (SELECT 1 FROM purchase_counts pc
 			WHERE pc.shop_id = o.shop_id AND pc.customer_id = o.customer_id AND pc.sku = l.sku))
-		GROUP BY o.shop_id, o.customer_id, l.sku`, nil, func(scan func(...any) error) error {
+		GROUP BY o.shop_id, o.customer_id, l.sku
+		UNION ALL
+		SELECT o.shop_id, 'instrument:' || o.instrument, l.sku, SUM(l.quantity), MAX(p.purchase_limit)
+		FROM orders o JOIN order_lines l ON l.shop_id = o.shop_id AND l.order_id = o.order_id
+			JOIN products p ON p.shop_id = l.shop_id AND p.sku = l.sku
+		WHERE o.status <> 'cancelled' AND o.instrument <> ''
+		GROUP BY o.shop_id, o.instrument, l.sku`, nil, func(scan func(...any) error) error {
 		var k key
 		var live, limit int64
 		err := scan(&k.shop, &k.customer, &k.sku, &live, &limit)

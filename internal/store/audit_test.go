@@ -240,6 +240,11 @@ func TestAuditSeesEachCorruption(t *testing.T) {
 		{"a purchase count drifts", "purchase limits hold", func(t *testing.T, r *auditRig) {
 			r.exec(t, `UPDATE purchase_counts SET units = 3 WHERE sku = 'L'`)
 		}},
+		{"a card's count drifts from its orders", "purchase limits hold", func(t *testing.T, r *auditRig) {
+			r.exec(t, `UPDATE orders SET instrument = 'fp_card' WHERE order_id = 'ord_paid'`)
+			r.exec(t, `INSERT INTO purchase_counts (shop_id, customer_id, sku, units, limit_seen)
+				SELECT shop_id, 'instrument:fp_card', sku, quantity + 1, -1 FROM order_lines WHERE order_id = 'ord_paid'`)
+		}},
 		{"a customer over the limit", "purchase limits hold", func(t *testing.T, r *auditRig) {
 			// Units the limit in force when they were bought did not allow
 			// (a shop lowering a limit later is no breach: limit_seen).

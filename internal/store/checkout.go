@@ -88,6 +88,10 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 	return o, replay, nil
 }
 
+// instrumentKey is how a payment instrument's purchases are counted in
+// purchase_counts, beside the customers'.
+func instrumentKey(fingerprint string) string { return "instrument:" + fingerprint }
+
 // errTokenRevoked refuses a placement whose customer token was signed
 // out or revoked (or whose customer is gone).
 var errTokenRevoked = errcode.Typed(errcode.Unauthorized, "token_revoked", "the customer token was signed out or revoked")
@@ -121,20 +125,29 @@ func (pr product) forPricing() checkout.Product {
 // one round trip each, in SKU order like the rest.
 func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement, o order.Order, products []product, r checkout.Response) error {
 	counted := make([]int64, len(p.Items))
+	byInstrument := make([]int64, len(p.Items))
 	for i, it := range p.Items {
 		if limit := products[i].limit; limit > 0 {
 			t.exec(&counted[i], countLimitedQuery, p.ShopID, p.CustomerID, it.SKU, it.Quantity, limit, limit)
+			if p.Instrument != "" {
+				// The same limit per payment instrument: many identities
+				// paying with one card buy no more than one customer.
+				t.exec(&byInstrument[i], countLimitedQuery, p.ShopID, instrumentKey(p.Instrument), it.SKU, it.Quantity, limit, limit)
+			}
 		} else {
 			// Counted without a limit too, so a limit that comes into force
 			// later counts what the customer already holds (I11).
 			t.exec(nil, countUnlimitedQuery, p.ShopID, p.CustomerID, it.SKU, it.Quantity)
+			if p.Instrument != "" {
+				t.exec(nil, countUnlimitedQuery, p.ShopID, instrumentKey(p.Instrument), it.SKU, it.Quantity)
+			}
 		}
 		t.exec(nil, `INSERT INTO order_lines (shop_id, order_id, sku, title, unit_price, quantity)
 			VALUES (?, ?, ?, ?, ?, ?)`, p.ShopID, p.OrderID, it.SKU, products[i].title, products[i].price, it.Quantity)
 	}
 	t.exec(nil, `INSERT INTO orders (shop_id, order_id, customer_id, status, currency, total,
-			idempotency_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ShopID, o.ID, o.CustomerID, string(o.Status), o.Currency, o.Total, p.Key, micros(p.Now), micros(p.Now))
+			idempotency_key, created_at, updated_at, instrument) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ShopID, o.ID, o.CustomerID, string(o.Status), o.Currency, o.Total, p.Key, micros(p.Now), micros(p.Now), p.Instrument)
 	query, args, err := orderEvent(ctx, o, "order.created", p.Now)
 	if err != nil {
 		return err
@@ -163,6 +176,9 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 	for i, it := range p.Items {
 		if products[i].limit > 0 && counted[i] == 0 {
 			return checkout.OverLimit(it.SKU, products[i].limit)
+		}
+		if products[i].limit > 0 && p.Instrument != "" && byInstrument[i] == 0 {
+			return checkout.InstrumentOverLimit(it.SKU, products[i].limit)
 		}
 	}
 	queued := interactive // the items whose main stock row went with the batch

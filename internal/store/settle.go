@@ -42,12 +42,12 @@ func (s *Store) settleOrder(ctx context.Context, shopID int64, orderID string, t
 	var o order.Order
 	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
 		var found bool
-		var status string
+		var status, instrument string
 		var created, updated int64
 		t.queryRow(&found, `UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
-			WHERE shop_id = ? AND order_id = ? AND status = 'pending_payment' RETURNING `+orderColumns,
+			WHERE shop_id = ? AND order_id = ? AND status = 'pending_payment' RETURNING `+orderColumns+`, instrument`,
 			[]any{string(to), paymentRef, cancelReason, micros(now), shopID, orderID},
-			&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &o.CancelReason, &created, &updated)
+			&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &o.CancelReason, &created, &updated, &instrument)
 		var lines []order.Line
 		t.query(func(scan func(...any) error) error {
 			var l order.Line
@@ -92,7 +92,7 @@ func (s *Store) settleOrder(ctx context.Context, shopID int64, orderID string, t
 		r := respond(o)
 		t.exec(nil, storeResponseQuery, r.Status, string(r.Body), "done", o.ID)
 		// Stock last, as in PlaceOrder: its lock is held until the commit.
-		return s.settleStock(ctx, t, o, to, buckets)
+		return s.settleStock(ctx, t, o, instrument, to, buckets)
 	})
 	if err == nil {
 		s.wakeRelay()
@@ -105,7 +105,7 @@ func (s *Store) settleOrder(ctx context.Context, shopID int64, orderID string, t
 // nothing to move): purchase counts first, then inventory, the lock order
 // of PlaceOrder, so a checkout and a cancellation of one customer cannot
 // deadlock.
-func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, to order.Status, buckets map[string]int) error {
+func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, instrument string, to order.Status, buckets map[string]int) error {
 	stock := `reserved = reserved - ?, sold = sold + ?`
 	if to == order.Cancelled {
 		stock = `reserved = reserved - ?, available = available + ?`
@@ -113,6 +113,10 @@ func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, to or
 			if _, held := buckets[l.SKU]; held {
 				t.exec(nil, `UPDATE purchase_counts SET units = units - ?
 					WHERE shop_id = ? AND customer_id = ? AND sku = ? AND units >= ?`, l.Quantity, o.ShopID, o.CustomerID, l.SKU, l.Quantity)
+				if instrument != "" {
+					t.exec(nil, `UPDATE purchase_counts SET units = units - ?
+						WHERE shop_id = ? AND customer_id = ? AND sku = ? AND units >= ?`, l.Quantity, o.ShopID, instrumentKey(instrument), l.SKU, l.Quantity)
+				}
 			}
 		}
 	}
