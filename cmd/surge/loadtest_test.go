@@ -38,10 +38,10 @@ func ltRun(t *testing.T, s *surge, args ...string) (loadtest.Report, string, str
 	return rep, string(html), stdout.String(), err
 }
 
-// ltCheckHTML asserts the page has its four charts and loads nothing.
+// ltCheckHTML asserts the page has its charts and loads nothing.
 func ltCheckHTML(t *testing.T, html string) {
 	t.Helper()
-	for _, id := range []string{"chart-latency", "chart-rate", "chart-load", "chart-status"} {
+	for _, id := range []string{"chart-latency", "chart-latency-log", "chart-rate", "chart-load", "chart-status"} {
 		if !strings.Contains(html, `<svg id="`+id+`"`) {
 			t.Errorf("report.html lacks the %s chart", id)
 		}

@@ -83,8 +83,10 @@ func charts(sr ScenarioReport, cfg ConfigReport) scenarioView {
 	p50 := series{name: "p50", color: palette[0], dash: "2,3"}
 	p90 := series{name: "p90", color: palette[1], dash: "7,4"}
 	p99 := series{name: "p99", color: palette[3]}
-	offered := series{name: "offered", color: palette[7], dash: "7,5"}
-	achieved := series{name: "achieved", color: palette[2]}
+	// Offered is drawn dashed and dark over a wide achieved line, so both
+	// show where they coincide.
+	offered := series{name: "offered", color: "#333333", dash: "7,5"}
+	achieved := series{name: "achieved", color: palette[2], width: 4}
 	codeNames := map[string]int64{}
 	for _, st := range sr.Steps {
 		for _, pt := range st.Series {
@@ -146,7 +148,7 @@ func charts(sr ScenarioReport, cfg ConfigReport) scenarioView {
 		Latency:    latency.svg(),
 		LatencyLog: latencyLog.svg(),
 		Rates: chart{id: "chart-rate", title: "Achieved vs offered rate", xLabel: "time since start", yLabel: "rate",
-			xUnit: "s", yUnit: "op/s", series: []series{offered, achieved}}.svg(),
+			xUnit: "s", yUnit: "op/s", series: []series{achieved, offered}}.svg(),
 		Load: chart{id: "chart-load", title: "Latency vs load (knee marked)", xLabel: "offered rate", yLabel: "latency",
 			xUnit: "op/s", yUnit: "ms", series: []series{loadP50, loadP99}, marks: marks, dots: true}.svg(),
 		Codes: chart{id: "chart-status", title: "Status codes over time", xLabel: "time since start", yLabel: "responses",

@@ -15,6 +15,7 @@ type series struct {
 	name  string
 	color string
 	dash  string // SVG stroke-dasharray; empty for a solid line
+	width float64
 	x, y  []float64
 }
 
@@ -52,7 +53,7 @@ type chart struct {
 // The drawing is in viewBox units; the page scales it to its width.
 const (
 	chartW, chartH = 960, 340
-	padL, padR     = 72, 16
+	padL, padR     = 100, 40
 	padT, padB     = 52, 44
 )
 
@@ -100,7 +101,9 @@ func (c chart) svg() template.HTML {
 		ymax = math.Max(math.Ceil(ymax/step), 1) * step
 		yt, ydec = ticks(0, ymax, step), dec
 	}
+	// The x axis ends on ticks, so both ends are labelled.
 	xstep, xdec := niceStep((xmax - xmin) / 8)
+	xmin, xmax = math.Floor(xmin/xstep+1e-9)*xstep, math.Ceil(xmax/xstep-1e-9)*xstep
 	xt := ticks(xmin, xmax, xstep)
 
 	pw, ph := float64(chartW-padL-padR), float64(chartH-padT-padB)
@@ -120,8 +123,8 @@ func (c chart) svg() template.HTML {
 	// nothing drawn in it (the knee label) can land on the legend.
 	lx := float64(padL)
 	for _, s := range c.series {
-		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="36" y2="36" stroke="%s" stroke-width="2.5"%s/><text x="%.0f" y="40" font-size="12">%s</text>`,
-			lx, lx+24, s.color, dashAttr(s.dash), lx+28, esc(s.name))
+		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="36" y2="36" stroke="%s" stroke-width="%g"%s/><text x="%.0f" y="40" font-size="12">%s</text>`,
+			lx, lx+24, s.color, max(s.width, 2.5), dashAttr(s.dash), lx+28, esc(s.name))
 		lx += 40 + 7*float64(len(s.name))
 	}
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`, padL, padT, pw, ph)
@@ -146,7 +149,7 @@ func (c chart) svg() template.HTML {
 			for k, j := range seg {
 				pts[k] = fmt.Sprintf("%.1f,%.1f", px(s.x[j]), py(s.y[j]))
 			}
-			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`, s.color, dashAttr(s.dash), strings.Join(pts, " "))
+			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="%g"%s points="%s"/>`, s.color, max(s.width, 2), dashAttr(s.dash), strings.Join(pts, " "))
 			if c.dots || len(seg) == 1 {
 				for _, j := range seg {
 					fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`, px(s.x[j]), py(s.y[j]), s.color)
@@ -166,7 +169,7 @@ func (c chart) svg() template.HTML {
 				px(m.x), px(m.x), padT, padT+ph, tx, padT+14, anchor, esc(m.label))
 		case m.horizontal && (!c.logY || m.y > 0):
 			fmt.Fprintf(&b, `<line x1="%d" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#555" stroke-dasharray="2,3"/><text x="%d" y="%.1f" font-size="12" fill="#555">%s</text>`,
-				padL, padL+pw, py(m.y), py(m.y), padL+4, py(m.y)-4, esc(m.label))
+				padL, padL+pw, py(m.y), py(m.y), padL+4, math.Max(py(m.y)-4, padT+14), esc(m.label))
 		}
 	}
 	b.WriteString(`</svg>`)
