@@ -52,3 +52,19 @@ explore:
 # so pass SEEDS: make explore-e2e SEEDS=100), and fails on any breach.
 explore-e2e:
 	RACE=$(RACE) scripts/test.sh -timeout $$(( $(SEEDS) + 10 ))m -run TestExploreE2E ./internal/explore/e2e -args -seeds=$(SEEDS) -first=$(FROM)
+
+# vendor-web fetches the third-party files of the browser pages from npm
+# and checks them against their reviewed checksums (internal/web/static).
+.PHONY: vendor-web
+vendor-web:
+	scripts/vendor-web.sh
+
+# sdk regenerates the TypeScript client's types from the OpenAPI document
+# and compiles it; sdk/typescript/dist is committed (and copied for the
+# storefront), so the Go build and the tests need no Node toolchain
+# beyond running node.
+.PHONY: sdk
+sdk:
+	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build
+	sha256sum internal/httpapi/openapi.json | cut -d' ' -f1 > sdk/typescript/openapi.sha256
+	cp sdk/typescript/dist/index.js internal/web/static/store/sdk.js

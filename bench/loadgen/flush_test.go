@@ -3,6 +3,8 @@ package loadgen
 import (
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 func TestFlushProbeTimesFlushesInAWindow(t *testing.T) {
@@ -12,16 +14,10 @@ func TestFlushProbeTimesFlushesInAWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Stop()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, longest := p.Stalls(start, time.Now(), 0); longest > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no flush timed within 30s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testrig.Eventually(t, "a flush to be timed", func() bool {
+		_, longest := p.Stalls(start, time.Now(), 0)
+		return longest > 0
+	})
 	if n, _ := p.Stalls(start, time.Now(), 0); n == 0 {
 		t.Error("flushes longer than zero were not counted")
 	}

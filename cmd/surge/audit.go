@@ -140,7 +140,7 @@ func deadLettersOf(js jetstream.JetStream) audit.DeadLetters {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		var out []audit.DeadLetter
-		err := eachDeadLetter(ctx, js, 0, 0, func(seq uint64, m *jetstream.RawStreamMsg) error {
+		err := worker.EachMessage(ctx, js, event.DLQ.Name, 0, 0, func(seq uint64, m *jetstream.RawStreamMsg) error {
 			var e event.Envelope
 			if json.Unmarshal(m.Data, &e) != nil || e.ID == "" {
 				e.ID = fmt.Sprintf("(unreadable, DLQ seq %d)", seq)

@@ -298,6 +298,12 @@ func TestCustomerTokensRevoked(t *testing.T) {
 		if code, _, body := do(t, "POST", s.URL+"/v1/shops/demo/carts", cu.Token, ""); code != 401 || !strings.Contains(body, "token-revoked") {
 			t.Fatalf("%s: cart after: %d %s, want 401 token-revoked", c.name, code, body)
 		}
+		// Checkout checks revocation inside its own transaction.
+		code, _, body := do(t, "POST", s.URL+"/v1/shops/demo/checkout", cu.Token,
+			`{"items":[{"sku":"MUG-ENAMEL","quantity":1}]}`, "Idempotency-Key", "revoked-"+cu.ID)
+		if code != 401 || !strings.Contains(body, "token-revoked") {
+			t.Fatalf("%s: checkout after: %d %s, want 401 token-revoked", c.name, code, body)
+		}
 	}
 	if code, _, body := do(t, "POST", s.URL+"/v1/shops/demo/carts", cust.Token, ""); code != 201 {
 		t.Fatalf("another customer's token after the revocations: %d %s", code, body)

@@ -15,12 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/surge-commerce/surge/internal/analytics"
 	"github.com/surge-commerce/surge/internal/config"
 	"github.com/surge-commerce/surge/internal/event"
-	"github.com/surge-commerce/surge/internal/invoice"
-	"github.com/surge-commerce/surge/internal/notify"
-	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/worker"
 )
@@ -109,30 +105,18 @@ func connectEvents(cfg *config.Config) (jetstream.JetStream, func(), error) {
 func eventsStatus(ctx context.Context, js jetstream.JetStream, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	lines, err := worker.Status(ctx, js)
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tCONSUMER\tMESSAGES\tPENDING\tACK PENDING\tREDELIVERED")
-	for _, s := range append(event.Streams, event.DLQ) {
-		stream, err := js.Stream(ctx, s.Name)
-		if err != nil {
-			return fmt.Errorf("broker unreachable or stream %s missing: %w", s.Name, err)
+	for _, l := range lines {
+		if l.Consumer == "" {
+			fmt.Fprintf(tw, "%s\t-\t%d\t-\t-\t-\n", l.Stream, l.Messages)
+			continue
 		}
-		info, err := stream.Info(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "%s\t-\t%d\t-\t-\t-\n", s.Name, info.State.Msgs)
-		names := stream.ConsumerNames(ctx)
-		for name := range names.Name() {
-			c, err := stream.Consumer(ctx, name)
-			if err != nil {
-				return err
-			}
-			ci, err := c.Info(ctx)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(tw, "%s\t%s\t-\t%d\t%d\t%d\n", s.Name, name, ci.NumPending, ci.NumAckPending, ci.NumRedelivered)
-		}
+		fmt.Fprintf(tw, "%s\t%s\t-\t%d\t%d\t%d\n", l.Stream, l.Consumer, l.Pending, l.AckPending, l.NumRedelivered)
 	}
 	return tw.Flush()
 }
@@ -140,7 +124,7 @@ func eventsStatus(ctx context.Context, js jetstream.JetStream, stdout io.Writer)
 func dlqList(ctx context.Context, js jetstream.JetStream, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tCONSUMER\tORIGINAL SEQ\tSUBJECT\tERROR")
-	err := eachDeadLetter(ctx, js, 0, 0, func(seq uint64, m *jetstream.RawStreamMsg) error {
+	err := worker.EachMessage(ctx, js, event.DLQ.Name, 0, 0, func(seq uint64, m *jetstream.RawStreamMsg) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", seq, m.Header.Get(event.HeaderConsumer), m.Header.Get(event.HeaderOriginalSeq),
 			m.Header.Get(event.HeaderOriginalSubject), m.Header.Get(event.HeaderError))
 		return nil
@@ -156,11 +140,7 @@ func dlqShow(ctx context.Context, js jetstream.JetStream, raw string, stdout io.
 	if _, err := fmt.Sscan(raw, &seq); err != nil {
 		return fmt.Errorf("bad sequence %q", raw)
 	}
-	s, err := js.Stream(ctx, event.DLQ.Name)
-	if err != nil {
-		return err
-	}
-	m, err := s.GetMsg(ctx, seq)
+	m, err := worker.DeadLetter(ctx, js, seq)
 	if err != nil {
 		return err
 	}
@@ -177,123 +157,30 @@ func dlqShow(ctx context.Context, js jetstream.JetStream, raw string, stdout io.
 	return nil
 }
 
-// eachDeadLetter walks the DLQ from seq from to to (0: all).
-func eachDeadLetter(ctx context.Context, js jetstream.JetStream, from, to uint64, fn func(uint64, *jetstream.RawStreamMsg) error) error {
-	return eachMessage(ctx, js, event.DLQ.Name, from, to, fn)
-}
-
-func eachMessage(ctx context.Context, js jetstream.JetStream, streamName string, from, to uint64, fn func(uint64, *jetstream.RawStreamMsg) error) error {
-	s, err := js.Stream(ctx, streamName)
-	if err != nil {
-		return err
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return err
-	}
-	from, last := max(from, info.State.FirstSeq), info.State.LastSeq
-	if to != 0 && to < last {
-		last = to
-	}
-	for seq := from; seq <= last && seq != 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue // deleted
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(seq, m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// replay runs events through a consumer's handler in this process. The
-// handler records every event it applies, so events already applied are
-// skipped and only missing effects (a fixed poison event) take place.
+// replay runs events through one consumer's handler in this process
+// (worker.Replay): effects already applied are skipped.
 func replay(ctx context.Context, js jetstream.JetStream, cfg *config.Config, name string, from, to uint64, fromDLQ bool, stdout io.Writer) error {
 	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: 2})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	now := time.Now
-	handlers := map[string]worker.Handler{}
-	for _, h := range []worker.Handler{notify.NewHandler(st, now), invoice.NewHandler(st, now),
-		analytics.NewHandler(st, now), recommend.NewHandler(st, now)} {
-		handlers[h.Name()] = h
+	var h worker.Handler
+	for _, c := range consumers(st, time.Now) {
+		if c.Name() == name {
+			h = c
+		}
 	}
-	h, ok := handlers[name]
-	if !ok {
+	if h == nil {
 		return fmt.Errorf("--consumer must be one of notify, invoice, analytics, recommend")
 	}
-	streamName := event.Streams[0].Name
-	if fromDLQ {
-		streamName = event.DLQ.Name
-	}
-	applied, failed := 0, 0
-	err = eachMessage(ctx, js, streamName, from, to, func(seq uint64, m *jetstream.RawStreamMsg) error {
-		if fromDLQ && m.Header.Get(event.HeaderConsumer) != name {
-			return nil
-		}
-		if !fromDLQ && !matchesAny(m.Subject, h.Subjects()) {
-			return nil
-		}
-		var e event.Envelope
-		if err := json.Unmarshal(m.Data, &e); err != nil || e.Spec != event.Spec {
-			failed++
-			fmt.Fprintf(stdout, "seq %d: unreadable event\n", seq)
-			return nil
-		}
-		if err := h.Handle(ctx, e); err != nil {
-			failed++
-			fmt.Fprintf(stdout, "seq %d (%s): still failing: %v\n", seq, e.ID, err)
-			return nil
-		}
-		applied++
-		if fromDLQ {
-			s, err := js.Stream(ctx, streamName)
-			if err == nil {
-				err = s.DeleteMsg(ctx, seq)
-			}
-			if err != nil {
-				return fmt.Errorf("seq %d applied but not removed from the DLQ: %w", seq, err)
-			}
-		}
-		return nil
-	})
-	fmt.Fprintf(stdout, "replayed through %s: %d handled (already-applied events are no-ops), %d failed\n", name, applied, failed)
+	r, err := worker.Replay(ctx, js, h, from, to, fromDLQ, func(line string) { fmt.Fprintln(stdout, line) })
+	fmt.Fprintf(stdout, "replayed through %s: %d handled (already-applied events are no-ops), %d failed\n", name, r.Applied, r.Failed)
 	if err != nil {
 		return err
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d event(s) still fail", failed)
+	if r.Failed > 0 {
+		return fmt.Errorf("%d event(s) still fail", r.Failed)
 	}
 	return nil
-}
-
-// matchesAny reports whether subject matches one of the NATS filters.
-func matchesAny(subject string, filters []string) bool {
-	for _, f := range filters {
-		if subjectMatch(strings.Split(f, "."), strings.Split(subject, ".")) {
-			return true
-		}
-	}
-	return false
-}
-
-func subjectMatch(filter, subject []string) bool {
-	for i, tok := range filter {
-		switch {
-		case tok == ">":
-			return len(subject) > i
-		case i >= len(subject):
-			return false
-		case tok != "*" && tok != subject[i]:
-			return false
-		}
-	}
-	return len(filter) == len(subject)
 }

@@ -258,7 +258,7 @@ func evAudit(t testing.TB, url, adminKey string) (bool, string) {
 // after the broker acknowledged a batch and before marking it published.
 type evCrashAfterPublish struct{ *store.Store }
 
-func (s evCrashAfterPublish) RelayOutbox(ctx context.Context, limit int, now time.Time, publish store.Publish) (int, error) {
+func (s evCrashAfterPublish) RelayOutbox(ctx context.Context, limit int, now time.Time, publish event.Publish) (int, error) {
 	return s.Store.RelayOutbox(ctx, limit, now, func(ctx context.Context, batch []event.Envelope) ([]string, error) {
 		acked, err := publish(ctx, batch)
 		if err != nil {

@@ -7,10 +7,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/surge-commerce/surge/internal/analytics"
 	"github.com/surge-commerce/surge/internal/broker"
 	"github.com/surge-commerce/surge/internal/config"
 	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/invoice"
+	"github.com/surge-commerce/surge/internal/notify"
+	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/store"
+	"github.com/surge-commerce/surge/internal/worker"
 )
 
 // prepareEvents makes sure the streams exist and, after an unclean start of
@@ -37,6 +42,15 @@ func prepareEvents(ctx context.Context, st *store.Store, brk *broker.Broker, cfg
 		}
 	}
 	return nil
+}
+
+// consumers are the event consumers, in serve's worker role and in
+// surge events replay alike.
+func consumers(st *store.Store, now func() time.Time) []worker.Handler {
+	return []worker.Handler{
+		notify.NewHandler(st, now), invoice.NewHandler(st, now),
+		analytics.NewHandler(st, now), recommend.NewHandler(st, now),
+	}
 }
 
 func natsURLFile(dataDir string) string { return filepath.Join(dataDir, "nats.url") }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,10 +89,11 @@ func TestFlashSalePerCustomerLimit(t *testing.T) {
 	})
 }
 
-// TestFlashSaleWaitingRoom checks the waiting room on one server: places
-// are handed out in join order and admitted first come first served; a
-// ticket is useless to anyone but its customer; when the stock is gone
-// every waiting buyer's next poll says sold out; the sale events reach the
+// TestFlashSaleWaitingRoom checks the waiting room on one server: who
+// joins before the start is in a pre-queue and gets a random place at the
+// start, ahead of later arrivals; places are admitted in order; a ticket
+// is useless to anyone but its customer; when the stock is gone every
+// waiting buyer's next poll says sold out; the sale events reach the
 // broker and the sale gauges reach /metrics.
 func TestFlashSaleWaitingRoom(t *testing.T) {
 	t.Parallel()
@@ -99,40 +101,41 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 	s := startSurge(t, map[string]string{"SURGE_RATE_LIMITS": "off", "SURGE_NATS_URL": broker.URL()})
 	sh := fsNewShop(t, s, "room", nil)
 
-	t.Run("fifo", func(t *testing.T) {
+	t.Run("pre-queue, then in order", func(t *testing.T) {
 		const n = 15
 		sh.product(t, "FIFO", 100)
-		custs := sh.customers(t, n)
+		custs := sh.customers(t, n+1)
+		early, late := custs[:n], custs[n]
 		// Nobody is let in before the start; then 5 a second.
-		starts := time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)
-		sh.sale(t, "FIFO", `{"stock":100,"starts_at":"`+starts+`","admission_burst":0,"admission_rate":5}`)
+		startsAt := time.Now().Add(5 * time.Second)
+		sh.sale(t, "FIFO", `{"stock":100,"starts_at":"`+startsAt.UTC().Format(time.RFC3339Nano)+`","admission_burst":0,"admission_rate":5}`)
 		tickets := make([]fsTicket, n)
 		round := make([]int, n) // polling round in which each buyer was first seen admitted
-		for i, c := range custs {
+		for i, c := range early {
 			tk, r := sh.join(t, "FIFO", c)
-			if tk.Position != int64(i+1) {
-				t.Fatalf("buyer %d joined in order got position %d", i+1, tk.Position)
-			}
-			if tk.Status == "waiting" && (r.header.Get("Retry-After") == "" || tk.RetryAfter < 1 || tk.ETA == "") {
-				t.Fatalf("waiting ticket without Retry-After/ETA: %v %s", r.header, r.body)
+			if time.Now().Before(startsAt) && (tk.Position != 0 || tk.Status != "waiting" || !strings.Contains(string(r.body), `"pre_queue":true`)) {
+				t.Fatalf("buyer %d joined before the start: %s, want the pre-queue", i+1, r.body)
 			}
 			tickets[i], round[i] = tk, -1
-			if tk.Status == "admitted" {
-				round[i] = 0
-			}
 		}
-		if again, _ := sh.join(t, "FIFO", custs[0]); again.Position != 1 {
-			t.Fatalf("joining again moved the first buyer to %d", again.Position)
+		if time.Now().After(startsAt) {
+			t.Fatalf("15 joins took over 5 s: the pre-queue closed before the last")
+		}
+		testrig.Eventually(t, "the sale to start", func() bool { return time.Now().After(startsAt) })
+		// After the start: a late arrival queues behind the whole pre-queue.
+		if tk, _ := sh.join(t, "FIFO", late); tk.Position <= n {
+			t.Fatalf("a buyer arriving after the start got place %d, ahead of the pre-queue of %d", tk.Position, n)
 		}
 
-		// Poll everyone still waiting, in join order, round after round.
+		// Poll everyone still waiting, round after round.
+		places := map[int64]int{}
 		var lastUpTo int64
 		deadline := time.Now().Add(60 * time.Second)
-		for r := 1; round[n-1] < 0; r++ {
+		for r := 1; slices.Contains(round, -1); r++ {
 			if time.Now().After(deadline) {
 				t.Fatalf("not all admitted within 60s: rounds %v", round)
 			}
-			for i, c := range custs {
+			for i, c := range early {
 				if round[i] >= 0 {
 					continue
 				}
@@ -141,9 +144,15 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 				if err := json.Unmarshal(res.body, &tk); err != nil {
 					t.Fatal(err)
 				}
-				if tk.AdmittedUpTo < lastUpTo || (tk.Status == "admitted") != (tk.Position <= tk.AdmittedUpTo) || tk.Position != int64(i+1) {
+				if tk.Position < 1 || tk.Position > n || (tickets[i].Position != 0 && tk.Position != tickets[i].Position) ||
+					tk.AdmittedUpTo < lastUpTo || (tk.Status == "admitted") != (tk.Position <= tk.AdmittedUpTo) {
 					t.Fatalf("inconsistent ticket after admitted_up_to %d: %s", lastUpTo, res.body)
 				}
+				if other, taken := places[tk.Position]; taken && other != i {
+					t.Fatalf("place %d given to buyers %d and %d", tk.Position, other+1, i+1)
+				}
+				places[tk.Position] = i
+				tickets[i] = tk
 				lastUpTo = tk.AdmittedUpTo
 				if tk.Status == "admitted" {
 					round[i] = r
@@ -151,16 +160,25 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond) // polling a condition
 		}
-		// First come, first served, within one polling round: whoever
-		// joined earlier was admitted no later than the round after.
+		if len(places) != n {
+			t.Fatalf("%d places for %d buyers of the pre-queue", len(places), n)
+		}
+		// Admitted in the order of the places the start gave, within one
+		// polling round.
 		for i := range n {
-			for j := i + 1; j < n; j++ {
-				if round[i] < 0 || round[i] > round[j]+1 {
-					t.Fatalf("buyer %d admitted in round %d, after buyer %d in round %d: %v", i+1, round[i], j+1, round[j], round)
+			for j := range n {
+				if tickets[i].Position < tickets[j].Position && round[i] > round[j]+1 {
+					t.Fatalf("place %d admitted in round %d, after place %d in round %d", tickets[i].Position, round[i], tickets[j].Position, round[j])
 				}
 			}
 		}
-		t.Logf("admission rounds in join order: %v", round)
+		t.Logf("places in join order: %v", func() []int64 {
+			out := make([]int64, n)
+			for i := range n {
+				out[i] = tickets[i].Position
+			}
+			return out
+		}())
 	})
 
 	t.Run("ticket bound to its customer", func(t *testing.T) {
@@ -170,7 +188,7 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 		custs := sh.customers(t, 2)
 		a, b := custs[0], custs[1]
 		tk, r := sh.join(t, "LATER", a)
-		if tk.Status != "waiting" || tk.Position != 1 || r.header.Get("Retry-After") != "30" {
+		if tk.Status != "waiting" || tk.Position != 0 || r.header.Get("Retry-After") != "30" {
 			t.Fatalf("ticket an hour before the sale: %v %s", r.header, r.body)
 		}
 		expect := func(what string, want int, typ string, r fsResp, gaveUp bool, why string) {
@@ -189,10 +207,7 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 			return r, false, ""
 		}
 		r, gaveUp, why := raw(a, "a-early", tk.Token)
-		expect("own ticket before admission", http.StatusTooManyRequests, "not-admitted-yet", r, gaveUp, why)
-		if r.header.Get("Retry-After") == "" {
-			t.Fatalf("429 not-admitted-yet without Retry-After: %v", r.header)
-		}
+		expect("own ticket before the sale", http.StatusConflict, "sale-not-started", r, gaveUp, why)
 		r, gaveUp, why = raw(a, "a-none", "")
 		expect("checkout without a ticket", http.StatusForbidden, "queue-ticket-required", r, gaveUp, why)
 		r, gaveUp, why = raw(b, "b-stolen", tk.Token)

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/surge-commerce/surge/internal/flashsale"
 )
 
 // contract checks real responses against the served OpenAPI document.
@@ -183,6 +185,11 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	c.call(s, "GET", "/v1/shops/{shop}/admin/sales/{sku}", "/v1/shops/oas/admin/sales/MUG", K, "")
 	_, body = c.call(s, "POST", "/v1/shops/{shop}/sales/{sku}/queue", "/v1/shops/oas/sales/MUG/queue", C, "")
 	c.call(s, "GET", "/v1/shops/{shop}/sales/{sku}/queue", "/v1/shops/oas/sales/MUG/queue", C, "", "Surge-Queue-Ticket", id(body, "token"))
+	c.call(s, "PUT", "/v1/shops/{shop}/admin/sales/{sku}", "/v1/shops/oas/admin/sales/MUG", K, `{"stock":5,"admission_rate":10,"pow_difficulty":8}`)
+	_, body = c.call(s, "GET", "/v1/shops/{shop}/sales/{sku}/queue/challenge", "/v1/shops/oas/sales/MUG/queue/challenge", C, "")
+	challenge := id(body, "challenge")
+	proof, _ := json.Marshal(flashsale.Proof{Challenge: challenge, Nonce: flashsale.SolvePoW(challenge, 8)})
+	c.call(s, "POST", "/v1/shops/{shop}/sales/{sku}/queue", "/v1/shops/oas/sales/MUG/queue", C, string(proof))
 	c.call(s, "DELETE", "/v1/shops/{shop}/admin/sales/{sku}", "/v1/shops/oas/admin/sales/MUG", K, "")
 
 	c.call(s, "GET", "/v1/shops/{shop}/admin/notifications", "/v1/shops/oas/admin/notifications", K, "")

@@ -19,6 +19,8 @@ Commands:
   events    inspect streams and consumers, dead letters, replay events
   psp       run the payment-provider simulator
   loadtest  drive open-model load (browse, checkout, flash-sale, mixed; --step finds the knee) and audit
+  backup    copy the store while Surge runs (SQLite databases, or a PostgreSQL base backup)
+  restore   unpack a backup into a fresh data directory
   version   print the version and VCS revision (also: surge --version)
   help      print this list, or a command's flags: surge help <command>
 
@@ -33,6 +35,8 @@ var commands = map[string]func(ctx context.Context, args []string, getenv func(s
 	"events":   runEvents,
 	"psp":      runPSP,
 	"loadtest": runLoadtest,
+	"backup":   runBackup,
+	"restore":  runRestore,
 }
 
 // run is the whole program; main only supplies the process environment.

@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/surge-commerce/surge/internal/analytics"
 	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/broker"
 	"github.com/surge-commerce/surge/internal/cache"
@@ -36,10 +35,8 @@ import (
 	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/httpapi"
 	"github.com/surge-commerce/surge/internal/inventory"
-	"github.com/surge-commerce/surge/internal/invoice"
 	"github.com/surge-commerce/surge/internal/loadshed"
 	"github.com/surge-commerce/surge/internal/mailer"
-	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
 	"github.com/surge-commerce/surge/internal/pspclient"
@@ -50,6 +47,7 @@ import (
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/tracing"
+	"github.com/surge-commerce/surge/internal/web"
 	"github.com/surge-commerce/surge/internal/worker"
 )
 
@@ -124,7 +122,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 
-	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns})
+	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxConns: cfg.DBMaxConns,
+		ReplicaURL: cfg.ReplicaURL, MaxReplicaLag: cfg.MaxReplicaLag})
 	if err != nil {
 		return err
 	}
@@ -222,6 +221,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	registerBreakers(reg, map[string]func() string{
 		"payments": pay.BreakerState, "database": st.BreakerState, "redis": limiter.BreakerState,
 	})
+	site, err := web.New()
+	if err != nil {
+		return err
+	}
 	api := httpapi.NewServer(httpapi.Config{
 		Logger: log, Admin: admin, Shops: shops, Catalog: cat,
 		Customers: customer.NewService(st, tokens, now), Carts: carts, Checkout: checkoutSvc,
@@ -236,6 +239,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		},
 		Limits: limits, Limiter: rateLimiterIf(cfg.RateLimits, limiter), Shedder: shedder, Flags: flags, Tracer: tracer,
 		APIRoutes:     cfg.HasRole("api"),
+		Site:          site,
+		ConsoleKey:    deriveKey(ticketKey, "surge console sessions"),
+		SaleFigures:   saleFigures(st),
 		WebhookSecret: webhookSecret, Webhooks: st, Registry: reg,
 		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
 			opts := auditOptions(cfg, st, settle, auditGrace(cfg))
@@ -319,10 +325,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if cfg.HasRole("worker") {
 		m := worker.NewMetrics(reg)
-		for _, h := range []worker.Handler{
-			notify.NewHandler(bg, now), invoice.NewHandler(bg, now),
-			analytics.NewHandler(bg, now), recommend.NewHandler(bg, now),
-		} {
+		for _, h := range consumers(bg, now) {
 			background = append(background, worker.New(brk.JetStream(), h, worker.Config{Tracer: tracer}, log, m))
 		}
 		if cfg.SMTPURL != "" {
@@ -425,6 +428,21 @@ func newRegistry(st *store.Store, cat *catalog.Service, brk *broker.Broker) *pro
 		owed, _ := st.OwedRefunds(ctx)
 		return float64(len(owed))
 	}))
+	if _, _, configured := st.ReplicaLag(); configured {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "surge_replica_lag_seconds", Help: "How far the read replica's replay is behind the primary (-1: it does not answer).",
+		}, func() float64 {
+			lag, _, _ := st.ReplicaLag()
+			return lag.Seconds()
+		}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "surge_replica_in_use", Help: "1 while catalog reads go to the read replica, 0 while they go to the primary.",
+		}, func() float64 {
+			if _, usable, _ := st.ReplicaLag(); usable {
+				return 1
+			}
+			return 0
+		}))
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoMetric())
 	for name, db := range st.Pools() {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
@@ -487,6 +505,25 @@ func newTokens(ctx context.Context, st *store.Store, cfg *config.Config, now fun
 	m := hmac.New(sha256.New, secrets[0].Secret)
 	m.Write([]byte("surge queue tickets"))
 	return customer.NewTokens(secrets, cfg.TokenTTL, now), m.Sum(nil), nil
+}
+
+// deriveKey derives from a secret a key of its own for one purpose.
+func deriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// saleFigures reads the flash sales' live figures for the ops console.
+func saleFigures(st *store.Store) func(context.Context) ([]httpapi.SaleFigure, error) {
+	return func(ctx context.Context) ([]httpapi.SaleFigure, error) {
+		stats, err := st.SaleStats(ctx)
+		out := make([]httpapi.SaleFigure, len(stats))
+		for i, s := range stats {
+			out[i] = httpapi.SaleFigure{Shop: s.Shop, SKU: s.SKU, UnitsLeft: s.UnitsLeft, Queue: s.Queue, AdmissionRate: s.AdmissionRate}
+		}
+		return out, err
+	}
 }
 
 func describeStore(st *store.Store, cfg *config.Config) string {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // clock is an injectable time source the test moves by hand, so expiry is
@@ -42,18 +43,6 @@ type waitingCtx struct {
 func (c waitingCtx) Done() <-chan struct{} {
 	c.waiting.Add(1)
 	return c.Context.Done()
-}
-
-// poll waits for cond with a generous deadline; never a fixed sleep.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // getAsync runs Get in a goroutine, so a Get that should answer at once
@@ -100,7 +89,7 @@ func TestSingleflight(t *testing.T) {
 	for i := range n {
 		wg.Go(func() { got[i], _, errs[i] = c.Get(ctx, "k", load) })
 	}
-	poll(t, "every caller waiting on the load", func() bool { return waiting.Load() == n })
+	testrig.Eventually(t, "every caller waiting on the load", func() bool { return waiting.Load() == n })
 	close(release)
 	wg.Wait()
 	for i := range n {
@@ -166,7 +155,7 @@ func TestFreshWithinJitteredTTL(t *testing.T) {
 			t.Fatalf("Get(%q) past the TTL: %q, %v", k, v, err)
 		}
 	}
-	poll(t, "one refresh per key", func() bool { return calls.Load() == int64(2*len(keys)) })
+	testrig.Eventually(t, "one refresh per key", func() bool { return calls.Load() == int64(2*len(keys)) })
 }
 
 func TestStaleWhileRevalidate(t *testing.T) {
@@ -196,9 +185,9 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	if n := calls.Load(); n > 2 {
 		t.Fatalf("loader called %d times; want the one refresh shared", n)
 	}
-	poll(t, "the refresh to start", func() bool { return calls.Load() == 2 })
+	testrig.Eventually(t, "the refresh to start", func() bool { return calls.Load() == 2 })
 	close(release)
-	poll(t, "the refreshed value", func() bool {
+	testrig.Eventually(t, "the refreshed value", func() bool {
 		v, _, _ := c.Get(context.Background(), "k", load)
 		return v == "v2"
 	})
@@ -319,7 +308,7 @@ func TestCallerDeadlineDoesNotCancelTheLoad(t *testing.T) {
 		t.Fatalf("Get with a cancelled context: %v, want unavailable", err)
 	}
 	close(release)
-	poll(t, "the load to fill the cache", func() bool {
+	testrig.Eventually(t, "the load to fill the cache", func() bool {
 		v, _, err := c.Get(context.Background(), "k", load)
 		return v == "v" && err == nil
 	})

@@ -204,11 +204,12 @@ func (s *Service) changed(shopID int64, sku string) {
 	s.gen(shopID).Add(1)
 }
 
-// Fresh returns a product straight from the store, bypassing the cache.
+// Fresh returns a product straight from the store's primary, bypassing
+// the cache and any replica.
 // Errors: not_found, unavailable.
 func (s *Service) Fresh(ctx context.Context, shopID int64, sku string) (Product, error) {
 	if !ValidSKU(sku) {
 		return Product{}, errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
 	}
-	return s.store.Product(ctx, shopID, sku)
+	return s.store.Product(FromPrimary(ctx), shopID, sku)
 }

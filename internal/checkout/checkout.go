@@ -43,6 +43,9 @@ type Placement struct {
 	// runs; after it (a crash mid-charge), they get the stored response.
 	LockUntil time.Time
 	KeyExpiry time.Time
+	// Token, when set, must not have been signed out or revoked: the
+	// placement fails with unauthorized (token_revoked) and changes nothing.
+	Token Token
 }
 
 // Store is what checkout needs from persistence. Every method is one
@@ -138,6 +141,10 @@ func (c *Config) defaults() {
 // Config.ReservationTTL).
 const ChargeMargin = 5 * time.Second
 
+// recordBudget bounds the writes that record a charge's outcome, after
+// the charge's own budget.
+const recordBudget = 5 * time.Second
+
 // inFlight is how long after it starts a charge may still be in flight.
 func (c Config) inFlight() time.Duration { return c.ChargeBudget + ChargeMargin }
 
@@ -218,6 +225,7 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
 		ReservationExpiry: now.Add(s.cfg.ReservationTTL),
 		LockUntil:         now.Add(s.cfg.inFlight()),
 		KeyExpiry:         now.Add(s.cfg.KeyTTL),
+		Token:             req.Token,
 	}, respond)
 	if err != nil {
 		return Response{}, err
@@ -233,12 +241,18 @@ func (s *Service) Checkout(ctx context.Context, req Request) (Response, error) {
 // detached from the client's: a client that hangs up must not leave a
 // charge half-recorded.
 func (s *Service) pay(ctx context.Context, req Request, o order.Order) Response {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ChargeBudget)
-	defer cancel()
+	detached := context.WithoutCancel(ctx)
 	recorded := make(chan struct{})
 	s.paying.Store(o.ID, recorded)
 	defer func() { s.paying.Delete(o.ID); close(recorded) }()
-	p := s.payments.Charge(ctx, o.ID, o.Total, o.Currency)
+	chargeCtx, cancelCharge := context.WithTimeout(detached, s.cfg.ChargeBudget)
+	p := s.payments.Charge(chargeCtx, o.ID, o.Total, o.Currency)
+	cancelCharge()
+	// Recording has time of its own: a charge that used its whole budget
+	// must still be recorded and its key released, or retries would get
+	// 409 until the key's lock expires.
+	ctx, cancel := context.WithTimeout(detached, recordBudget)
+	defer cancel()
 	final, err := s.settle(ctx, o, p)
 	if err != nil {
 		s.log.WarnContext(ctx, "checkout: payment outcome not recorded; the reconciler will finish it",

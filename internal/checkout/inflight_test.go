@@ -136,3 +136,32 @@ func TestProviderRefusalCancelsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// hangingPayments never answers a charge: it returns when the charge's
+// context ends, with no outcome.
+type hangingPayments struct{ checkout.Payments }
+
+func (hangingPayments) Charge(ctx context.Context, _ string, _ int64, _ string) checkout.Payment {
+	<-ctx.Done()
+	return checkout.Payment{Outcome: checkout.PaymentUnknown}
+}
+
+// A charge that uses its whole budget is still recorded, and its key
+// released: retries get the stored answer at once, not 409 while the lock
+// lasts (the recording has time of its own after the budget).
+func TestChargeThatUsesItsBudgetIsRecorded(t *testing.T) {
+	forEngines(t, func(t *testing.T, open storetest.Open) {
+		m := setupMoney(t, open)
+		cfg := checkout.Config{ReservationTTL: time.Minute, ChargeBudget: 200 * time.Millisecond}
+		svc := m.service(cfg, hangingPayments{m.pay})
+		req := checkout.Request{ShopID: m.sl.ShopID, CustomerID: m.sl.Customer, Key: "hang", Items: []checkout.Item{{SKU: "A", Quantity: 1}}}
+		first, err := svc.Checkout(context.Background(), req)
+		if err != nil || first.Status != checkout.StatusPending {
+			t.Fatalf("checkout: %d %v, want %d", first.Status, err, checkout.StatusPending)
+		}
+		again, err := svc.Checkout(context.Background(), req)
+		if err != nil || !again.Replayed || again.OrderID != first.OrderID {
+			t.Fatalf("retry with the same key: %+v %v, want the stored answer at once", again, err)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sort"
+	"time"
 
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/errcode"
@@ -33,6 +34,18 @@ type Request struct {
 	CartID string
 	// QueueTicket is the waiting-room ticket, for SKUs sold through one.
 	QueueTicket string
+	// Token is the customer token the request came with, verified by its
+	// signature; whether it was revoked is checked by PlaceOrder.
+	Token Token
+}
+
+// Token names a customer token for the revocation check PlaceOrder makes
+// inside its own transaction: on PostgreSQL the check rides in the batch
+// that claims the key, so it costs a checkout no round trip of its own.
+// A zero Token (a caller that authenticated by other means) is not checked.
+type Token struct {
+	Hash    string
+	Expires time.Time
 }
 
 // ValidKey reports whether an Idempotency-Key is acceptable: 1-255

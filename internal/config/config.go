@@ -23,6 +23,8 @@ type Config struct {
 	Addr            string
 	DataDir         string
 	DatabaseURL     string
+	ReplicaURL      string
+	MaxReplicaLag   time.Duration
 	NATSURL         string
 	RedisURL        string
 	AdminKey        string
@@ -113,6 +115,8 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 		return def
 	}
 	fs.StringVar(&c.Addr, "addr", env("SURGE_ADDR", "127.0.0.1:8080"), "HTTP listen address (env SURGE_ADDR)")
+	fs.StringVar(&c.ReplicaURL, "replica-url", env("SURGE_REPLICA_URL", ""), "PostgreSQL streaming replica for catalog reads; empty reads the primary (env SURGE_REPLICA_URL)")
+	fs.DurationVar(&c.MaxReplicaLag, "max-replica-lag", c.envDuration(getenv, "SURGE_MAX_REPLICA_LAG", time.Second), "catalog reads leave a replica further behind than this for the primary (env SURGE_MAX_REPLICA_LAG)")
 	fs.BoolVar(&c.Demo, "demo", c.envBool(getenv, "SURGE_DEMO", false), "seed a demo shop with a dozen products (env SURGE_DEMO=true)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(c.envInt(getenv, "SURGE_MAX_BODY_BYTES", 1<<20)), "largest accepted request body (env SURGE_MAX_BODY_BYTES)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.envDuration(getenv, "SURGE_REQUEST_TIMEOUT", 5*time.Second), "deadline of every request (env SURGE_REQUEST_TIMEOUT)")
@@ -236,6 +240,12 @@ func (c *Config) Validate() error {
 func (c *Config) ValidateServe() error {
 	if err := c.Validate(); err != nil {
 		return err
+	}
+	if c.ReplicaURL != "" && c.DatabaseURL == "" {
+		return fmt.Errorf("--replica-url needs PostgreSQL (--database-url)")
+	}
+	if c.MaxReplicaLag <= 0 {
+		return fmt.Errorf("--max-replica-lag must be positive")
 	}
 	for _, r := range strings.Split(c.Roles, ",") {
 		switch r = strings.TrimSpace(r); r {

@@ -40,6 +40,11 @@ type Sale struct {
 	// the waiting room. They are not on the public /metrics port.
 	UnitsLeft   *int64 `json:"units_left,omitempty"`
 	QueueLength *int64 `json:"queue_length,omitempty"`
+	// PowDifficulty is the proof of work a buyer must show to join the
+	// waiting room: leading zero bits of a SHA-256 (0: none; see pow.go).
+	PowDifficulty int `json:"pow_difficulty"`
+	// QueueShuffled reports that the pre-queue was shuffled at the start.
+	QueueShuffled bool `json:"-"`
 	// Epoch names this sale among the sales of its SKU: it is set when the
 	// sale is created (not when it is reconfigured), and waiting-room
 	// tickets carry it, so a ticket of an ended sale admits nobody to the
@@ -129,6 +134,12 @@ func (s *Service) Start(ctx context.Context, shopID int64, sale Sale) (Sale, err
 	}
 	if sale.AdmissionBurst < 0 || sale.AdmissionBurst > 1_000_000 {
 		v.Add("admission_burst", "must be between 0 and 10^6")
+	}
+	if sale.PowDifficulty < 0 || sale.PowDifficulty > MaxPowDifficulty {
+		v.Add("pow_difficulty", "must be between 0 (none) and 28 leading zero bits")
+	}
+	if sale.PowDifficulty > 0 && sale.AdmissionRate == 0 {
+		v.Add("pow_difficulty", "needs a waiting room (admission_rate above 0): the proof is asked on joining it")
 	}
 	if err := v.Err(); err != nil {
 		return Sale{}, err

@@ -3,8 +3,10 @@ package flashsale
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"time"
@@ -21,10 +23,16 @@ const (
 
 // Ticket is a buyer's place in a sale's waiting room.
 type Ticket struct {
-	Token    string `json:"token"`
-	SKU      string `json:"sku"`
+	Token string `json:"token"`
+	SKU   string `json:"sku"`
+	// Position is the buyer's place in line; 0 while in the pre-queue.
 	Position int64  `json:"position"`
 	Status   string `json:"status"`
+	// PreQueue is set for a buyer who joined before the sale starts: at
+	// the start everyone in the pre-queue gets a random place ahead of
+	// later arrivals, so arriving early gains nothing over arriving just
+	// before the start. ETA is then the start.
+	PreQueue bool `json:"pre_queue,omitempty"`
 	// AdmittedUpTo is the last position admitted so far.
 	AdmittedUpTo int64 `json:"admitted_up_to"`
 	// RetryAfter is when to ask again, in seconds (0 once admitted or sold out).
@@ -35,8 +43,15 @@ type Ticket struct {
 // QueueStore is what the waiting room needs from persistence.
 type QueueStore interface {
 	// JoinQueue returns the customer's 1-based place in the sale's queue,
-	// adding them at the end on first call. Errors: not_found.
-	JoinQueue(ctx context.Context, shopID int64, sku, customerID string, now time.Time) (int64, error)
+	// adding them at the end on first call with their draw for the
+	// pre-queue's shuffle. Errors: not_found.
+	JoinQueue(ctx context.Context, shopID int64, sku, customerID string, now time.Time, draw int64) (int64, error)
+	// QueuePlace returns the customer's place. Errors: not_found.
+	QueuePlace(ctx context.Context, shopID int64, sku, customerID string) (int64, error)
+	// ShuffleQueue gives the customers who joined before startsAt the
+	// places 1..P in the order of their draws, once per start: a call
+	// after the first changes nothing.
+	ShuffleQueue(ctx context.Context, shopID int64, sku string, startsAt, now time.Time) error
 	// SaleStock returns the units available and reserved across the SKU.
 	SaleStock(ctx context.Context, shopID int64, sku string) (available, reserved int64, err error)
 }
@@ -52,21 +67,36 @@ func admittedUpTo(sale Sale, now time.Time) int64 {
 }
 
 // Join puts a customer in the waiting room (or finds their place) and
-// returns their ticket. Errors: not_found (no sale or no waiting room).
-func (s *Service) Join(ctx context.Context, shopID int64, sku, customerID string) (Ticket, error) {
+// returns their ticket. A sale that asks a proof of work needs one from a
+// customer not yet in its queue. Errors: not_found (no sale or no waiting
+// room), forbidden (pow_required, pow_invalid).
+func (s *Service) Join(ctx context.Context, shopID int64, sku, customerID string, proof Proof) (Ticket, error) {
 	sale, err := s.waitingRoom(ctx, shopID, sku)
 	if err != nil {
 		return Ticket{}, err
 	}
-	pos, err := s.queue.JoinQueue(ctx, shopID, sku, customerID, s.now())
+	if err := s.shuffleIfStarted(ctx, shopID, &sale); err != nil {
+		return Ticket{}, err
+	}
+	pos, err := s.queue.QueuePlace(ctx, shopID, sku, customerID)
+	if errcode.Is(err, errcode.NotFound) {
+		if sale.PowDifficulty > 0 {
+			if err := s.CheckProof(proof, shopID, sale, customerID); err != nil {
+				return Ticket{}, err
+			}
+		}
+		pos, err = s.queue.JoinQueue(ctx, shopID, sku, customerID, s.now(), randomDraw())
+	}
 	if err != nil {
 		return Ticket{}, err
 	}
 	return s.ticket(ctx, shopID, sale, customerID, pos)
 }
 
-// Status re-reads a ticket. Errors: not_found, forbidden (a ticket of
-// another customer or sale), unauthorized (forged).
+// Status re-reads a ticket. A ticket of the pre-queue is exchanged, once
+// the sale starts, for one with the place the shuffle gave. Errors:
+// not_found, forbidden (a ticket of another customer or sale),
+// unauthorized (forged).
 func (s *Service) Status(ctx context.Context, shopID int64, sku, customerID, token string) (Ticket, error) {
 	sale, err := s.waitingRoom(ctx, shopID, sku)
 	if err != nil {
@@ -76,12 +106,45 @@ func (s *Service) Status(ctx context.Context, shopID int64, sku, customerID, tok
 	if err != nil {
 		return Ticket{}, err
 	}
+	if pos == 0 {
+		if err := s.shuffleIfStarted(ctx, shopID, &sale); err != nil {
+			return Ticket{}, err
+		}
+		if pos, err = s.queue.QueuePlace(ctx, shopID, sku, customerID); err != nil {
+			return Ticket{}, err
+		}
+	}
 	return s.ticket(ctx, shopID, sale, customerID, pos)
+}
+
+// shuffleIfStarted shuffles the pre-queue once the sale has started, if
+// no replica has yet.
+func (s *Service) shuffleIfStarted(ctx context.Context, shopID int64, sale *Sale) error {
+	if sale.QueueShuffled || s.now().Before(sale.StartsAt) {
+		return nil
+	}
+	if err := s.queue.ShuffleQueue(ctx, shopID, sale.SKU, sale.StartsAt, s.now()); err != nil {
+		return err
+	}
+	sale.QueueShuffled = true
+	return nil
+}
+
+// randomDraw is a pre-queue arrival's lot: unpredictable to clients.
+func randomDraw() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:]) >> 1)
 }
 
 func (s *Service) ticket(ctx context.Context, shopID int64, sale Sale, customerID string, pos int64) (Ticket, error) {
 	now := s.now()
-	t := Ticket{Token: s.sign(shopID, sale, customerID, pos), SKU: sale.SKU, Position: pos, AdmittedUpTo: admittedUpTo(sale, now)}
+	if now.Before(sale.StartsAt) {
+		// The pre-queue: no place yet, the shuffle at the start gives one.
+		pos = 0
+	}
+	t := Ticket{Token: s.sign(shopID, sale, customerID, pos), SKU: sale.SKU, Position: pos, AdmittedUpTo: admittedUpTo(sale, now),
+		PreQueue: pos == 0}
 	avail, reserved, err := s.queue.SaleStock(ctx, shopID, sale.SKU)
 	if err != nil {
 		return Ticket{}, err
@@ -89,6 +152,10 @@ func (s *Service) ticket(ctx context.Context, shopID int64, sale Sale, customerI
 	switch {
 	case avail == 0 && reserved == 0:
 		t.Status = SoldOut
+	case pos == 0:
+		t.Status = Waiting
+		t.ETA = sale.StartsAt.UTC().Truncate(time.Second)
+		t.RetryAfter = min(max(int(sale.StartsAt.Sub(now).Seconds()), 1), 30)
 	case pos <= t.AdmittedUpTo:
 		t.Status = Admitted
 	default:
@@ -127,6 +194,14 @@ func (s *Service) Admit(ctx context.Context, shopID int64, customerID, token str
 		if err != nil {
 			return errcode.Typed(errcode.Forbidden, "queue_ticket_required",
 				"%s is sold through a waiting room: join it first (POST /v1/shops/{shop}/sales/%s/queue)", sku, sku).With("sku", sku)
+		}
+		if pos == 0 {
+			if s.now().Before(sale.StartsAt) {
+				return errcode.Typed(errcode.Conflict, "sale_not_started", "the sale of %s has not started", sku).
+					With("sku", sku).With("starts_at", sale.StartsAt)
+			}
+			return errcode.Typed(errcode.RateLimited, "not_admitted_yet",
+				"your ticket is from before the sale started: ask for its place (GET /v1/shops/{shop}/sales/%s/queue)", sku).With("sku", sku)
 		}
 		if up := admittedUpTo(*sale, s.now()); pos > up {
 			return errcode.Typed(errcode.RateLimited, "not_admitted_yet", "your place in the queue is %d; admitted so far: %d", pos, up).

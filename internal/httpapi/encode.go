@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
 )
@@ -57,7 +58,28 @@ func decodeJSON(body io.Reader, v any) error {
 		}
 		return nil
 	}
+	// A time that does not parse comes back without its field: find the
+	// field that holds the value, so the client is told which it was.
+	var bad *time.ParseError
+	if errors.As(err, &bad) {
+		return fieldError(fieldHolding(data, bad.Value), "must be an RFC 3339 date-time, e.g. 2026-12-04T12:00:00Z")
+	}
 	return decodeError(err)
+}
+
+// fieldHolding names the top-level field whose value is the JSON string
+// value ("body" when none is).
+func fieldHolding(data []byte, value string) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) == nil {
+		want, _ := json.Marshal(value)
+		for k, v := range fields {
+			if bytes.Equal(bytes.TrimSpace(v), want) || string(bytes.TrimSpace(v)) == value {
+				return k
+			}
+		}
+	}
+	return "body"
 }
 
 // decodeError maps what reading or decoding a body failed with to a

@@ -2,24 +2,55 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"net/http"
+	"reflect"
 	"testing"
 
 	"github.com/surge-commerce/surge/internal/errcode"
 )
 
-// FuzzDecodeCheckout feeds arbitrary bodies to the checkout decoder: it must
-// never panic, and every rejection must be a client error.
+// FuzzDecodeCheckout feeds arbitrary bodies to the checkout decoder. A
+// refusal is a client error with a stable problem type. What it accepts
+// names only fields it knows, spelled exactly (a proxy and Surge must
+// agree on what a body says), and reads back the same when written out.
 func FuzzDecodeCheckout(f *testing.F) {
 	f.Add([]byte(`{"items":[{"sku":"TEE-1","quantity":2}]}`))
 	f.Add([]byte(`{"cart_id":"cart_1"}`))
 	f.Add([]byte(`{"items":[{"sku":"TEE-1","quantity":1.5}]}`))
 	f.Add([]byte(`{"items":null,"extra":1}`))
+	f.Add([]byte(`{"Items":[],"items":[]}`))
+	f.Add([]byte(`{"cart_id":"a","cart_id":"b"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req checkoutRequest
 		err := decodeJSON(bytes.NewReader(body), &req)
-		if err != nil && errcode.Code(err) != errcode.Invalid && errcode.Code(err) != errcode.TooLarge {
-			t.Fatalf("decode error with code %q: %v", errcode.Code(err), err)
+		if err != nil {
+			code, typ := errcode.Code(err), errcode.Code(err)
+			var e *errcode.Error
+			if errors.As(err, &e) && e.Type != "" {
+				typ = e.Type
+			}
+			if status := statusOf(code, typ); status != http.StatusBadRequest && status != http.StatusUnprocessableEntity && status != http.StatusRequestEntityTooLarge {
+				t.Fatalf("refused with status %d (code %q, type %q): %v", status, code, typ, err)
+			}
+			return
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(body, &fields) == nil {
+			for k := range fields {
+				if k != "items" && k != "cart_id" {
+					t.Fatalf("accepted field %q in %s", k, body)
+				}
+			}
+		}
+		out, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again checkoutRequest
+		if err := decodeJSON(bytes.NewReader(out), &again); err != nil || !reflect.DeepEqual(again, req) {
+			t.Fatalf("%s did not read back: %+v, %v", out, again, err)
 		}
 	})
 }

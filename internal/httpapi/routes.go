@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	ls "github.com/surge-commerce/surge/internal/loadshed"
+	"github.com/surge-commerce/surge/internal/web"
 )
 
 // routes is the whole API surface in one place. The second argument is the
@@ -20,6 +21,22 @@ func (s *Server) routes() {
 		// serves probes and metrics, nothing else.
 		s.mux.Handle("/", s.instrument("unmatched", s.notFound()))
 		return
+	}
+
+	// Browser pages (internal/web).
+	if s.site != nil {
+		s.page("GET /docs", s.site.Page("docs/index.html"))
+		s.page("GET /shops/{shop}/", s.site.Page("store/index.html"))
+		if len(s.consoleKey) >= 32 {
+			s.page("GET /ops", s.site.Page("ops/index.html"))
+			s.page("POST /ops/session", s.signIn())
+			s.page("DELETE /ops/session", s.signOutConsole())
+			// The stream holds no shared slot: it lasts until the
+			// request's deadline, and needs a session.
+			s.mux.Handle("GET /ops/stream", s.instrument("GET /ops/stream", s.consoleStream()))
+			s.page("/ops/api/{rest...}", s.consoleAPI())
+		}
+		s.page("GET "+web.AssetPrefix, s.site.Assets())
 	}
 
 	// Platform admin (admin key).
@@ -68,6 +85,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/shops/{shop}/carts/{cart}/lines/{sku}", ls.Checkout, s.setCartLine())
 	s.handle("POST /v1/shops/{shop}/sales/{sku}/queue", ls.Queue, s.joinQueue())
 	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue", ls.Queue, s.queueStatus())
+	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue/challenge", ls.Queue, s.queueChallenge())
 	s.handle("POST /v1/shops/{shop}/checkout", ls.Checkout, s.checkout())
 	s.handle("GET /v1/shops/{shop}/orders/{order}", ls.Checkout, s.getOrder())
 

@@ -15,6 +15,7 @@ type saleRequest struct {
 	Buckets          int       `json:"buckets"`
 	AdmissionRate    int64     `json:"admission_rate"`
 	AdmissionBurst   int64     `json:"admission_burst"`
+	PowDifficulty    int       `json:"pow_difficulty"`
 }
 
 func (s *Server) putSale() http.Handler {
@@ -36,7 +37,7 @@ func (s *Server) putSale() http.Handler {
 		sale, err := s.sales.Start(r.Context(), sh.ID, flashsale.Sale{
 			SKU: r.PathValue("sku"), Stock: stock, StartsAt: req.StartsAt,
 			PerCustomerLimit: req.PerCustomerLimit, Buckets: req.Buckets,
-			AdmissionRate: req.AdmissionRate, AdmissionBurst: req.AdmissionBurst,
+			AdmissionRate: req.AdmissionRate, AdmissionBurst: req.AdmissionBurst, PowDifficulty: req.PowDifficulty,
 		})
 		if err != nil {
 			s.problem(w, r, err)
@@ -88,12 +89,39 @@ func (s *Server) joinQueue() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		t, err := s.sales.Join(r.Context(), sh.ID, r.PathValue("sku"), cust)
+		// The body is optional: a proof of work, for a sale that asks one.
+		var proof flashsale.Proof
+		if r.ContentLength != 0 {
+			if err := decode(r, &proof); err != nil {
+				s.problem(w, r, err)
+				return
+			}
+		}
+		t, err := s.sales.Join(r.Context(), sh.ID, r.PathValue("sku"), cust, proof)
 		if err != nil {
 			s.problem(w, r, err)
 			return
 		}
 		writeTicket(w, t)
+	})
+}
+
+// queueChallenge issues the proof-of-work challenge a customer answers to
+// join a sale's waiting room.
+func (s *Server) queueChallenge() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sh, cust, err := s.authCustomer(r)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		c, err := s.sales.Challenge(r.Context(), sh.ID, r.PathValue("sku"), cust)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, c)
 	})
 }
 

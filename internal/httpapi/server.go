@@ -33,6 +33,7 @@ import (
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/tracing"
+	"github.com/surge-commerce/surge/internal/web"
 )
 
 // Check reports whether one dependency is reachable.
@@ -66,6 +67,14 @@ type Config struct {
 	// APIRoutes serves the /v1 API; without it only operations routes are
 	// served (a replica running background roles only).
 	APIRoutes bool
+	// Site serves the browser pages (the API reference at /docs); nil
+	// serves none.
+	Site *web.Site
+	// ConsoleKey seals the ops console's session cookies (32 bytes, the
+	// same on every replica); without it the console is off.
+	ConsoleKey []byte
+	// SaleFigures reads every flash sale's live figures for the console.
+	SaleFigures func(context.Context) ([]SaleFigure, error)
 	// Info adds informational details (never failing readiness) to /readyz.
 	Info map[string]func(ctx context.Context) any
 	// Auditor runs the invariant checks for GET /v1/admin/audit, after
@@ -124,6 +133,9 @@ type Server struct {
 	tracer         *tracing.Tracer
 	flags          *platform.Flags
 	apiRole        bool
+	site           *web.Site
+	consoleKey     []byte
+	saleFigures    func(context.Context) ([]SaleFigure, error)
 	rendered       *otter.Cache[string, []byte] // product JSON by shop/sku/version
 	now            func() time.Time
 	checks         map[string]Check
@@ -164,6 +176,9 @@ func NewServer(cfg Config) *Server {
 		tracer:         cfg.Tracer,
 		flags:          cfg.Flags,
 		apiRole:        cfg.APIRoutes,
+		site:           cfg.Site,
+		consoleKey:     cfg.ConsoleKey,
+		saleFigures:    cfg.SaleFigures,
 		now:            time.Now,
 		checks:         cfg.Checks,
 		registry:       cfg.Registry,
@@ -188,6 +203,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Drain makes /readyz fail so load balancers stop sending new requests
 // while in-flight ones finish.
 func (s *Server) Drain() { s.draining.Store(true) }
+
+// page registers a browser page or its assets (internal/web). Pages are
+// limited and shed like the API's extras, but they are not API, so they
+// are not in the OpenAPI document.
+func (s *Server) page(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, s.instrument(pattern, s.protect(pattern, loadshed.Extras, h)))
+}
 
 // handle registers a route of a load-shedding class ("" for operations
 // routes, which are never limited).

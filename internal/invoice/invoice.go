@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/batch"
 	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/worker/batch"
 )
 
 // Invoice is an issued invoice.

@@ -16,8 +16,8 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/batch"
 	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/worker/batch"
 )
 
 // Notification is a rendered message to a customer.

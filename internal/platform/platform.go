@@ -1,5 +1,7 @@
 // Package platform holds what belongs to the operator of a Surge
-// installation rather than to any one shop: the platform admin key.
+// installation rather than to any one shop: the platform admin key
+// (platform.go) and the runtime feature flags every replica shares
+// (flags.go).
 //
 // It must never import a driver or a transport; it reaches the store only
 // through the Store interface declared here.

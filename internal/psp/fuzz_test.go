@@ -2,6 +2,7 @@ package psp
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +19,24 @@ func FuzzDecodeCreate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Whatever decodes must be valid, and must hash the same again.
-		if req.validate() != nil || req.hash() != req.hash() {
-			t.Fatalf("accepted an invalid request %+v", req)
-		}
 		if req.Amount <= 0 || !isCurrency(req.Currency) || req.MerchantReference == "" {
 			t.Fatalf("accepted %+v", req)
+		}
+		// Round trip: what was accepted, written out and read again, is the
+		// same request with the same idempotency hash; any other amount
+		// hashes differently, so a retried key cannot change what it pays.
+		b, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := decodeCreate(bytes.NewReader(b))
+		if err != nil || again != req || again.hash() != req.hash() {
+			t.Fatalf("%+v did not round trip: %+v, %v", req, again, err)
+		}
+		other := req
+		other.Amount++
+		if other.hash() == req.hash() {
+			t.Fatalf("amounts %d and %d hash alike", req.Amount, other.Amount)
 		}
 	})
 }
@@ -34,8 +47,24 @@ func FuzzDecodeFaults(f *testing.F) {
 	f.Add([]byte(`{"latency_ms":-1}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := decodeFaults(bytes.NewReader(body))
-		if err == nil && got.Validate() != nil {
-			t.Fatalf("accepted invalid faults %+v", got)
+		if err != nil {
+			return
+		}
+		if got.LatencyMS < 0 || got.LatencyJitterMS < 0 {
+			t.Fatalf("accepted negative latency %+v", got)
+		}
+		for _, rate := range []float64{got.ErrorRate, got.TimeoutRate, got.DeclineRate, got.DropResponseRate} {
+			if !(rate >= 0 && rate <= 1) {
+				t.Fatalf("accepted a rate outside [0, 1]: %+v", got)
+			}
+		}
+		// What is accepted reads back the same once written out.
+		b, err := json.Marshal(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := decodeFaults(bytes.NewReader(b)); err != nil || again != got {
+			t.Fatalf("%+v did not round trip: %+v, %v", got, again, err)
 		}
 	})
 }

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/analytics"
-	"github.com/surge-commerce/surge/internal/batch"
 	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/worker/batch"
 )
 
 // Store is what recommendations need from persistence.

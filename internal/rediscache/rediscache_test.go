@@ -39,17 +39,6 @@ func newL2(rdb *redis.Client, prefix string) *Redis {
 // Redis channels are shared by every database of the server.
 func uniquePrefix() string { return "test-" + rand.Text() + ":" }
 
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestGetSetExpiry(t *testing.T) {
 	url := testrig.RedisURL(t)
 	rdb := client(t, url)
@@ -70,7 +59,7 @@ func TestGetSetExpiry(t *testing.T) {
 		t.Fatalf("TTL of the stored key: %v, %v; want (0, 1h]", ttl, err)
 	}
 	r.Set(ctx, "short", []byte("x"), 50*time.Millisecond)
-	poll(t, "the short-lived key to expire", func() bool {
+	testrig.Eventually(t, "the short-lived key to expire", func() bool {
 		_, ok := r.Get(ctx, "short")
 		return !ok
 	})
@@ -111,7 +100,7 @@ func TestInvalidationReachesAnotherReplica(t *testing.T) {
 	// heard. Each round first publishes a key of another prefix, which
 	// Redis delivers before ours and B must ignore.
 	var heard string
-	poll(t, "B to hear A's invalidation", func() bool {
+	testrig.Eventually(t, "B to hear A's invalidation", func() bool {
 		foreign.Invalidate(context.Background(), "k")
 		a.Invalidate(context.Background(), "k")
 		select {
@@ -148,7 +137,7 @@ func TestCachesShareL2AndInvalidation(t *testing.T) {
 			dropped <- key
 		})
 	})
-	poll(t, "B's subscription", func() bool {
+	testrig.Eventually(t, "B's subscription", func() bool {
 		l2a.Invalidate(context.Background(), "ping")
 		select {
 		case <-dropped:
@@ -173,7 +162,7 @@ func TestCachesShareL2AndInvalidation(t *testing.T) {
 	}
 	value.Store("v2")
 	replicaA.Invalidate("p")
-	poll(t, "B to drop p", func() bool {
+	testrig.Eventually(t, "B to drop p", func() bool {
 		for {
 			select {
 			case k := <-dropped:

@@ -19,13 +19,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/surge-commerce/surge/internal/event"
-	"github.com/surge-commerce/surge/internal/store"
 )
 
 // Store is the outbox as the relay uses it.
 type Store interface {
-	RelayOutbox(ctx context.Context, limit int, now time.Time, publish store.Publish) (int, error)
-	NextOutbox(ctx context.Context, after int64, limit int) ([]store.OutboxEvent, error)
+	RelayOutbox(ctx context.Context, limit int, now time.Time, publish event.Publish) (int, error)
+	NextOutbox(ctx context.Context, after int64, limit int) ([]event.OutboxEvent, error)
 	MarkOutbox(ctx context.Context, seqs []int64, now time.Time) error
 	PruneOutbox(ctx context.Context, before time.Time, limit int) (int, error)
 }
@@ -245,7 +244,7 @@ type inflight struct {
 func (f *inflight) failed() bool { return len(f.errs) > 0 }
 
 // encode turns a batch of the only relay's outbox into messages.
-func (r *Relay) encode(batch []store.OutboxEvent) *inflight {
+func (r *Relay) encode(batch []event.OutboxEvent) *inflight {
 	envs := make([]event.Envelope, len(batch))
 	seqs := make([]int64, len(batch))
 	for i, e := range batch {

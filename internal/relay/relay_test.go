@@ -19,6 +19,7 @@ import (
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/store/storetest"
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // outbox is a Store handing fixed batches to the relay, recording what
@@ -33,7 +34,7 @@ type outbox struct {
 	pruned int
 }
 
-func (o *outbox) RelayOutbox(ctx context.Context, _ int, _ time.Time, publish store.Publish) (int, error) {
+func (o *outbox) RelayOutbox(ctx context.Context, _ int, _ time.Time, publish event.Publish) (int, error) {
 	o.mu.Lock()
 	batch := o.batch
 	o.batch = nil
@@ -50,7 +51,7 @@ func (o *outbox) RelayOutbox(ctx context.Context, _ int, _ time.Time, publish st
 	return len(acked), err
 }
 
-func (o *outbox) NextOutbox(context.Context, int64, int) ([]store.OutboxEvent, error) {
+func (o *outbox) NextOutbox(context.Context, int64, int) ([]event.OutboxEvent, error) {
 	panic("the shared-outbox relay never reads by position")
 }
 
@@ -79,17 +80,6 @@ func (o *outbox) results() ([][]string, []error) {
 
 func envelope(id, typ, traceparent string) event.Envelope {
 	return event.Envelope{Spec: event.Spec, ID: id, Type: typ, Shop: "acme", TraceParent: traceparent, Data: json.RawMessage(`{}`)}
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestRelayPublishes runs the relay's loop against an embedded JetStream:
@@ -125,7 +115,7 @@ func TestRelayPublishes(t *testing.T) {
 	}
 	st.give(batch...)
 	wake <- struct{}{}
-	poll(t, "the first round", func() bool { a, _ := st.results(); return len(a) == 1 })
+	testrig.Eventually(t, "the first round", func() bool { a, _ := st.results(); return len(a) == 1 })
 	acked, errs := st.results()
 	if !slices.Equal(acked[0], []string{"evt-1", "evt-3"}) || errs[0] == nil {
 		t.Fatalf("first round: acked %v, err %v; want evt-1 and evt-3 acknowledged and an error for evt-2", acked[0], errs[0])
@@ -149,7 +139,7 @@ func TestRelayPublishes(t *testing.T) {
 	// acknowledged, but stored once.
 	st.give(batch[0], batch[2])
 	wake <- struct{}{}
-	poll(t, "the second round", func() bool { a, _ := st.results(); return len(a) == 2 })
+	testrig.Eventually(t, "the second round", func() bool { a, _ := st.results(); return len(a) == 2 })
 	acked, errs = st.results()
 	if !slices.Equal(acked[1], []string{"evt-1", "evt-3"}) || errs[1] != nil {
 		t.Fatalf("republish: acked %v, err %v", acked[1], errs[1])

@@ -26,9 +26,26 @@ var _ checkout.Store = (*Store)(nil)
 func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond func(order.Order) checkout.Response) (order.Order, *checkout.Response, error) {
 	var o order.Order
 	var replay *checkout.Response
+	if p.Token.Hash != "" && s.engine != Postgres {
+		// SQLite has one writer: read before taking it, not under it.
+		revoked, err := s.TokenRevoked(ctx, p.ShopID, p.CustomerID, p.Token.Hash, p.Token.Expires)
+		if err != nil {
+			return order.Order{}, nil, err
+		}
+		if revoked {
+			return order.Order{}, nil, errTokenRevoked
+		}
+	}
 	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
 		var claimed int64
 		t.exec(&claimed, claimKeyQuery, claimKeyArgs(p)...)
+		// On PostgreSQL the token's revocation rides in this batch.
+		var tok tokenRevocation
+		tokFound := true
+		checkToken := p.Token.Hash != "" && s.engine == Postgres
+		if checkToken {
+			t.queryRow(&tokFound, tokenRevokedQuery, tokenArgs(p.ShopID, p.CustomerID, p.Token.Hash), &tok.until, &tok.signedOut)
+		}
 		products := make([]product, len(p.Items))
 		for i, it := range p.Items {
 			pr := &products[i]
@@ -40,6 +57,9 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 		if err := t.flush(ctx); err != nil {
 			return err
 		}
+		if checkToken && (!tokFound || tok.revoked(p.Token.Expires)) {
+			return errTokenRevoked
+		}
 		if claimed == 0 {
 			db, err := t.db(ctx)
 			if err != nil {
@@ -49,21 +69,13 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 				return err
 			}
 		}
-		o = order.Order{ShopID: p.ShopID, ID: p.OrderID, CustomerID: p.CustomerID, Status: order.PendingPayment,
-			CreatedAt: fromMicros(micros(p.Now)), UpdatedAt: fromMicros(micros(p.Now))}
-		for i, it := range p.Items {
-			line, err := priceLine(p, it, products[i])
-			if err != nil {
-				return err
-			}
-			if o.Currency != "" && o.Currency != products[i].currency {
-				var v errcode.Validation
-				v.Add("items", "all items of one order must share a currency")
-				return v.Err()
-			}
-			o.Currency = products[i].currency
-			o.Lines = append(o.Lines, line)
-			o.Total += line.UnitPrice * line.Quantity
+		priced := make([]checkout.Product, len(products))
+		for i, pr := range products {
+			priced[i] = pr.forPricing()
+		}
+		var err error
+		if o, err = checkout.Price(p, priced); err != nil {
+			return err
 		}
 		return s.writeOrder(ctx, t, p, o, products, respond(o))
 	})
@@ -76,12 +88,24 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 	return o, replay, nil
 }
 
+// errTokenRevoked refuses a placement whose customer token was signed
+// out or revoked (or whose customer is gone).
+var errTokenRevoked = errcode.Typed(errcode.Unauthorized, "token_revoked", "the customer token was signed out or revoked")
+
 // product is what checkout reads of one item's product.
 type product struct {
 	found              bool
 	title, currency    string
 	price, limit       int64
 	saleStart, buckets sql.NullInt64 // set when the SKU is on flash sale
+}
+
+func (pr product) forPricing() checkout.Product {
+	c := checkout.Product{Found: pr.found, Title: pr.title, Currency: pr.currency, Price: pr.price, Limit: pr.limit}
+	if pr.saleStart.Valid {
+		c.SaleStart = fromMicros(pr.saleStart.Int64)
+	}
+	return c
 }
 
 // writeOrder queues every write of a placed order and checks their
@@ -99,9 +123,6 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 	counted := make([]int64, len(p.Items))
 	for i, it := range p.Items {
 		if limit := products[i].limit; limit > 0 {
-			if it.Quantity > limit {
-				return overLimit(it.SKU, limit)
-			}
 			t.exec(&counted[i], countLimitedQuery, p.ShopID, p.CustomerID, it.SKU, it.Quantity, limit, limit)
 		} else {
 			// Counted without a limit too, so a limit that comes into force
@@ -141,7 +162,7 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 	}
 	for i, it := range p.Items {
 		if products[i].limit > 0 && counted[i] == 0 {
-			return overLimit(it.SKU, products[i].limit)
+			return checkout.OverLimit(it.SKU, products[i].limit)
 		}
 	}
 	queued := interactive // the items whose main stock row went with the batch
@@ -150,7 +171,7 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 	}
 	for i, it := range p.Items[:queued] {
 		if reserved[i] == 0 {
-			return outOfStock(it.SKU)
+			return checkout.OutOfStock(it.SKU)
 		}
 	}
 	if sale != nil {
@@ -248,23 +269,6 @@ func (s *Store) reclaimKey(ctx context.Context, db dbtx, p checkout.Placement) (
 	return &checkout.Response{Status: status, Body: []byte(body), OrderID: orderID}, nil
 }
 
-// priceLine prices one item from its product and checks that its sale has
-// started.
-func priceLine(p checkout.Placement, it checkout.Item, pr product) (order.Line, error) {
-	line := order.Line{SKU: it.SKU, Quantity: it.Quantity, Title: pr.title, UnitPrice: pr.price}
-	if !pr.found {
-		var v errcode.Validation
-		v.Add("items", "unknown SKU "+it.SKU)
-		e := v.Err().(*errcode.Error)
-		return line, e.With("sku", it.SKU)
-	}
-	if pr.saleStart.Valid && micros(p.Now) < pr.saleStart.Int64 {
-		return line, errcode.Typed(errcode.Conflict, "sale_not_started", "the sale of %s has not started", it.SKU).
-			With("sku", it.SKU).With("starts_at", fromMicros(pr.saleStart.Int64))
-	}
-	return line, nil
-}
-
 // The purchase counts: an upsert that refuses to pass the limit, or,
 // without a limit, one that always counts. limit_seen keeps the most
 // permissive limit a counted purchase was made under (-1: none), for the
@@ -278,15 +282,6 @@ const (
 	countUnlimitedQuery = `INSERT INTO purchase_counts (shop_id, customer_id, sku, units, limit_seen) VALUES (?, ?, ?, ?, -1)
 		ON CONFLICT (shop_id, customer_id, sku) DO UPDATE SET units = purchase_counts.units + excluded.units, limit_seen = -1`
 )
-
-func overLimit(sku string, limit int64) error {
-	return errcode.Typed(errcode.Conflict, "purchase_limit", "at most %d units of %s per customer", limit, sku).
-		With("sku", sku).With("limit", limit)
-}
-
-func outOfStock(sku string) error {
-	return errcode.Typed(errcode.Conflict, "out_of_stock", "not enough stock of %s", sku).With("sku", sku)
-}
 
 // reserveLine reserves one item's stock with conditional updates, and
 // marks a flash-sale SKU sold out when that took its last unit.
@@ -344,7 +339,7 @@ func (s *Store) reserveStock(ctx context.Context, db dbtx, shopID int64, it chec
 		return -1, nil
 	}
 	if buckets == 0 {
-		return 0, outOfStock(it.SKU)
+		return 0, checkout.OutOfStock(it.SKU)
 	}
 	return -1, s.gather(ctx, db, shopID, it)
 }
@@ -377,7 +372,7 @@ func (s *Store) gather(ctx context.Context, db dbtx, shopID int64, it checkout.I
 		total += b.available
 	}
 	if total < it.Quantity {
-		return outOfStock(it.SKU)
+		return checkout.OutOfStock(it.SKU)
 	}
 	moved := int64(0)
 	for _, b := range slices.Sorted(maps.Keys(buckets)) {

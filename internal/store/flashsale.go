@@ -129,11 +129,15 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 			sale.PerCustomerLimit, shopID, sale.SKU); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO flash_sales (shop_id, sku, starts_at, buckets, admission_rate, admission_burst, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+		// A new start time reopens the pre-queue: it is shuffled at the
+		// new start (queue_shuffled_at).
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO flash_sales (shop_id, sku, starts_at, buckets, admission_rate, admission_burst, pow_difficulty, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (shop_id, sku) DO UPDATE SET starts_at = excluded.starts_at, buckets = excluded.buckets,
-				admission_rate = excluded.admission_rate, admission_burst = excluded.admission_burst, sold_out_at = NULL`),
-			shopID, sale.SKU, micros(sale.StartsAt), sale.Buckets, sale.AdmissionRate, sale.AdmissionBurst, micros(now))
+				admission_rate = excluded.admission_rate, admission_burst = excluded.admission_burst,
+				pow_difficulty = excluded.pow_difficulty, sold_out_at = NULL,
+				queue_shuffled_at = CASE WHEN flash_sales.starts_at = excluded.starts_at THEN flash_sales.queue_shuffled_at END`),
+			shopID, sale.SKU, micros(sale.StartsAt), sale.Buckets, sale.AdmissionRate, sale.AdmissionBurst, sale.PowDifficulty, micros(now))
 		if err != nil {
 			return err
 		}
@@ -217,13 +221,15 @@ func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
 func (s *Store) Sale(ctx context.Context, shopID int64, sku string) (flashsale.Sale, error) {
 	sale := flashsale.Sale{SKU: sku}
 	var starts int64
-	var soldOut sql.NullInt64
+	var soldOut, shuffled sql.NullInt64
 	err := s.read.QueryRowContext(ctx, s.q(`SELECT f.created_at, f.starts_at, f.buckets, f.admission_rate, f.admission_burst, f.sold_out_at, p.purchase_limit,
-			i.received + COALESCE((SELECT SUM(b.received) FROM inventory_buckets b WHERE b.shop_id = f.shop_id AND b.sku = f.sku), 0)
+			i.received + COALESCE((SELECT SUM(b.received) FROM inventory_buckets b WHERE b.shop_id = f.shop_id AND b.sku = f.sku), 0),
+			f.pow_difficulty, f.queue_shuffled_at
 		FROM flash_sales f JOIN products p ON p.shop_id = f.shop_id AND p.sku = f.sku
 		JOIN inventory i ON i.shop_id = f.shop_id AND i.sku = f.sku
 		WHERE f.shop_id = ? AND f.sku = ?`), shopID, sku).Scan(&sale.Epoch, &starts, &sale.Buckets, &sale.AdmissionRate, &sale.AdmissionBurst, &soldOut,
-		&sale.PerCustomerLimit, &sale.Stock)
+		&sale.PerCustomerLimit, &sale.Stock, &sale.PowDifficulty, &shuffled)
+	sale.QueueShuffled = shuffled.Valid
 	if err == sql.ErrNoRows {
 		return sale, errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
 	}
@@ -253,7 +259,7 @@ func (s *Store) SaleFigures(ctx context.Context, shopID int64, sku string) (int6
 // held for microseconds rather than a flush and joins do not queue behind
 // each other. The join's durable commit flushes the counter with it. A
 // place taken by a join that then fails is skipped, not reused.
-func (s *Store) JoinQueue(ctx context.Context, shopID int64, sku, customerID string, now time.Time) (int64, error) {
+func (s *Store) JoinQueue(ctx context.Context, shopID int64, sku, customerID string, now time.Time, draw int64) (int64, error) {
 	if pos, err := s.queuePlace(ctx, s.read, shopID, sku, customerID); err == nil || !errcode.Is(err, errcode.NotFound) {
 		return pos, err // already in the queue (or the database failed)
 	}
@@ -275,8 +281,8 @@ func (s *Store) JoinQueue(ctx context.Context, shopID int64, sku, customerID str
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO queue_entries (shop_id, sku, customer_id, joined_at, place) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (shop_id, sku, customer_id) DO NOTHING`), shopID, sku, customerID, micros(now), pos)
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO queue_entries (shop_id, sku, customer_id, joined_at, place, draw) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (shop_id, sku, customer_id) DO NOTHING`), shopID, sku, customerID, micros(now), pos, draw)
 		if err != nil {
 			return err
 		}
@@ -297,6 +303,35 @@ func (s *Store) takePlace(ctx context.Context, tx *sql.Tx, shopID int64, sku str
 		return errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
 	}
 	return err
+}
+
+// QueuePlace implements flashsale.QueueStore.
+func (s *Store) QueuePlace(ctx context.Context, shopID int64, sku, customerID string) (int64, error) {
+	return s.queuePlace(ctx, s.read, shopID, sku, customerID)
+}
+
+// ShuffleQueue implements flashsale.QueueStore. The first caller after the
+// start wins the sale row and renumbers the pre-queue; the others wait on
+// that row (PostgreSQL's lock, SQLite's one writer), find it shuffled and
+// change nothing, so every replica reads the same places afterwards.
+func (s *Store) ShuffleQueue(ctx context.Context, shopID int64, sku string, startsAt, now time.Time) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE flash_sales SET queue_shuffled_at = ?
+			WHERE shop_id = ? AND sku = ? AND starts_at = ? AND queue_shuffled_at IS NULL`), micros(now), shopID, sku, micros(startsAt))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // shuffled already, or the sale changed meanwhile
+		}
+		// The early arrivals take the places 1..P in the order of their
+		// draws; later arrivals keep theirs, which are all above P.
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE queue_entries SET place = r.new_place
+			FROM (SELECT seq, ROW_NUMBER() OVER (ORDER BY draw, seq) AS new_place FROM queue_entries
+				WHERE shop_id = ? AND sku = ? AND joined_at < ?) r
+			WHERE queue_entries.seq = r.seq`), shopID, sku, micros(startsAt))
+		return err
+	})
 }
 
 // queuePlace returns a customer's place in a sale's queue. Errors:

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/surge-commerce/surge/internal/store/sqlite"
+	"github.com/surge-commerce/surge/internal/testrig"
 	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
@@ -46,13 +46,7 @@ func hold(t *testing.T, w *groupWriter) (release func()) {
 
 func waitQueued(t *testing.T, w *groupWriter, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(w.queue) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d writes queued, want %d", len(w.queue), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testrig.Eventually(t, fmt.Sprintf("%d queued writes", n), func() bool { return len(w.queue) >= n })
 }
 
 // A write that fails inside a group rolls back to its savepoint: its rows

@@ -12,10 +12,6 @@ import (
 	"github.com/surge-commerce/surge/internal/event"
 )
 
-// Publish is how the relay hands a batch of events to the broker; it
-// returns the ids of the events the broker acknowledged.
-type Publish func(ctx context.Context, batch []event.Envelope) (acked []string, err error)
-
 // unpublished selects the oldest unpublished events, skipping any event
 // whose aggregate still has an earlier one unpublished: that keeps each
 // order's events in order even with several relays.
@@ -42,7 +38,7 @@ const unpublished = `SELECT o.seq, o.event_id, o.shop_id, s.slug, o.aggregate, o
 // the normal case (broker dedup covers the abnormal one). On SQLite there
 // is one relay, and the publish happens outside the write lock so
 // checkouts never wait on the broker.
-func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publish Publish) (int, error) {
+func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publish event.Publish) (int, error) {
 	var acked []string
 	var pubErr error
 	if s.engine == Postgres {
@@ -72,12 +68,6 @@ func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publi
 	return len(acked), pubErr
 }
 
-// OutboxEvent is an unpublished event and its position in the outbox.
-type OutboxEvent struct {
-	Seq int64
-	event.Envelope
-}
-
 // NextOutbox returns up to limit unpublished events after position after,
 // oldest first, for a relay that is the only one on its outbox (SQLite):
 // it keeps each order's events in order by publishing them in position
@@ -85,7 +75,7 @@ type OutboxEvent struct {
 // can read the next batch before the previous one is marked. On SQLite
 // positions are handed out by the one writer, so a later commit never
 // takes a lower position than an event already read.
-func (s *Store) NextOutbox(ctx context.Context, after int64, limit int) ([]OutboxEvent, error) {
+func (s *Store) NextOutbox(ctx context.Context, after int64, limit int) ([]event.OutboxEvent, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT o.seq, o.event_id, o.shop_id, s.slug, o.aggregate, o.aggregate_id, o.event_type, o.payload, o.occurred_at, o.trace_parent
 		FROM outbox o JOIN shops s ON s.shop_id = o.shop_id
 		WHERE o.published_at IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`), after, limit)
@@ -93,9 +83,9 @@ func (s *Store) NextOutbox(ctx context.Context, after int64, limit int) ([]Outbo
 		return nil, classify(err)
 	}
 	defer rows.Close()
-	var out []OutboxEvent
+	var out []event.OutboxEvent
 	for rows.Next() {
-		var e OutboxEvent
+		var e event.OutboxEvent
 		var occurred int64
 		var payload string
 		if err := rows.Scan(&e.Seq, &e.ID, &e.ShopID, &e.Shop, &e.Aggregate, &e.AggregateID, &e.Type, &payload, &occurred, &e.TraceParent); err != nil {

@@ -120,7 +120,13 @@ func (s *Store) DeleteProduct(ctx context.Context, shopID int64, sku string, now
 
 // Product implements catalog.Store.
 func (s *Store) Product(ctx context.Context, shopID int64, sku string) (catalog.Product, error) {
-	return s.product(ctx, s.read, shopID, sku)
+	var p catalog.Product
+	err := s.catalogRead(ctx, func(db *sql.DB) error {
+		var err error
+		p, err = s.product(ctx, db, shopID, sku)
+		return err
+	})
+	return p, err
 }
 
 func (s *Store) product(ctx context.Context, db *sql.DB, shopID int64, sku string) (catalog.Product, error) {
@@ -170,20 +176,24 @@ func (s *Store) forUpdate() string {
 }
 
 func (s *Store) queryProducts(ctx context.Context, query string, args ...any) ([]catalog.Product, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
 	var out []catalog.Product
-	for rows.Next() {
-		p, err := scanProduct(rows)
+	err := s.catalogRead(ctx, func(db *sql.DB) error {
+		out = nil
+		rows, err := db.QueryContext(ctx, s.q(query), args...)
 		if err != nil {
-			return nil, classify(err)
+			return classify(err)
 		}
-		out = append(out, p)
-	}
-	return out, classify(rows.Err())
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanProduct(rows)
+			if err != nil {
+				return classify(err)
+			}
+			out = append(out, p)
+		}
+		return classify(rows.Err())
+	})
+	return out, err
 }
 
 type scanner interface{ Scan(dest ...any) error }

@@ -46,6 +46,10 @@ type Config struct {
 	DataDir string
 	// MaxConns bounds the pool (the read pool on SQLite).
 	MaxConns int
+	// ReplicaURL names a PostgreSQL streaming replica the catalog's reads
+	// may go to while it lags the primary by at most MaxReplicaLag.
+	ReplicaURL    string
+	MaxReplicaLag time.Duration
 }
 
 // Store is the SQL store. It is safe for concurrent use.
@@ -69,6 +73,9 @@ type Store struct {
 	// writer commits SQLite's writes in groups (nil on PostgreSQL, whose
 	// pool has many connections and whose WAL flush already groups commits).
 	writer *groupWriter
+	// replica serves catalog reads when configured and caught up (nil
+	// without one).
+	replica *replica
 }
 
 // writeTimeout bounds one write transaction: a checkout must answer well
@@ -94,8 +101,21 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s := &Store{engine: Postgres, write: db, read: db, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
 			notify: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		if cfg.ReplicaURL != "" {
+			if !IsPostgresURL(cfg.ReplicaURL) {
+				db.Close()
+				return nil, fmt.Errorf("store: the replica URL must start with postgres:// or postgresql://")
+			}
+			if s.replica, err = openReplica(cfg.ReplicaURL, cfg.MaxConns, cfg.MaxReplicaLag); err != nil {
+				db.Close()
+				return nil, err
+			}
+		}
 		go s.notifyRelays()
 		return s, nil
+	}
+	if cfg.ReplicaURL != "" {
+		return nil, fmt.Errorf("store: a read replica needs PostgreSQL (SURGE_DATABASE_URL)")
 	}
 	if cfg.DatabaseURL != "" {
 		return nil, fmt.Errorf("store: SURGE_DATABASE_URL must start with postgres:// or postgresql://")
@@ -119,7 +139,11 @@ func (s *Store) Engine() string { return s.engine }
 // Pools returns the connection pools by role, for metrics.
 func (s *Store) Pools() map[string]*sql.DB {
 	if s.engine == Postgres {
-		return map[string]*sql.DB{"primary": s.write}
+		pools := map[string]*sql.DB{"primary": s.write}
+		if s.replica != nil {
+			pools["replica"] = s.replica.db
+		}
+		return pools
 	}
 	return map[string]*sql.DB{"write": s.write, "read": s.read}
 }
@@ -174,6 +198,9 @@ func (s *Store) notifyRelays() {
 func (s *Store) Close() error {
 	if s.writer != nil {
 		s.writer.close()
+	}
+	if s.replica != nil {
+		s.replica.close()
 	}
 	if s.stop != nil {
 		s.closer.Do(func() { close(s.stop); <-s.done })

@@ -17,6 +17,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/broker"
 	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 func TestDefaults(t *testing.T) {
@@ -95,17 +96,6 @@ func (h *failing) deliveries(id string) []time.Time {
 	return append([]time.Time(nil), h.calls[id]...)
 }
 
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestRetriesBackoffAndDeadLetters runs a consumer against an embedded
 // JetStream: an event failing twice is retried on the backoff schedule and
 // then acknowledged; an event that always fails is dead-lettered with its
@@ -148,7 +138,7 @@ func TestRetriesBackoffAndDeadLetters(t *testing.T) {
 
 	dead := func() float64 { return counter(metrics.deadLettered.WithLabelValues("test")) }
 	processed := func() float64 { return counter(metrics.processed.WithLabelValues("test")) }
-	poll(t, "one event processed and two dead-lettered", func() bool { return processed() == 1 && dead() == 2 })
+	testrig.Eventually(t, "one event processed and two dead-lettered", func() bool { return processed() == 1 && dead() == 2 })
 
 	for id, want := range map[string]int{"evt-retry": 3, "evt-poison": 3, "evt-alien": 0} {
 		if got := len(h.deliveries(id)); got != want {

@@ -157,7 +157,7 @@ type Published struct {
 
 var errRefused = errors.New("broker refused the event")
 
-// Publish is a store.Publish.
+// Publish is a event.Publish.
 func (p *Published) Publish(_ context.Context, batch []event.Envelope) ([]string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -194,7 +194,7 @@ func (p *Published) Batches() [][]event.Envelope {
 
 // RelayAll runs relay rounds until the outbox has nothing ready and
 // returns how many events were marked published.
-func RelayAll(t *testing.T, s *store.Store, publish store.Publish) int {
+func RelayAll(t *testing.T, s *store.Store, publish event.Publish) int {
 	t.Helper()
 	total := 0
 	for range 100 {
@@ -310,7 +310,7 @@ func testOutboxByPosition(t *testing.T, s *store.Store) {
 	sl := NewSeller(t, s, "position", "A", "B")
 	paid := sl.Order(t, order.Paid, "A", "B")
 	fulfilled := sl.Order(t, order.Fulfilled, "A")
-	var all []store.OutboxEvent
+	var all []event.OutboxEvent
 	for after := int64(0); ; {
 		batch, err := s.NextOutbox(ctx(t), after, 2)
 		if err != nil {

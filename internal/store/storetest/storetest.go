@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/catalog"
+	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/shop"
@@ -26,6 +27,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Shops", func(t *testing.T) { t.Parallel(); testShops(t, open(t)) })
 	t.Run("KeyRotation", func(t *testing.T) { t.Parallel(); testKeyRotation(t, open(t)) })
 	t.Run("TokenRevocation", func(t *testing.T) { t.Parallel(); testTokenRevocation(t, open(t)) })
+	t.Run("PlaceOrderChecksToken", func(t *testing.T) { t.Parallel(); testPlaceOrderChecksToken(t, open(t)) })
 	t.Run("ProductLifecycle", func(t *testing.T) { t.Parallel(); testProductLifecycle(t, open(t)) })
 	t.Run("ProductIsolation", func(t *testing.T) { t.Parallel(); testProductIsolation(t, open(t)) })
 	t.Run("Pagination", func(t *testing.T) { t.Parallel(); testPagination(t, open(t)) })
@@ -33,6 +35,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, open(t)) })
 	t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, open) })
 	t.Run("Queue", func(t *testing.T) { t.Parallel(); testQueue(t, open(t)) })
+	t.Run("PreQueue", func(t *testing.T) { t.Parallel(); testPreQueue(t, open(t)) })
 	t.Run("Carts", func(t *testing.T) { t.Parallel(); testCarts(t, open(t)) })
 	t.Run("FlashSales", func(t *testing.T) { t.Parallel(); testFlashSales(t, open) })
 }
@@ -180,6 +183,53 @@ func testTokenRevocation(t *testing.T, s *store.Store) {
 	wantCode(t, s.RevokeTokens(c, sh.ID, "cus_nope", exp), errcode.NotFound)
 	if revoked := must[bool](t)(s.TokenRevoked(c, sh.ID, "cus_nope", "h4", exp)); !revoked {
 		t.Fatal("a token of an unknown customer passes")
+	}
+}
+
+// PlaceOrder refuses a revoked customer token in its own transaction and
+// changes nothing: no order, no reserved stock, the key still free.
+func testPlaceOrderChecksToken(t *testing.T, s *store.Store) {
+	c := ctx(t)
+	sh := must[shop.Shop](t)(createShop(c, s, "tokpo"))
+	if _, _, err := s.PutProduct(c, product(sh.ID, "TEE-1", 5), t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"cus_1", "cus_2"} {
+		if err := s.CreateCustomer(c, customer.Customer{ShopID: sh.ID, ID: id, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	place := func(cus, hash, key string) error {
+		now := time.Now()
+		_, _, err := s.PlaceOrder(c, checkout.Placement{
+			ShopID: sh.ID, CustomerID: cus, Key: key, Fingerprint: "fp-" + key,
+			OrderID: "ord_" + key, Items: []checkout.Item{{SKU: "TEE-1", Quantity: 1}}, Now: now,
+			ReservationExpiry: now.Add(time.Hour), LockUntil: now.Add(time.Minute), KeyExpiry: now.Add(time.Hour),
+			Token: checkout.Token{Hash: hash, Expires: exp},
+		}, respond)
+		return err
+	}
+	if err := s.RevokeToken(c, sh.ID, "cus_1", "signed-out", exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeTokens(c, sh.ID, "cus_2", exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ cus, hash string }{{"cus_1", "signed-out"}, {"cus_2", "any"}, {"cus_gone", "any"}} {
+		err := place(tc.cus, tc.hash, "k-"+tc.cus)
+		wantCode(t, err, errcode.Unauthorized)
+		if _, err := s.Order(c, "ord_k-"+tc.cus); !errcode.Is(err, errcode.NotFound) {
+			t.Fatalf("%s: a refused placement left an order (%v)", tc.cus, err)
+		}
+	}
+	if p := must[catalog.Product](t)(s.Product(c, sh.ID, "TEE-1")); p.Stock != 5 {
+		t.Fatalf("stock after refused placements: %d, want 5", p.Stock)
+	}
+	// The same key with a valid token places the order: the refused
+	// attempt did not claim it.
+	if err := place("cus_1", "fresh", "k-cus_1"); err != nil {
+		t.Fatalf("a fresh token after a refused attempt: %v", err)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // gated records each batch, holds the first until released, and fails any
@@ -56,7 +58,7 @@ func TestItemsHandedInMeanwhileShareABatch(t *testing.T) {
 		})
 	}
 	do("first")
-	waitFor(t, func() bool { return g.count() == 1 })
+	testrig.Eventually(t, "the condition", func() bool { return g.count() == 1 })
 	items := []string{"bad"}
 	for i := range 9 {
 		items = append(items, fmt.Sprintf("i%d", i))
@@ -64,7 +66,7 @@ func TestItemsHandedInMeanwhileShareABatch(t *testing.T) {
 	for _, it := range items {
 		do(it)
 	}
-	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.waiting) == len(items) })
+	testrig.Eventually(t, "the condition", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.waiting) == len(items) })
 	close(g.release)
 	wg.Wait()
 
@@ -86,11 +88,11 @@ func TestBatchesAreBounded(t *testing.T) {
 	c := New(4, 10*time.Second, g.apply)
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = c.Do(context.Background(), "first") })
-	waitFor(t, func() bool { return g.count() == 1 })
+	testrig.Eventually(t, "the condition", func() bool { return g.count() == 1 })
 	for i := range 10 {
 		wg.Go(func() { _ = c.Do(context.Background(), fmt.Sprint(i)) })
 	}
-	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.waiting) == 10 })
+	testrig.Eventually(t, "the condition", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.waiting) == 10 })
 	close(g.release)
 	wg.Wait()
 	var sizes []int
@@ -108,21 +110,10 @@ func TestCallerStopsWaitingWhenItsContextEnds(t *testing.T) {
 	defer close(g.release)
 	c := New(64, 10*time.Second, g.apply)
 	go func() { _ = c.Do(context.Background(), "first") }()
-	waitFor(t, func() bool { return g.count() == 1 })
+	testrig.Eventually(t, "the condition", func() bool { return g.count() == 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := c.Do(ctx, "late"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Do = %v, want context.Canceled", err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
