@@ -38,16 +38,46 @@ func ltRun(t *testing.T, s *surge, args ...string) (loadtest.Report, string, str
 	return rep, string(html), stdout.String(), err
 }
 
-// ltCheckHTML asserts the page has its four charts and loads nothing.
+// ltCheckHTML asserts the page has its charts and loads nothing.
 func ltCheckHTML(t *testing.T, html string) {
 	t.Helper()
-	for _, id := range []string{"chart-latency", "chart-rate", "chart-load", "chart-status"} {
+	for _, id := range []string{"chart-latency", "chart-latency-log", "chart-rate", "chart-load", "chart-status"} {
 		if !strings.Contains(html, `<svg id="`+id+`"`) {
 			t.Errorf("report.html lacks the %s chart", id)
 		}
 	}
 	if strings.Contains(html, "<script") || strings.Contains(html, "<link") || regexp.MustCompile(`(src|href)="http`).MatchString(html) {
 		t.Error("report.html loads something: it must open offline")
+	}
+}
+
+// ltCheckOperations asserts report.json is versioned and breaks the
+// scenario's requests down by operation: each wanted one is there, and
+// the operations of every step add up to its requests.
+func ltCheckOperations(t *testing.T, rep loadtest.Report, want ...string) {
+	t.Helper()
+	if rep.SchemaVersion != loadtest.SchemaVersion || rep.SchemaVersion < 2 {
+		t.Errorf("schema_version %d, want %d", rep.SchemaVersion, loadtest.SchemaVersion)
+	}
+	sr := rep.Scenarios[0]
+	got := map[string]loadtest.OperationReport{}
+	for _, o := range sr.Operations {
+		got[o.Name] = o
+	}
+	for _, name := range want {
+		o, ok := got[name]
+		if !ok || o.Requests == 0 || o.Rate <= 0 || o.P50 <= 0 || o.P50 > o.P95 || o.P95 > o.P99 || o.P99 > o.Max {
+			t.Errorf("operation %q: %+v (all: %+v)", name, o, sr.Operations)
+		}
+	}
+	for _, st := range sr.Steps {
+		var n int64
+		for _, o := range st.PerOperation {
+			n += o.Requests
+		}
+		if n != st.Requests-st.Errors["client_saturated"] {
+			t.Errorf("step %d: operations count %d requests, the step %d", st.Step, n, st.Requests)
+		}
 	}
 }
 
@@ -81,6 +111,7 @@ func TestLoadtestFlashSale(t *testing.T) {
 		t.Fatalf("step figures %+v", st)
 	}
 	ltCheckHTML(t, html)
+	ltCheckOperations(t, rep, "signup", "queue", "checkout")
 
 	// Independently: the shop's inventory, read with a key the admin
 	// rotates, shows the same sale, and the audit passes.
@@ -131,6 +162,7 @@ func TestLoadtestBrowseStep(t *testing.T) {
 		t.Fatalf("audit: %+v", rep.Audit)
 	}
 	ltCheckHTML(t, html)
+	ltCheckOperations(t, rep, "browse")
 	var usage syncBuffer
 	if err := run(context.Background(), []string{"help"}, func(string) string { return "" }, &usage, &usage); err != nil || !strings.Contains(usage.String(), "loadtest") {
 		t.Fatalf("usage does not list loadtest: %v\n%s", err, usage.String())

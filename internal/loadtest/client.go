@@ -156,7 +156,7 @@ func (s *session) do(ctx context.Context, method, path, token string, body []byt
 	}
 	s.next = time.Time{}
 	r := s.c.call(ctx, method, path, token, body, header...)
-	s.rec.Record(start, time.Now(), r.code, r.kind(), r.failed())
+	s.rec.RecordOp(operationOf(method, path), start, time.Now(), r.code, r.kind(), r.failed())
 	return r
 }
 

@@ -66,12 +66,13 @@ type Recorder struct {
 	errors         map[string]int64
 	windows        []*window
 	lastDone       time.Time
+	ops            map[string]*opStat
 }
 
 // NewRecorder starts a phase at start.
 func NewRecorder(start time.Time) *Recorder {
 	return &Recorder{start: start, total: hdrhistogram.New(histMin, histMax, histDigits),
-		codes: map[string]int64{}, errors: map[string]int64{}, lastDone: start}
+		codes: map[string]int64{}, errors: map[string]int64{}, lastDone: start, ops: map[string]*opStat{}}
 }
 
 func (r *Recorder) window(t time.Time) *window {
@@ -94,9 +95,21 @@ func (r *Recorder) Offered(at time.Time) {
 // at end. code is the HTTP status (0 for none); errKind is empty for a
 // success, else why it failed or was refused.
 func (r *Recorder) Record(start, end time.Time, code int, errKind string, failed bool) {
+	r.RecordOp("", start, end, code, errKind, failed)
+}
+
+// RecordOp is Record for a request of a named operation (see
+// operationOf); an empty name counts it in no operation.
+func (r *Recorder) RecordOp(op string, start, end time.Time, code int, errKind string, failed bool) {
 	us := min(max(end.Sub(start).Microseconds(), histMin), histMax)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if op != "" {
+		if r.ops[op] == nil {
+			r.ops[op] = newOpStat()
+		}
+		r.ops[op].add(us, failed)
+	}
 	w := r.window(end)
 	_ = r.total.RecordValue(us)
 	_ = w.hist.RecordValue(us)
@@ -185,6 +198,8 @@ type Summary struct {
 	Latency                 Percentiles
 	Codes, Errors           map[string]int64
 	Series                  []Point
+	// Ops are the phase's requests by operation.
+	Ops map[string]*opStat
 }
 
 // Summary closes the phase; offset places its series on the run's clock.
@@ -192,7 +207,12 @@ func (r *Recorder) Summary(d time.Duration, offset time.Duration) Summary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := Summary{Offered: r.offered, OpsOK: r.opsOK, OpsFail: r.opsFail, Requests: r.reqs, FailedReqs: r.failed, Latency: percentiles(r.total, r.maxUS),
-		Codes: copyMap(r.codes), Errors: copyMap(r.errors), Elapsed: max(d, r.lastDone.Sub(r.start))}
+		Codes: copyMap(r.codes), Errors: copyMap(r.errors), Elapsed: max(d, r.lastDone.Sub(r.start)), Ops: map[string]*opStat{}}
+	for name, o := range r.ops {
+		c := newOpStat()
+		c.merge(o)
+		s.Ops[name] = c
+	}
 	for i, w := range r.windows {
 		s.Series = append(s.Series, Point{T: (offset + time.Duration(i)*time.Second).Seconds(), OfferedRate: float64(w.offered),
 			AchievedRate: float64(w.opsOK), Requests: w.reqs, Errors: w.failed, Latency: percentiles(w.hist, w.maxUS), StatusCodes: copyMap(w.codes)})

@@ -7,18 +7,25 @@ import (
 	"time"
 )
 
+// SchemaVersion is report.json's format. Version 1 was the format before
+// it carried a version; version 2 adds schema_version, the scenarios'
+// "operations" and the steps' "per_operation" (OperationReport). Fields
+// are only ever added; a reader ignores those it does not know.
+const SchemaVersion = 2
+
 // Report is report.json. Units: latencies (p50, p90, p99, p999, max and
 // everything ending in _ms) are milliseconds, measured from each
 // request's scheduled time; rates are operations per second (one
 // operation is one arrival: a request when browsing, a cart and checkout,
 // or a flash-sale buyer's whole visit); durations end in _seconds.
 type Report struct {
-	Tool      string            `json:"tool"`
-	Target    string            `json:"target"`
-	StartedAt time.Time         `json:"started_at"`
-	Units     map[string]string `json:"units"`
-	Config    ConfigReport      `json:"config"`
-	Scenarios []ScenarioReport  `json:"scenarios"`
+	SchemaVersion int               `json:"schema_version"`
+	Tool          string            `json:"tool"`
+	Target        string            `json:"target"`
+	StartedAt     time.Time         `json:"started_at"`
+	Units         map[string]string `json:"units"`
+	Config        ConfigReport      `json:"config"`
+	Scenarios     []ScenarioReport  `json:"scenarios"`
 	// Audit is the run's verdict; the command exits non-zero unless it
 	// passed.
 	Audit Audit `json:"audit"`
@@ -50,6 +57,9 @@ type ScenarioReport struct {
 	Knee     *Knee     `json:"knee,omitempty"`
 	Envelope *Envelope `json:"envelope,omitempty"`
 	Audit    Audit     `json:"audit"`
+	// Operations are the scenario's requests by operation over all its
+	// steps.
+	Operations []OperationReport `json:"operations"`
 	// Flash sale only: units on sale, units sold, how buyers ended.
 	Stock  *int64  `json:"stock,omitempty"`
 	Sold   *int64  `json:"sold,omitempty"`
@@ -80,6 +90,9 @@ type StepReport struct {
 	Client      ClientStats      `json:"client"`
 	Resources   Resources        `json:"resources"`
 	Series      []Point          `json:"series"`
+	// PerOperation is the step's requests by operation.
+	PerOperation []OperationReport `json:"per_operation"`
+	ops          map[string]*opStat
 }
 
 // Knee is where latency or errors broke the SLO.

@@ -44,10 +44,11 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Report, er
 	if err := sc.setup(ctx, e); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
-	rep := &Report{Tool: "surge loadtest", Target: cfg.Target, StartedAt: time.Now().UTC(), Config: configReport(cfg),
+	rep := &Report{SchemaVersion: SchemaVersion, Tool: "surge loadtest", Target: cfg.Target, StartedAt: time.Now().UTC(), Config: configReport(cfg),
 		Units: map[string]string{
-			"latency": "milliseconds from the scheduled time (p50, p90, p99, p999, max, *_ms)",
-			"rate":    "operations per second (offered: scheduled arrivals; achieved: completed without error)",
+			"latency":    "milliseconds from the scheduled time (p50, p90, p95, p99, p999, max, *_ms)",
+			"rate":       "operations per second (offered: scheduled arrivals; achieved: completed without error)",
+			"operations": "per operation (signup, cart, checkout, poll, queue, browse): requests per second, latencies in milliseconds",
 		}}
 	sr := ScenarioReport{Scenario: cfg.Scenario, Shop: e.shop}
 	sched := &scheduler{maxInFlight: int64(cfg.MaxInFlight), conns: int64(cfg.Connections), drain: cfg.Drain}
@@ -72,6 +73,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Report, er
 		}
 		rate *= cfg.StepFactor
 	}
+	sr.Operations = scenarioOperations(sr.Steps)
 	if cfg.Step {
 		sr.Envelope = envelope(sr, cfg)
 		fmt.Fprintln(stdout, "capacity envelope:", sr.Envelope.Statement)
@@ -147,7 +149,8 @@ func runStep(ctx context.Context, e *env, sc scenario, sched *scheduler, cfg Con
 		OfferedRate: round3(float64(cs.Scheduled) / d.Seconds()), AchievedRate: round3(float64(sum.OpsOK) / sum.Elapsed.Seconds()),
 		Operations: cs.Scheduled, OperationsOK: sum.OpsOK, Requests: sum.Requests,
 		Percentiles: sum.Latency, StatusCodes: sum.Codes, Errors: sum.Errors, Client: cs, Series: sum.Series,
-		Resources: resources(before, <-under)}
+		Resources: resources(before, <-under), ops: sum.Ops}
+	st.PerOperation = operationReports(sum.Ops, sum.Elapsed.Seconds())
 	if loopback(cfg.Target) {
 		st.Resources.HostLoad, st.Resources.HostCPUs = hostLoad(), runtime.NumCPU()
 	}
