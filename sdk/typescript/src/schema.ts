@@ -866,6 +866,8 @@ export interface components {
                 quantity: number;
             }[];
             cart_id?: string;
+            /** @description The card to pay with, as the payment provider names it (a token such as pm_card_visa); omitted pays with the merchant's default. A purchase limit counts per card as well as per customer: many customers paying with one card buy no more than one may (409 instrument-limit). */
+            payment_method?: string;
         };
         CustomerCreated: {
             id: string;
@@ -4905,7 +4907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Out of stock, purchase limit, sale not started, or same key still in progress */
+            /** @description Out of stock, purchase limit, sale not started, or same key still in progress; instrument-limit: the card would pass a purchase limit */
             409: {
                 headers: {
                     [name: string]: unknown;
