@@ -8,6 +8,7 @@ export type Ticket = Schemas["Ticket"];
 export type Customer = Schemas["CustomerCreated"];
 export type CheckoutRequest = Schemas["CheckoutRequest"];
 export type Problem = Schemas["Problem"];
+export type Challenge = Schemas["Challenge"];
 /** The prefix of every problem `type` Surge answers with. */
 export declare const problemTypeBase = "https://surge.dev/problems/";
 /** An answer of application/problem+json, as an exception. */
@@ -78,8 +79,14 @@ export declare class SurgeClient {
         queueTicket?: string;
     }): Promise<CheckoutResult>;
     order(shop: string, orderId: string): Promise<Order>;
-    /** Joins (or finds one's place in) a flash sale's waiting room. */
-    joinQueue(shop: string, sku: string, body?: Record<string, unknown>): Promise<Ticket>;
+    /**
+     * Joins (or finds one's place in) a flash sale's waiting room. A sale
+     * that asks a proof of work gets one: the client asks the challenge and
+     * solves it (a short wait at the difficulties shops use), then joins.
+     */
+    joinQueue(shop: string, sku: string): Promise<Ticket>;
+    /** The proof-of-work challenge to join a sale's waiting room. */
+    queueChallenge(shop: string, sku: string): Promise<Challenge>;
     /** Where a ticket stands now. */
     queueStatus(shop: string, sku: string, ticket: string): Promise<Ticket>;
     /**
@@ -90,3 +97,8 @@ export declare class SurgeClient {
     private call;
     private backoff;
 }
+/**
+ * Finds a nonce such that SHA-256 of "challenge:nonce" starts with
+ * difficulty zero bits: the proof a sale's waiting room may ask.
+ */
+export declare function solveProofOfWork(challenge: string, difficulty: number): Promise<string>;

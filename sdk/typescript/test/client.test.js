@@ -101,3 +101,13 @@ test("Retry-After in seconds or as a date", () => {
   assert.equal(retryAfterMs(null), undefined);
   assert.equal(retryAfterMs("soon"), undefined);
 });
+
+test("a proof of work reaches its difficulty", async () => {
+  const { createHash } = await import("node:crypto");
+  const { solveProofOfWork } = await import("../dist/index.js");
+  const challenge = "pw1.example.challenge";
+  const nonce = await solveProofOfWork(challenge, 10);
+  const sum = createHash("sha256").update(`${challenge}:${nonce}`).digest();
+  const zeros = sum.readUInt16BE(0) >> 6; // the first 10 bits
+  assert.equal(zeros, 0);
+});

@@ -121,9 +121,27 @@ export class SurgeClient {
     async order(shop, orderId) {
         return (await this.call("GET", `/v1/shops/${enc(shop)}/orders/${enc(orderId)}`)).body.order;
     }
-    /** Joins (or finds one's place in) a flash sale's waiting room. */
-    async joinQueue(shop, sku, body) {
-        return (await this.call("POST", `/v1/shops/${enc(shop)}/sales/${enc(sku)}/queue`, body)).body;
+    /**
+     * Joins (or finds one's place in) a flash sale's waiting room. A sale
+     * that asks a proof of work gets one: the client asks the challenge and
+     * solves it (a short wait at the difficulties shops use), then joins.
+     */
+    async joinQueue(shop, sku) {
+        const path = `/v1/shops/${enc(shop)}/sales/${enc(sku)}/queue`;
+        try {
+            return (await this.call("POST", path)).body;
+        }
+        catch (err) {
+            if (!(err instanceof ProblemError) || err.type !== "pow-required")
+                throw err;
+        }
+        const c = await this.queueChallenge(shop, sku);
+        const nonce = await solveProofOfWork(c.challenge, c.difficulty);
+        return (await this.call("POST", path, { challenge: c.challenge, nonce })).body;
+    }
+    /** The proof-of-work challenge to join a sale's waiting room. */
+    async queueChallenge(shop, sku) {
+        return (await this.call("GET", `/v1/shops/${enc(shop)}/sales/${enc(sku)}/queue/challenge`)).body;
     }
     /** Where a ticket stands now. */
     async queueStatus(shop, sku, ticket) {
@@ -172,6 +190,33 @@ export class SurgeClient {
         const base = Math.min(this.maxWaitMs, 200 * 2 ** (attempt - 1));
         return base / 2 + Math.random() * (base / 2);
     }
+}
+/**
+ * Finds a nonce such that SHA-256 of "challenge:nonce" starts with
+ * difficulty zero bits: the proof a sale's waiting room may ask.
+ */
+export async function solveProofOfWork(challenge, difficulty) {
+    // Node 18 keeps Web Crypto in its crypto module; browsers and later Nodes
+    // have it global.
+    const subtle = globalThis.crypto?.subtle ?? (await import(/* node only */ "node:crypto")).webcrypto.subtle;
+    const text = new TextEncoder();
+    for (let n = 0;; n++) {
+        const nonce = n.toString(36);
+        const sum = new Uint8Array(await subtle.digest("SHA-256", text.encode(`${challenge}:${nonce}`)));
+        if (leadingZeroBits(sum) >= difficulty)
+            return nonce;
+    }
+}
+function leadingZeroBits(sum) {
+    let bits = 0;
+    for (const byte of sum) {
+        if (byte === 0) {
+            bits += 8;
+            continue;
+        }
+        return bits + Math.clz32(byte) - 24;
+    }
+    return bits;
 }
 function enc(s) {
     return encodeURIComponent(s);
