@@ -67,7 +67,7 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to call the API; empty
 	// turns CORS off.
 	CORSOrigins string
-	Shedding          bool
+	Shedding    bool
 	// CheckoutConcurrency bounds checkouts in flight; 0: the pool size.
 	CheckoutConcurrency int
 	MaxConnsPerClient   int
