@@ -102,7 +102,7 @@ func (s *Server) putProduct() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		p, created, err := s.catalog.Put(r.Context(), sh.ID, sku, in)
+		p, created, err := s.catalog.PutIf(r.Context(), sh.ID, sku, in, productPrecondition(r))
 		if err != nil {
 			s.problem(w, r, err)
 			return
@@ -131,6 +131,7 @@ func (s *Server) getAdminProduct() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("ETag", productETag(p)) // what If-Match on the next write compares
 		encode(w, http.StatusOK, toAdminJSON(p))
 	})
 }
@@ -142,7 +143,7 @@ func (s *Server) deleteProduct() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		if err := s.catalog.Delete(r.Context(), sh.ID, r.PathValue("sku")); err != nil {
+		if err := s.catalog.DeleteIf(r.Context(), sh.ID, r.PathValue("sku"), productPrecondition(r)); err != nil {
 			s.problem(w, r, err)
 			return
 		}
