@@ -12,9 +12,15 @@ import (
 // every read and write carries the ETag the next write compares, and of
 // two admins racing with the same ETag exactly one wins.
 func TestProductPreconditions(t *testing.T) {
-	t.Parallel()
-	s := startSurge(t, nil)
-	c := catCreateShop(t, s, "precond")
+	for _, e := range catEngines {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			productPreconditions(t, catCreateShop(t, startSurge(t, e.env(t)), "precond"))
+		})
+	}
+}
+
+func productPreconditions(t *testing.T, c catShop) {
 	url := c.url("/admin/products/TEE")
 	isPrecondFailed := func(code int, h http.Header, body string) bool {
 		return code == http.StatusPreconditionFailed && h.Get("Content-Type") == "application/problem+json" &&
