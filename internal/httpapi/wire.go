@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Go's HTTP server answers a request it cannot parse (a malformed request
@@ -86,7 +87,7 @@ func cannedProblem(b []byte) ([]byte, bool) {
 	// anything) says what was wrong, e.g. "missing required Host header".
 	text := string(b[i+len(cannedHeaders):])
 	detail := ""
-	if j := bytes.Index([]byte(text), []byte(": ")); j >= 0 {
+	if j := strings.Index(text, ": "); j >= 0 {
 		detail = text[j+2:]
 	}
 	typ := "malformed-request"
