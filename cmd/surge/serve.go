@@ -86,11 +86,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
+	corsOrigins, err := config.ParseOrigins(cfg.CORSOrigins)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	ln = httpapi.ProblemListener(ln)
 	var metricsLn net.Listener
 	if cfg.MetricsAddr != "" {
 		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
@@ -253,7 +258,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			"broker": brk.Ping,
 		},
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout,
-		CacheMaxAge: cfg.CacheTTL, AccessLog: cfg.AccessLog,
+		CacheMaxAge: cfg.CacheTTL, AccessLog: cfg.AccessLog, CORSOrigins: corsOrigins,
 	})
 	srv := &http.Server{
 		Handler:           api,

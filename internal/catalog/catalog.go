@@ -26,6 +26,13 @@ type Store interface {
 	// was created. Errors: conflict when lowering stock below what is
 	// already reserved or sold.
 	PutProduct(ctx context.Context, p Product, now time.Time) (Product, bool, error)
+	// PutProductIf is PutProduct that writes only if the product meets
+	// cond, checked in the write's own transaction. Errors: as PutProduct,
+	// precondition_failed.
+	PutProductIf(ctx context.Context, p Product, now time.Time, cond Precondition) (Product, bool, error)
+	// DeleteProductIf is DeleteProduct that deletes only if the product
+	// meets cond. Errors: not_found, precondition_failed.
+	DeleteProductIf(ctx context.Context, shopID int64, sku string, now time.Time, cond Precondition) error
 	// DeleteProduct hides a product from the catalog. Errors: not_found.
 	DeleteProduct(ctx context.Context, shopID int64, sku string, now time.Time) error
 	// Product returns one live product. Errors: not_found.
@@ -91,6 +98,13 @@ func (s *Service) Caches() map[string]interface {
 
 // Put creates or replaces a product. Errors: invalid, conflict.
 func (s *Service) Put(ctx context.Context, shopID int64, sku string, in Input) (Product, bool, error) {
+	return s.PutIf(ctx, shopID, sku, in, Precondition{})
+}
+
+// PutIf is Put for a client that says which state it expects the product
+// in (If-Match, If-None-Match). Errors: invalid, conflict,
+// precondition_failed.
+func (s *Service) PutIf(ctx context.Context, shopID int64, sku string, in Input, cond Precondition) (Product, bool, error) {
 	if err := in.Validate(sku); err != nil {
 		return Product{}, false, err
 	}
@@ -99,7 +113,7 @@ func (s *Service) Put(ctx context.Context, shopID int64, sku string, in Input) (
 		Price: in.Price, Currency: in.Currency, Stock: in.Stock,
 		Attributes: in.Attributes, Images: in.Images, PurchaseLimit: in.PurchaseLimit,
 	}
-	saved, created, err := s.store.PutProduct(ctx, p, s.now())
+	saved, created, err := s.store.PutProductIf(ctx, p, s.now(), cond)
 	if err != nil {
 		return Product{}, false, err
 	}
@@ -109,10 +123,16 @@ func (s *Service) Put(ctx context.Context, shopID int64, sku string, in Input) (
 
 // Delete removes a product from the catalog. Errors: not_found.
 func (s *Service) Delete(ctx context.Context, shopID int64, sku string) error {
+	return s.DeleteIf(ctx, shopID, sku, Precondition{})
+}
+
+// DeleteIf is Delete for a client that says which version it expects.
+// Errors: not_found, precondition_failed.
+func (s *Service) DeleteIf(ctx context.Context, shopID int64, sku string, cond Precondition) error {
 	if !ValidSKU(sku) {
 		return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
 	}
-	if err := s.store.DeleteProduct(ctx, shopID, sku, s.now()); err != nil {
+	if err := s.store.DeleteProductIf(ctx, shopID, sku, s.now(), cond); err != nil {
 		return err
 	}
 	s.changed(shopID, sku)

@@ -32,6 +32,15 @@ func (m *memStore) PutProduct(_ context.Context, p Product, now time.Time) (Prod
 	return p, !existed, nil
 }
 
+// The conditional writes are tested on the real engines (storetest).
+func (m *memStore) PutProductIf(ctx context.Context, p Product, now time.Time, _ Precondition) (Product, bool, error) {
+	return m.PutProduct(ctx, p, now)
+}
+
+func (m *memStore) DeleteProductIf(ctx context.Context, shopID int64, sku string, now time.Time, _ Precondition) error {
+	return m.DeleteProduct(ctx, shopID, sku, now)
+}
+
 func (m *memStore) DeleteProduct(_ context.Context, _ int64, sku string, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

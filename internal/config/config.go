@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +66,10 @@ type Config struct {
 	SignupLimit       int
 	TierLimits        string
 	TrustedProxies    string
-	Shedding          bool
+	// CORSOrigins are the browser origins allowed to call the API; empty
+	// turns CORS off.
+	CORSOrigins string
+	Shedding    bool
 	// CheckoutConcurrency bounds checkouts in flight; 0: the pool size.
 	CheckoutConcurrency int
 	MaxConnsPerClient   int
@@ -143,6 +147,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&c.SignupLimit, "signup-limit", c.envInt(getenv, "SURGE_SIGNUP_LIMIT", 20), "customer sign-ups per minute per client address (IPv6: per /64), so identities cost a bot more than a request (env SURGE_SIGNUP_LIMIT; off with the other rate limits)")
 	fs.StringVar(&c.TierLimits, "tier-limits", env("SURGE_TIER_LIMITS", "free=20,standard=1000,enterprise=10000"), "requests per second per shop by quota tier (env SURGE_TIER_LIMITS)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("SURGE_TRUSTED_PROXIES", ""), "comma-separated CIDRs allowed to set X-Forwarded-For (env SURGE_TRUSTED_PROXIES)")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", env("SURGE_CORS_ORIGINS", ""), "comma-separated exact origins (https://shop.example) whose browser pages may call the API; empty: no cross-origin access (env SURGE_CORS_ORIGINS)")
 	fs.BoolVar(&c.Shedding, "shedding", getenv("SURGE_SHEDDING") != "off", "adaptive load shedding (env SURGE_SHEDDING=off disables, for baseline benchmarks only)")
 	fs.IntVar(&c.CheckoutConcurrency, "checkout-concurrency", c.envInt(getenv, "SURGE_CHECKOUT_CONCURRENCY", 0), "checkouts in flight before more are shed; 0: the size of --db-max-conns (env SURGE_CHECKOUT_CONCURRENCY)")
 	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", c.envInt(getenv, "SURGE_MAX_CONNS_PER_CLIENT", 1024), "open connections one client IP may hold (env SURGE_MAX_CONNS_PER_CLIENT)")
@@ -392,6 +397,24 @@ func ParseCIDRs(raw string) ([]netip.Prefix, error) {
 			return nil, fmt.Errorf("--trusted-proxies: %w", err)
 		}
 		out = append(out, p)
+	}
+	return out, nil
+}
+
+// ParseOrigins parses a comma-separated list of exact browser origins:
+// scheme and host (and port), nothing else, as a browser sends them.
+func ParseOrigins(raw string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(raw, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.Contains(o, "*") {
+			return nil, fmt.Errorf("--cors-origins: %q is not an origin such as https://shop.example", o)
+		}
+		out = append(out, strings.ToLower(o))
 	}
 	return out, nil
 }

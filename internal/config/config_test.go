@@ -314,3 +314,15 @@ func TestValidateSharedOnly(t *testing.T) {
 		t.Fatal("a zero pool passed the shared validation")
 	}
 }
+
+func TestParseOrigins(t *testing.T) {
+	got, err := ParseOrigins(" https://Shop.example, http://127.0.0.1:3000 ,")
+	if err != nil || len(got) != 2 || got[0] != "https://shop.example" || got[1] != "http://127.0.0.1:3000" {
+		t.Fatalf("ParseOrigins = %q, %v", got, err)
+	}
+	for _, bad := range []string{"*", "shop.example", "https://shop.example/", "https://*.example", "ftp://shop.example", "https://u@shop.example"} {
+		if _, err := ParseOrigins(bad); err == nil {
+			t.Errorf("ParseOrigins(%q) accepted", bad)
+		}
+	}
+}

@@ -22,7 +22,10 @@ const (
 	Unavailable  = "unavailable"
 	RateLimited  = "rate_limited"
 	TooLarge     = "too_large"
-	Internal     = "internal"
+	// PreconditionFailed: a conditional write (If-Match, If-None-Match)
+	// found the resource in another state than the client expected.
+	PreconditionFailed = "precondition_failed"
+	Internal           = "internal"
 )
 
 // FieldError names one offending input field and why it was rejected.

@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/surge-commerce/surge/internal/cache"
@@ -102,7 +101,7 @@ func (s *Server) putProduct() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		p, created, err := s.catalog.Put(r.Context(), sh.ID, sku, in)
+		p, created, err := s.catalog.PutIf(r.Context(), sh.ID, sku, in, productPrecondition(r))
 		if err != nil {
 			s.problem(w, r, err)
 			return
@@ -131,6 +130,7 @@ func (s *Server) getAdminProduct() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("ETag", productETag(p)) // what If-Match on the next write compares
 		encode(w, http.StatusOK, toAdminJSON(p))
 	})
 }
@@ -142,7 +142,7 @@ func (s *Server) deleteProduct() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		if err := s.catalog.Delete(r.Context(), sh.ID, r.PathValue("sku")); err != nil {
+		if err := s.catalog.DeleteIf(r.Context(), sh.ID, r.PathValue("sku"), productPrecondition(r)); err != nil {
 			s.problem(w, r, err)
 			return
 		}
@@ -164,7 +164,7 @@ func (s *Server) getProduct() http.Handler {
 		}
 		etag := productETag(p)
 		s.cacheHeaders(w, res, etag)
-		if notModified(r, etag) {
+		if notModified(w, r, etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
@@ -239,7 +239,7 @@ func (s *Server) encodeList(w http.ResponseWriter, r *http.Request, res cache.Re
 	h.Write(buf.Bytes())
 	etag := `"l` + strconv.FormatUint(h.Sum64(), 36) + `"`
 	s.cacheHeaders(w, res, etag)
-	if notModified(r, etag) {
+	if notModified(w, r, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -289,21 +289,6 @@ func cacheControl(maxAge time.Duration) string {
 	sec := int(maxAge.Seconds())
 	return "public, max-age=" + strconv.Itoa(sec) +
 		", stale-while-revalidate=" + strconv.Itoa(sec*6) + ", stale-if-error=300"
-}
-
-// notModified reports whether the request's If-None-Match matches etag.
-func notModified(r *http.Request, etag string) bool {
-	inm := r.Header.Get("If-None-Match")
-	if inm == "" {
-		return false
-	}
-	for _, tag := range strings.Split(inm, ",") {
-		tag = strings.TrimSpace(tag)
-		if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
-			return true
-		}
-	}
-	return false
 }
 
 // renderProduct returns a product's public JSON, rendered once per version:

@@ -41,6 +41,8 @@ func statusOf(code, typ string) int {
 		return http.StatusTooManyRequests
 	case errcode.TooLarge:
 		return http.StatusRequestEntityTooLarge
+	case errcode.PreconditionFailed:
+		return http.StatusPreconditionFailed
 	}
 	return http.StatusInternalServerError
 }
@@ -80,15 +82,16 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 const ProblemTypeBase = "https://surge.dev/problems/"
 
 var titles = map[string]string{
-	errcode.Invalid:      "Invalid request",
-	errcode.NotFound:     "Not found",
-	errcode.Conflict:     "Conflict",
-	errcode.Unauthorized: "Unauthorized",
-	errcode.Forbidden:    "Forbidden",
-	errcode.Unavailable:  "Service unavailable",
-	errcode.RateLimited:  "Too many requests",
-	errcode.TooLarge:     "Request too large",
-	errcode.Internal:     "Internal error",
+	errcode.Invalid:            "Invalid request",
+	errcode.NotFound:           "Not found",
+	errcode.Conflict:           "Conflict",
+	errcode.Unauthorized:       "Unauthorized",
+	errcode.Forbidden:          "Forbidden",
+	errcode.Unavailable:        "Service unavailable",
+	errcode.RateLimited:        "Too many requests",
+	errcode.TooLarge:           "Request too large",
+	errcode.PreconditionFailed: "Precondition failed",
+	errcode.Internal:           "Internal error",
 }
 
 // problem writes err as problem+json. Internal errors are logged with their

@@ -57,22 +57,22 @@ func (s *Server) routes() {
 	s.handle("GET /v1/shops/{shop}/admin/inventory/{sku}", ls.Admin, s.getInventory())
 	s.handle("POST /v1/shops/{shop}/admin/inventory/{sku}/restock", ls.Admin, s.restock())
 	s.handle("POST /v1/shops/{shop}/admin/customers/{customer}/revoke-tokens", ls.Admin, s.revokeCustomerTokens())
-	s.handle("GET /v1/shops/{shop}/admin/orders", ls.Admin, s.listOrders())
+	s.handle("GET /v1/shops/{shop}/admin/orders", ls.Admin, compressList(s.listOrders()))
 	s.handle("GET /v1/shops/{shop}/admin/orders/{order}", ls.Admin, s.getAdminOrder())
 	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/refund", ls.Admin, s.orderAction("refund"))
 	s.handle("POST /v1/shops/{shop}/admin/orders/{order}/fulfil", ls.Admin, s.orderAction("fulfil"))
 	s.handle("PUT /v1/shops/{shop}/admin/sales/{sku}", ls.Admin, s.putSale())
 	s.handle("GET /v1/shops/{shop}/admin/sales/{sku}", ls.Admin, s.getSale())
 	s.handle("DELETE /v1/shops/{shop}/admin/sales/{sku}", ls.Admin, s.deleteSale())
-	s.handle("GET /v1/shops/{shop}/admin/notifications", ls.Admin, s.listNotifications())
+	s.handle("GET /v1/shops/{shop}/admin/notifications", ls.Admin, compressList(s.listNotifications()))
 	s.handle("POST /v1/shops/{shop}/admin/notifications/{notification}/retry", ls.Admin, s.retryNotification())
-	s.handle("GET /v1/shops/{shop}/admin/invoices", ls.Admin, s.listInvoices())
-	s.handle("GET /v1/shops/{shop}/admin/bestsellers", ls.Admin, s.bestSellers())
+	s.handle("GET /v1/shops/{shop}/admin/invoices", ls.Admin, compressList(s.listInvoices()))
+	s.handle("GET /v1/shops/{shop}/admin/bestsellers", ls.Admin, compressList(s.bestSellers()))
 
 	// Public catalog.
 	s.handle("GET /v1/shops/{shop}/products/{sku}", ls.Browse, s.getProduct())
-	s.handle("GET /v1/shops/{shop}/products", ls.Browse, s.listProducts())
-	s.handle("GET /v1/shops/{shop}/search", ls.Extras, s.searchProducts())
+	s.handle("GET /v1/shops/{shop}/products", ls.Browse, compressList(s.listProducts()))
+	s.handle("GET /v1/shops/{shop}/search", ls.Extras, compressList(s.searchProducts()))
 	s.handle("GET /v1/shops/{shop}/products/{sku}/recommendations", ls.Extras, s.recommendations())
 
 	// Customers (customer token, except registration).

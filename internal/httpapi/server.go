@@ -94,6 +94,9 @@ type Config struct {
 	// CacheMaxAge is the max-age of public catalog responses.
 	CacheMaxAge time.Duration
 	AccessLog   bool
+	// CORSOrigins are the exact browser origins allowed to call the API;
+	// none turns CORS off.
+	CORSOrigins []string
 }
 
 // ReadModels are the consumers' read models as the API serves them.
@@ -193,7 +196,7 @@ func NewServer(cfg Config) *Server {
 		}),
 	}
 	s.routes()
-	s.handler = s.gateway(s.mux)
+	s.handler = s.gateway(cors(cfg.CORSOrigins, s.mux))
 	return s
 }
 

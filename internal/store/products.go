@@ -22,6 +22,14 @@ const productFrom = ` FROM products p JOIN inventory i ON i.shop_id = p.shop_id 
 
 // PutProduct implements catalog.Store.
 func (s *Store) PutProduct(ctx context.Context, p catalog.Product, now time.Time) (catalog.Product, bool, error) {
+	return s.PutProductIf(ctx, p, now, catalog.Precondition{})
+}
+
+// PutProductIf implements catalog.Store. The precondition is a condition
+// of the upsert itself (its DO UPDATE ... WHERE), not of an earlier read:
+// of two writers with the same If-Match, the second finds the version
+// already moved on and changes nothing.
+func (s *Store) PutProductIf(ctx context.Context, p catalog.Product, now time.Time, cond catalog.Precondition) (catalog.Product, bool, error) {
 	attrs, _ := json.Marshal(nonNilMap(p.Attributes))
 	images, _ := json.Marshal(nonNilSlice(p.Images))
 	created := false
@@ -37,17 +45,24 @@ func (s *Store) PutProduct(ctx context.Context, p catalog.Product, now time.Time
 		default:
 			created = deleted.Valid
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO products (shop_id, sku, title, description, price, currency,
+		if cond.Match && created {
+			return cond.Failed(p.SKU) // If-Match needs a product to match
+		}
+		where, args := productCondition(cond)
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO products (shop_id, sku, title, description, price, currency,
 				attributes, images, purchase_limit, version, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
 			ON CONFLICT (shop_id, sku) DO UPDATE SET title = excluded.title, description = excluded.description,
 				price = excluded.price, currency = excluded.currency, attributes = excluded.attributes,
 				images = excluded.images, purchase_limit = excluded.purchase_limit,
-				version = products.version + 1, updated_at = excluded.updated_at, deleted_at = NULL`),
-			p.ShopID, p.SKU, p.Title, p.Description, p.Price, p.Currency, string(attrs), string(images),
-			p.PurchaseLimit, micros(now), micros(now))
+				version = products.version + 1, updated_at = excluded.updated_at, deleted_at = NULL`+where),
+			append([]any{p.ShopID, p.SKU, p.Title, p.Description, p.Price, p.Currency, string(attrs), string(images),
+				p.PurchaseLimit, micros(now), micros(now)}, args...)...)
 		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cond.Failed(p.SKU)
 		}
 		return s.setReceived(ctx, tx, p.ShopID, p.SKU, p.Stock, now)
 	})
@@ -107,15 +122,54 @@ func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 
 // DeleteProduct implements catalog.Store.
 func (s *Store) DeleteProduct(ctx context.Context, shopID int64, sku string, now time.Time) error {
+	return s.DeleteProductIf(ctx, shopID, sku, now, catalog.Precondition{})
+}
+
+// DeleteProductIf implements catalog.Store; the precondition is part of
+// the UPDATE's WHERE clause, as in PutProductIf.
+func (s *Store) DeleteProductIf(ctx context.Context, shopID int64, sku string, now time.Time, cond catalog.Precondition) error {
+	if cond.Absent {
+		// If-None-Match: * on a delete holds only where there is nothing
+		// to delete.
+		if _, err := s.product(ctx, s.write, shopID, sku); err != nil {
+			return err
+		}
+		return cond.Failed(sku)
+	}
+	where, args := productCondition(cond)
 	res, err := s.exec(ctx, s.q(`UPDATE products SET deleted_at = ?, version = version + 1, updated_at = ?
-		WHERE shop_id = ? AND sku = ? AND deleted_at IS NULL`), micros(now), micros(now), shopID, sku)
+		WHERE shop_id = ? AND sku = ? AND deleted_at IS NULL`+strings.Replace(where, " WHERE ", " AND ", 1)),
+		append([]any{micros(now), micros(now), shopID, sku}, args...)...)
 	if err != nil {
 		return classify(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
+		// Nothing changed; whether the product is there only picks the
+		// answer.
+		if _, err := s.product(ctx, s.write, shopID, sku); err != nil {
+			return err
+		}
+		return cond.Failed(sku)
 	}
 	return nil
+}
+
+// productCondition renders a precondition as the WHERE clause of a write
+// to an existing product row (empty for none).
+func productCondition(cond catalog.Precondition) (string, []any) {
+	switch {
+	case cond.Absent:
+		return " WHERE products.deleted_at IS NOT NULL", nil
+	case cond.Match && len(cond.Versions) > 0:
+		args := make([]any, len(cond.Versions))
+		for i, v := range cond.Versions {
+			args[i] = v
+		}
+		return " WHERE products.deleted_at IS NULL AND products.version IN (?" + strings.Repeat(", ?", len(args)-1) + ")", args
+	case cond.Match:
+		return " WHERE products.deleted_at IS NULL", nil
+	}
+	return "", nil
 }
 
 // Product implements catalog.Store.
