@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/flashsale"
 )
 
 // flashSale sells one SKU with --stock units to buyers arriving on a ramp
@@ -163,6 +165,9 @@ func (f *flashSale) buy(ctx context.Context, e *env, s *session) (outcome, int) 
 func (f *flashSale) wait(ctx context.Context, s *session, shop, token string) (string, outcome) {
 	path := shop + "/sales/" + flashSKU + "/queue"
 	r := persist(ctx, s, func() response { return s.do(ctx, "POST", path, token, nil) })
+	if r.code == http.StatusForbidden && r.problemType() == "pow-required" {
+		r = f.proveAndJoin(ctx, s, path, token)
+	}
 	for {
 		var t struct {
 			Token      string `json:"token"`
@@ -186,6 +191,18 @@ func (f *flashSale) wait(ctx context.Context, s *session, shop, token string) (s
 		}
 		r = persist(ctx, s, func() response { return s.do(ctx, "GET", path, token, nil, "Surge-Queue-Ticket", t.Token) })
 	}
+}
+
+// proveAndJoin joins a waiting room that asks a proof of work: it asks a
+// challenge, solves it and joins with the proof, as a buyer's page does.
+func (f *flashSale) proveAndJoin(ctx context.Context, s *session, path, token string) response {
+	r := persist(ctx, s, func() response { return s.do(ctx, "GET", path+"/challenge", token, nil) })
+	var c flashsale.Challenge
+	if r.code != http.StatusOK || json.Unmarshal(r.body, &c) != nil {
+		return r
+	}
+	proof, _ := json.Marshal(flashsale.Proof{Challenge: c.Challenge, Nonce: flashsale.SolvePoW(c.Challenge, c.Difficulty)})
+	return persist(ctx, s, func() response { return s.do(ctx, "POST", path, token, proof) })
 }
 
 // settle asks for a pending order until its payment is known.
