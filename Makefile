@@ -34,8 +34,12 @@ vet:
 mod-verify:
 	$(GO) mod verify
 
+# VERSION is the release tag on HEAD, if any: a build from a tag reports
+# it even where the toolchain cannot stamp version control information.
+VERSION ?= $(shell git describe --tags --exact-match 2>/dev/null)
+
 build:
-	$(GO) build -buildvcs=auto -o bin/surge ./cmd/surge
+	$(GO) build -buildvcs=auto $(if $(VERSION),-ldflags "-X main.version=$(VERSION)") -o bin/surge ./cmd/surge
 
 # fuzz runs every Fuzz target for FUZZTIME each. go test -list prints a
 # package's target names before the "ok <package>" line that names it.
