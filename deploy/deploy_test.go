@@ -158,3 +158,17 @@ func TestEveryAlertSaysHowBadAndWhatToDo(t *testing.T) {
 		t.Fatal("no alerts")
 	}
 }
+
+// TestImagesArePinned holds every image to a version: :latest (or no tag)
+// changes what runs without a change here.
+func TestImagesArePinned(t *testing.T) {
+	image := regexp.MustCompile(`(?m)^\s*image:\s*"?([^"\s#]+)`)
+	for _, p := range files(t, ".", ".yaml", ".yml") {
+		for _, m := range image.FindAllStringSubmatch(read(t, p), -1) {
+			name := m[1]
+			if i := strings.LastIndex(name, ":"); i < 0 || strings.Contains(name[i:], "/") || name[i+1:] == "latest" {
+				t.Errorf("%s: image %s is not pinned to a version", p, name)
+			}
+		}
+	}
+}
