@@ -172,3 +172,33 @@ func TestImagesArePinned(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeWaitsForHealthyDependencies holds compose to start a service
+// only once what it depends on answers: every depends_on names a
+// condition, and a service_healthy one a service with a healthcheck.
+func TestComposeWaitsForHealthyDependencies(t *testing.T) {
+	var c struct {
+		Services map[string]struct {
+			DependsOn   map[string]struct{ Condition string } `yaml:"depends_on"`
+			Healthcheck map[string]any                        `yaml:"healthcheck"`
+		}
+	}
+	if err := yaml.Unmarshal([]byte(read(t, "compose.yaml")), &c); err != nil {
+		t.Fatalf("compose.yaml: depends_on must be a map with conditions: %v", err)
+	}
+	for name, svc := range c.Services {
+		for dep, d := range svc.DependsOn {
+			switch {
+			case d.Condition == "":
+				t.Errorf("%s depends on %s with no condition", name, dep)
+			case d.Condition == "service_healthy" && c.Services[dep].Healthcheck == nil:
+				t.Errorf("%s waits for %s to be healthy, which has no healthcheck", name, dep)
+			}
+		}
+	}
+	for _, dep := range []string{"postgres", "redis", "nats"} {
+		if c.Services[dep].Healthcheck == nil {
+			t.Errorf("%s has no healthcheck", dep)
+		}
+	}
+}
