@@ -202,3 +202,35 @@ func TestComposeWaitsForHealthyDependencies(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryAlertLinksItsRunbookSection holds each alert's runbook_url to a
+// section of docs/RUNBOOK.md that exists.
+func TestEveryAlertLinksItsRunbookSection(t *testing.T) {
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert       string
+				Annotations map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal([]byte(read(t, "prometheus/alerts.yaml")), &rules); err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^## (\S+)$`).FindAllStringSubmatch(read(t, "../docs/RUNBOOK.md"), -1) {
+		anchors[strings.ToLower(m[1])] = true
+	}
+	const prefix = "https://github.com/surge-commerce/surge/blob/main/docs/RUNBOOK.md#"
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			url := r.Annotations["runbook_url"]
+			if !strings.HasPrefix(url, prefix) || !anchors[strings.TrimPrefix(url, prefix)] {
+				t.Errorf("alert %s: runbook_url %q is not a section of docs/RUNBOOK.md", r.Alert, url)
+			}
+		}
+	}
+}
