@@ -158,3 +158,79 @@ func TestEveryAlertSaysHowBadAndWhatToDo(t *testing.T) {
 		t.Fatal("no alerts")
 	}
 }
+
+// TestImagesArePinned holds every image to a version: :latest (or no tag)
+// changes what runs without a change here.
+func TestImagesArePinned(t *testing.T) {
+	image := regexp.MustCompile(`(?m)^\s*image:\s*"?([^"\s#]+)`)
+	for _, p := range files(t, ".", ".yaml", ".yml") {
+		for _, m := range image.FindAllStringSubmatch(read(t, p), -1) {
+			name := m[1]
+			if i := strings.LastIndex(name, ":"); i < 0 || strings.Contains(name[i:], "/") || name[i+1:] == "latest" {
+				t.Errorf("%s: image %s is not pinned to a version", p, name)
+			}
+		}
+	}
+}
+
+// TestComposeWaitsForHealthyDependencies holds compose to start a service
+// only once what it depends on answers: every depends_on names a
+// condition, and a service_healthy one a service with a healthcheck.
+func TestComposeWaitsForHealthyDependencies(t *testing.T) {
+	var c struct {
+		Services map[string]struct {
+			DependsOn   map[string]struct{ Condition string } `yaml:"depends_on"`
+			Healthcheck map[string]any                        `yaml:"healthcheck"`
+		}
+	}
+	if err := yaml.Unmarshal([]byte(read(t, "compose.yaml")), &c); err != nil {
+		t.Fatalf("compose.yaml: depends_on must be a map with conditions: %v", err)
+	}
+	for name, svc := range c.Services {
+		for dep, d := range svc.DependsOn {
+			switch {
+			case d.Condition == "":
+				t.Errorf("%s depends on %s with no condition", name, dep)
+			case d.Condition == "service_healthy" && c.Services[dep].Healthcheck == nil:
+				t.Errorf("%s waits for %s to be healthy, which has no healthcheck", name, dep)
+			}
+		}
+	}
+	for _, dep := range []string{"postgres", "redis", "nats"} {
+		if c.Services[dep].Healthcheck == nil {
+			t.Errorf("%s has no healthcheck", dep)
+		}
+	}
+}
+
+// TestEveryAlertLinksItsRunbookSection holds each alert's runbook_url to a
+// section of docs/RUNBOOK.md that exists.
+func TestEveryAlertLinksItsRunbookSection(t *testing.T) {
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert       string
+				Annotations map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal([]byte(read(t, "prometheus/alerts.yaml")), &rules); err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^## (\S+)$`).FindAllStringSubmatch(read(t, "../docs/RUNBOOK.md"), -1) {
+		anchors[strings.ToLower(m[1])] = true
+	}
+	const prefix = "https://github.com/surge-commerce/surge/blob/main/docs/RUNBOOK.md#"
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			url := r.Annotations["runbook_url"]
+			if !strings.HasPrefix(url, prefix) || !anchors[strings.TrimPrefix(url, prefix)] {
+				t.Errorf("alert %s: runbook_url %q is not a section of docs/RUNBOOK.md", r.Alert, url)
+			}
+		}
+	}
+}

@@ -144,6 +144,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := prepareEvents(ctx, st, brk, cfg, log); err != nil {
 		return err
 	}
+	rediscache.SetLogger(log) // go-redis's own lines are JSON too
 	rdb, redisState := connectRedis(ctx, cfg.RedisURL)
 	if rdb != nil {
 		defer rdb.Close()

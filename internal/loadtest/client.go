@@ -141,12 +141,10 @@ func (c *client) call(ctx context.Context, method, path, token string, body []by
 // scheduled arrival, later ones from when the operation decided to send
 // them, so client-side queueing is always part of the latency.
 type session struct {
-	c     *client
-	rec   *Recorder
-	i     int
-	next  time.Time
-	shop  string
-	token string // the customer's, once it has one
+	c    *client
+	rec  *Recorder
+	i    int
+	next time.Time
 }
 
 func (s *session) do(ctx context.Context, method, path, token string, body []byte, header ...string) response {

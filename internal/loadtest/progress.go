@@ -13,7 +13,6 @@ type progress struct {
 	w     io.Writer
 	tty   bool
 	label string
-	rate  float64
 	d     time.Duration
 	rec   *Recorder
 	stop  chan struct{}

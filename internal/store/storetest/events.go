@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -528,24 +527,6 @@ func testRepublishSince(t *testing.T, s *store.Store) {
 	if got := typesByOrder(again); len(got) != 1 || fmt.Sprint(got[late.ID]) != "[order.created order.paid]" {
 		t.Fatalf("republished %v; want only %s's events (not %s's)", got, late.ID, early.ID)
 	}
-}
-
-// consumer is a worker's handler as far as this suite needs one.
-type consumer interface {
-	Subjects() []string
-	Handle(context.Context, event.Envelope) error
-}
-
-// consumers returns every consumer's handler on s.
-func consumers(s *store.Store) []consumer {
-	now := time.Now
-	return []consumer{notify.NewHandler(s, now), invoice.NewHandler(s, now), analytics.NewHandler(s, now), recommend.NewHandler(s, now)}
-}
-
-// subscribed reports whether h receives e; the handlers' filters all have
-// the form surge.*.<aggregate>.<event>.
-func subscribed(h consumer, e event.Envelope) bool {
-	return slices.ContainsFunc(h.Subjects(), func(f string) bool { return strings.HasSuffix(f, "."+e.Type) })
 }
 
 func testApplyOnce(t *testing.T, s *store.Store) {
