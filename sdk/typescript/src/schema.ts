@@ -1911,6 +1911,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag that If-Match on the next write compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2008,7 +2010,12 @@ export interface operations {
     putProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the product's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+                /** @description * makes the put create-only: 412 if the product exists */
+                "If-None-Match"?: "*";
+            };
             path: {
                 shop: string;
                 sku: string;
@@ -2104,6 +2111,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body over the cap */
             413: {
                 headers: {
@@ -2163,7 +2179,10 @@ export interface operations {
     deleteProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the product's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 sku: string;
@@ -2216,6 +2235,15 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
