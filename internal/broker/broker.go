@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -175,14 +177,39 @@ func (b *Broker) EnsureStreams(ctx context.Context, cfg StreamConfig, streams ..
 			Name: s.Name, Subjects: s.Subjects, Storage: jetstream.FileStorage, Retention: jetstream.LimitsPolicy,
 			Replicas: max(cfg.Replicas, 1), Duplicates: cfg.Duplicates, MaxAge: cfg.MaxAge, Discard: jetstream.DiscardOld,
 		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := b.js.CreateOrUpdateStream(cctx, sc)
-		cancel()
+		err := failsafe.With(clusterForming).WithContext(ctx).Run(func() error {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_, err := b.js.CreateOrUpdateStream(cctx, sc)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("broker: stream %s: %w", s.Name, err)
 		}
 	}
 	return nil
+}
+
+// clusterForming retries creating a stream while a NATS cluster that
+// answers its health check has not yet placed its JetStream peers: a
+// replicated stream finds "no suitable peers" or no meta leader for a few
+// seconds after the nodes start. Any other error fails at once.
+var clusterForming = retrypolicy.NewBuilder[any]().
+	HandleIf(func(_ any, err error) bool { return clusterNotReady(err) }).
+	WithMaxDuration(45*time.Second).
+	WithMaxAttempts(-1).
+	WithBackoff(200*time.Millisecond, 2*time.Second).
+	ReturnLastFailure().
+	Build()
+
+func clusterNotReady(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		// 10005: no suitable peers for placement; 10008: JetStream
+		// system temporarily unavailable.
+		return api.ErrorCode == 10005 || api.ErrorCode == 10008
+	}
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // StreamMessages returns how many messages a stream holds.
