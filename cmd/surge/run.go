@@ -19,6 +19,7 @@ Commands:
   events    inspect streams and consumers, dead letters, replay events
   psp       run the payment-provider simulator
   loadtest  drive open-model load (browse, checkout, flash-sale, mixed; --step finds the knee) and audit
+  drill     run the production topology locally: surge drill up, surge drill down
   version   print the version and VCS revision (also: surge --version)
   help      print this list, or a command's flags: surge help <command>
 
@@ -33,6 +34,7 @@ var commands = map[string]func(ctx context.Context, args []string, getenv func(s
 	"events":   runEvents,
 	"psp":      runPSP,
 	"loadtest": runLoadtest,
+	"drill":    runDrill,
 }
 
 // run is the whole program; main only supplies the process environment.
