@@ -59,6 +59,9 @@ type Cluster struct {
 	NATSProxy  []*Proxy
 	PSPProxy   *Proxy
 
+	// direct is the replicas' settings with every URL pointing at the
+	// dependency itself; see Env.
+	direct  []string
 	toxi    *toxiproxy.ApiServer
 	started []*Component // in start order, for Down
 }
@@ -212,6 +215,16 @@ func (c *Cluster) startSurge(ctx context.Context, opts Options) error {
 		// see the real client (docs/INVARIANTS.md, I11).
 		"SURGE_TRUSTED_PROXIES=127.0.0.1/32",
 	)
+	var natsDirect []string
+	for _, p := range c.NATSProxy {
+		natsDirect = append(natsDirect, "nats://"+p.Upstream)
+	}
+	c.direct = append(append([]string{}, env...),
+		"SURGE_DATABASE_URL="+c.DatabaseURL,
+		"SURGE_NATS_URL="+strings.Join(natsDirect, ","),
+		"SURGE_REDIS_URL=redis://"+c.RedisProxy.Upstream,
+		"SURGE_PSP_URL=http://"+c.PSPProxy.Upstream,
+	)
 	if err := c.migrate(ctx, opts.SurgeBin, env); err != nil {
 		return err
 	}
@@ -283,6 +296,12 @@ func (c *Cluster) start(ctx context.Context, comp *Component) error {
 	c.started = append(c.started, comp)
 	return comp.Start(ctx)
 }
+
+// Env returns the replicas' settings (KEY=value) with every URL pointing at
+// the dependency itself rather than its proxy, for commands such as
+// `surge audit` that must see the system as it is, not as a drill disturbs
+// it. Later entries win.
+func (c *Cluster) Env() []string { return append([]string{}, c.direct...) }
 
 // Pids returns the pids of every running process the cluster started, by
 // component name, so callers can check that Down left none behind.
