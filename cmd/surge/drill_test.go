@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,4 +115,52 @@ func running(pid int) bool {
 	s := string(stat)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// TestDrillUpDown runs `surge drill up` as a user does, waits for the front
+// it prints to answer, and stops it with `surge drill down` from "another
+// shell".
+func TestDrillUpDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts fifteen processes")
+	}
+	if err := cluster.CheckPrograms(); err != nil && os.Getenv("CI") == "" {
+		t.Skipf("skipping: %v", err)
+	}
+	dir := t.TempDir()
+	var out syncBuffer
+	cmd := exec.Command(os.Args[0], "drill", "up", "--dir", dir)
+	cmd.Env = append(os.Environ(), runAsSurge+"=1", "SURGE_ACCESS_LOG=false")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if running(cmd.Process.Pid) {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			<-exited
+		}
+	})
+	front := regexp.MustCompile(`front: +(http://\S+)`)
+	testrig.Eventually(t, "drill up to print the front", func() bool {
+		if !running(cmd.Process.Pid) {
+			t.Fatalf("drill up exited:\n%s", out.String())
+		}
+		return front.MatchString(out.String())
+	})
+	url := front.FindStringSubmatch(out.String())[1]
+	if code, _, body := do(t, "GET", url+"/readyz", "", ""); code != http.StatusOK {
+		t.Fatalf("front /readyz: %d %s", code, body)
+	}
+	if !strings.Contains(out.String(), "admin key: ") {
+		t.Fatalf("drill up printed no admin key:\n%s", out.String())
+	}
+	if msg, err := cli(t, nil, "drill", "down", "--dir", dir); err != nil {
+		t.Fatalf("drill down: %v\n%s", err, msg)
+	}
+	if err := <-exited; err != nil {
+		t.Fatalf("drill up: %v\n%s", err, out.String())
+	}
 }

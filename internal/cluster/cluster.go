@@ -75,7 +75,7 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.APIReplicas == 0 {
 		opts.APIReplicas = 3
 	}
-	if err := checkPrograms(); err != nil {
+	if err := CheckPrograms(); err != nil {
 		return nil, err
 	}
 	c := &Cluster{Dir: opts.Dir, toxi: newToxiServer()}
@@ -103,8 +103,9 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	return c, nil
 }
 
-// checkPrograms reports every missing program at once, with its package.
-func checkPrograms() error {
+// CheckPrograms reports every missing program at once, each a
+// *MissingError naming its Debian package.
+func CheckPrograms() error {
 	var errs []error
 	if _, err := postgresBinDir(); err != nil {
 		errs = append(errs, err)
