@@ -41,7 +41,7 @@ func TestDrillHelp(t *testing.T) {
 // Down leaves no process behind.
 func TestDrillTopology(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts fifteen processes")
+		t.Skip("starts fourteen processes")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 110*time.Second)
 	defer cancel()
@@ -122,7 +122,7 @@ func running(pid int) bool {
 // shell".
 func TestDrillUpDown(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts fifteen processes")
+		t.Skip("starts fourteen processes")
 	}
 	if err := cluster.CheckPrograms(); err != nil && os.Getenv("CI") == "" {
 		t.Skipf("skipping: %v", err)
