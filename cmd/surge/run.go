@@ -21,6 +21,7 @@ Commands:
   loadtest  drive open-model load (browse, checkout, flash-sale, mixed; --step finds the knee) and audit
   backup    copy the store while Surge runs (SQLite databases, or a PostgreSQL base backup)
   restore   unpack a backup into a fresh data directory
+  drill     run the production topology locally: surge drill up, surge drill down
   version   print the version and VCS revision (also: surge --version)
   help      print this list, or a command's flags: surge help <command>
 
@@ -37,6 +38,7 @@ var commands = map[string]func(ctx context.Context, args []string, getenv func(s
 	"loadtest": runLoadtest,
 	"backup":   runBackup,
 	"restore":  runRestore,
+	"drill":    runDrill,
 }
 
 // run is the whole program; main only supplies the process environment.

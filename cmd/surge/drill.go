@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/cluster"
+)
+
+// drillPidFile, in the drill's directory, holds the pid of `surge drill up`,
+// which must keep running: the fault-injecting proxies live inside it.
+const drillPidFile = "drill.pid"
+
+// runDrill runs the production topology locally (docs/adr/0022).
+func runDrill(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	usage := func() {
+		fmt.Fprint(stderr, `Usage: surge drill up [--dir DIR] [--async-standby]
+       surge drill down --dir DIR
+
+up starts, on loopback: PostgreSQL primary and streaming standby, Redis, a
+three-node NATS JetStream cluster, the payment simulator, three API replicas,
+one relay, worker and sweeper replica, and HAProxy in front, with in-process
+Toxiproxy between the replicas and their dependencies. It prints the front
+URL and the admin key and runs until interrupted (Ctrl-C stops everything).
+down stops the drill whose state lives in DIR, from another shell.
+`)
+	}
+	if len(args) == 0 || wantsHelp(args) {
+		usage()
+		if len(args) == 0 {
+			return errors.New("drill: want up or down")
+		}
+		return flag.ErrHelp
+	}
+	fs := flag.NewFlagSet("drill "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(); fs.PrintDefaults() }
+	dir := fs.String("dir", "", "directory for every component's data and logs (default: a new temporary directory)")
+	async := fs.Bool("async-standby", false, "replicate asynchronously (default: a commit waits for the standby)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	switch args[0] {
+	case "up":
+		return drillUp(ctx, *dir, *async, stdout)
+	case "down":
+		if *dir == "" {
+			return errors.New("drill down: --dir is required: the directory `surge drill up` printed")
+		}
+		return drillDown(ctx, *dir, stdout)
+	}
+	usage()
+	return fmt.Errorf("drill: unknown action %q (want up or down)", args[0])
+}
+
+func drillUp(ctx context.Context, dir string, async bool, stdout io.Writer) error {
+	bin, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := cluster.Up(ctx, cluster.Options{SurgeBin: bin, Dir: dir, AsyncStandby: async})
+	if err != nil {
+		return err
+	}
+	pidFile := filepath.Join(c.Dir, drillPidFile)
+	err = os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+	if err == nil {
+		fmt.Fprintf(stdout, "front:     %s\nadmin key: %s\ndatabase:  %s\nstate:     %s (logs, data)\nstop:      Ctrl-C, or surge drill down --dir %s\n",
+			c.FrontURL, c.AdminKey, c.DatabaseURL, c.Dir, c.Dir)
+		<-ctx.Done()
+		fmt.Fprintln(stdout, "stopping")
+	}
+	return errors.Join(err, c.Down(), os.Remove(pidFile))
+}
+
+// drillDown signals the `surge drill up` that owns dir and waits until it
+// has stopped everything and exited.
+func drillDown(ctx context.Context, dir string, stdout io.Writer) error {
+	pidFile := filepath.Join(dir, drillPidFile)
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return fmt.Errorf("drill down: no drill running in %s: %w", dir, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return fmt.Errorf("drill down: bad pid in %s", pidFile)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("drill down: signal pid %d: %w", pid, err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("drill down: pid %d still running after 2m", pid)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(stdout, "stopped the drill in %s\n", dir)
+	return nil
+}
