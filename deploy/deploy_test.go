@@ -196,7 +196,7 @@ func TestComposeWaitsForHealthyDependencies(t *testing.T) {
 			}
 		}
 	}
-	for _, dep := range []string{"postgres", "redis", "nats"} {
+	for _, dep := range []string{"postgres", "redis", "nats", "psp", "api", "worker"} {
 		if c.Services[dep].Healthcheck == nil {
 			t.Errorf("%s has no healthcheck", dep)
 		}

@@ -22,6 +22,7 @@ Commands:
   backup    copy the store while Surge runs (SQLite databases, or a PostgreSQL base backup)
   restore   unpack a backup into a fresh data directory
   drill     run the production topology locally: surge drill up, surge drill down
+  healthcheck  exit 0 when a server's /readyz answers 200 (a probe for images without curl)
   version   print the version and VCS revision (also: surge --version)
   help      print this list, or a command's flags: surge help <command>
 
@@ -30,15 +31,16 @@ Run "surge <command> -h" for the flags of a command.
 
 // commands are the subcommands by name.
 var commands = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error{
-	"serve":    runServe,
-	"migrate":  runMigrate,
-	"audit":    runAudit,
-	"events":   runEvents,
-	"psp":      runPSP,
-	"loadtest": runLoadtest,
-	"backup":   runBackup,
-	"restore":  runRestore,
-	"drill":    runDrill,
+	"serve":       runServe,
+	"migrate":     runMigrate,
+	"audit":       runAudit,
+	"events":      runEvents,
+	"psp":         runPSP,
+	"loadtest":    runLoadtest,
+	"backup":      runBackup,
+	"restore":     runRestore,
+	"drill":       runDrill,
+	"healthcheck": runHealthcheck,
 }
 
 // run is the whole program; main only supplies the process environment.
