@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, open) })
 	t.Run("Queue", func(t *testing.T) { t.Parallel(); testQueue(t, open(t)) })
 	t.Run("PreQueue", func(t *testing.T) { t.Parallel(); testPreQueue(t, open(t)) })
+	t.Run("IdempotencyKeys", func(t *testing.T) { t.Parallel(); testIdempotencyKeys(t, open(t)) })
 	t.Run("Carts", func(t *testing.T) { t.Parallel(); testCarts(t, open(t)) })
 	t.Run("FlashSales", func(t *testing.T) { t.Parallel(); testFlashSales(t, open) })
 }
