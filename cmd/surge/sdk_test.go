@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -46,5 +47,23 @@ func TestTypeScriptClientIsCurrent(t *testing.T) {
 	}
 	if got := fmt.Sprintf("%x", sha256.Sum256(doc)); got != strings.TrimSpace(string(want)) {
 		t.Fatalf("internal/httpapi/openapi.json changed since the TypeScript client was generated: run make sdk")
+	}
+}
+
+// The storefront serves the client as compiled (internal/web cannot embed
+// a file outside its package, so make sdk copies it there): the copy must
+// be the compiled client, byte for byte.
+func TestStorefrontServesTheCompiledClient(t *testing.T) {
+	t.Parallel()
+	compiled, err := os.ReadFile("../../sdk/typescript/dist/index.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, err := os.ReadFile("../../internal/web/static/store/sdk.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(compiled, served) {
+		t.Fatal("internal/web/static/store/sdk.js differs from sdk/typescript/dist/index.js: run make sdk")
 	}
 }
