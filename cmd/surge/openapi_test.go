@@ -134,9 +134,15 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", A, `{"slug":"Bad Slug","name":""}`) // 422
 	c.call(s, "POST", "/v1/admin/shops", "/v1/admin/shops", A, `{"slug":`)                      // 400
 	c.call(s, "PUT", "/v1/admin/shops/{shop}/tier", "/v1/admin/shops/oas/tier", A, `{"tier":"enterprise"}`)
+	c.call(s, "PUT", "/v1/admin/shops/{shop}/tier", "/v1/admin/shops/oas/tier", A, `{"tier":"free"}`, "If-Match", `"v1"`) // 412
+	c.call(s, "GET", "/v1/admin/shops/{shop}", "/v1/admin/shops/oas", A, "")
+	c.call(s, "GET", "/v1/admin/shops/{shop}", "/v1/admin/shops/nope", A, "") // 404
 	c.call(s, "GET", "/v1/admin/flags", "/v1/admin/flags", A, "")
 	c.call(s, "PUT", "/v1/admin/flags/{flag}", "/v1/admin/flags/search", A, `{"enabled":true}`)
-	c.call(s, "PUT", "/v1/admin/flags/{flag}", "/v1/admin/flags/nope", A, `{"enabled":true}`) // 404
+	c.call(s, "PUT", "/v1/admin/flags/{flag}", "/v1/admin/flags/search", A, `{"enabled":true}`, "If-Match", `"v9"`) // 412
+	c.call(s, "PUT", "/v1/admin/flags/{flag}", "/v1/admin/flags/nope", A, `{"enabled":true}`)                       // 404
+	c.call(s, "GET", "/v1/admin/flags/{flag}", "/v1/admin/flags/search", A, "")
+	c.call(s, "GET", "/v1/admin/flags/{flag}", "/v1/admin/flags/nope", A, "") // 404
 
 	P := "/v1/shops/oas/admin/products/TEE-1"
 	T := "/v1/shops/{shop}/admin/products/{sku}"
@@ -148,6 +154,8 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	c.call(s, "GET", T, P, K, "")
 	c.call(s, "GET", "/v1/shops/{shop}/admin/inventory/{sku}", "/v1/shops/oas/admin/inventory/TEE-1", K, "")
 	c.call(s, "POST", "/v1/shops/{shop}/admin/inventory/{sku}/restock", "/v1/shops/oas/admin/inventory/TEE-1/restock", K, `{"quantity":5}`)
+	c.call(s, "POST", "/v1/shops/{shop}/admin/inventory/{sku}/restock", "/v1/shops/oas/admin/inventory/TEE-1/restock", K, `{"quantity":5}`,
+		"If-Match", `"v1"`) // 412
 
 	c.call(s, "GET", "/v1/shops/{shop}/products/{sku}", "/v1/shops/oas/products/TEE-1", "", "")
 	c.call(s, "GET", "/v1/shops/{shop}/products/{sku}", "/v1/shops/oas/products/NOPE", "", "") // 404
@@ -178,11 +186,13 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	c.call(s, "GET", "/v1/shops/{shop}/orders/{order}", "/v1/shops/oas/orders/"+order, C, "")
 	c.call(s, "GET", "/v1/shops/{shop}/admin/orders", "/v1/shops/oas/admin/orders?status=paid", K, "")
 	c.call(s, "GET", "/v1/shops/{shop}/admin/orders/{order}", "/v1/shops/oas/admin/orders/"+order, K, "")
+	c.call(s, "POST", "/v1/shops/{shop}/admin/orders/{order}/fulfil", "/v1/shops/oas/admin/orders/"+order+"/fulfil", K, "", "If-Match", `"v99"`) // 412
 	c.call(s, "POST", "/v1/shops/{shop}/admin/orders/{order}/fulfil", "/v1/shops/oas/admin/orders/"+order+"/fulfil", K, "")
 	c.call(s, "POST", "/v1/shops/{shop}/admin/orders/{order}/refund", "/v1/shops/oas/admin/orders/"+order+"/refund", K, "") // 409: fulfilled
 
 	c.call(s, "PUT", "/v1/shops/{shop}/admin/sales/{sku}", "/v1/shops/oas/admin/sales/MUG", K, `{"stock":5,"per_customer_limit":1,"admission_rate":10,"admission_burst":1}`)
 	c.call(s, "GET", "/v1/shops/{shop}/admin/sales/{sku}", "/v1/shops/oas/admin/sales/MUG", K, "")
+	c.call(s, "PUT", "/v1/shops/{shop}/admin/sales/{sku}", "/v1/shops/oas/admin/sales/MUG", K, `{"stock":5}`, "If-None-Match", "*") // 412
 	_, body = c.call(s, "POST", "/v1/shops/{shop}/sales/{sku}/queue", "/v1/shops/oas/sales/MUG/queue", C, "")
 	c.call(s, "GET", "/v1/shops/{shop}/sales/{sku}/queue", "/v1/shops/oas/sales/MUG/queue", C, "", "Surge-Queue-Ticket", id(body, "token"))
 	c.call(s, "PUT", "/v1/shops/{shop}/admin/sales/{sku}", "/v1/shops/oas/admin/sales/MUG", K, `{"stock":5,"admission_rate":10,"pow_difficulty":8}`)

@@ -13,6 +13,7 @@ import (
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/precondition"
 	"github.com/surge-commerce/surge/internal/shop"
 )
 
@@ -142,7 +143,7 @@ func (w *world) admin(ctx context.Context, i int, st Step) {
 		limit = &st.Limit
 	case OpRestock:
 		wr.asked = w.rec.stockOf(st.SKU) + st.Stock
-		_, err = w.stock.Restock(ctx, w.shop.ID, st.SKU, st.Stock)
+		_, err = w.stock.Restock(ctx, w.shop.ID, st.SKU, st.Stock, precondition.Condition{})
 	case OpPutSale:
 		wr.asked = max(0, w.rec.stockOf(st.SKU)+st.Stock)
 		_, err = w.sales.Start(ctx, w.shop.ID, flashsale.Sale{SKU: st.SKU, Stock: wr.asked,
@@ -181,14 +182,14 @@ func (w *world) afterSale(ctx context.Context, st Step) {
 			return
 		}
 		if st.Op == OpRefund {
-			_, _ = w.orders.Refund(ctx, w.shop.ID, a.orderID)
+			_, _ = w.orders.Refund(ctx, w.shop.ID, a.orderID, precondition.Condition{})
 		} else {
-			_, _ = w.orders.Fulfil(ctx, w.shop.ID, a.orderID)
+			_, _ = w.orders.Fulfil(ctx, w.shop.ID, a.orderID, precondition.Condition{})
 		}
 	case OpRotateKey:
 		_, _, _ = w.shops.RotateKey(ctx, w.shop.Slug, "", time.Minute)
 	case OpSetTier:
-		_, _ = w.shops.SetTier(ctx, w.shop.Slug, shop.Tiers[st.Ref%len(shop.Tiers)])
+		_, _ = w.shops.SetTier(ctx, w.shop.Slug, shop.Tiers[st.Ref%len(shop.Tiers)], precondition.Condition{})
 	case OpSetFlag:
 		_ = w.flags.Set(ctx, platform.FlagSearch, st.Flag)
 	}

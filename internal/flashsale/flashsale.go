@@ -15,6 +15,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 // Sale is a flash sale of one SKU.
@@ -45,6 +46,9 @@ type Sale struct {
 	PowDifficulty int `json:"pow_difficulty"`
 	// QueueShuffled reports that the pre-queue was shuffled at the start.
 	QueueShuffled bool `json:"-"`
+	// Version moves on with each (re)configuration; the sale's ETag is
+	// "v<version>" (package precondition).
+	Version int64 `json:"version"`
 	// Epoch names this sale among the sales of its SKU: it is set when the
 	// sale is created (not when it is reconfigured), and waiting-room
 	// tickets carry it, so a ticket of an ended sale admits nobody to the
@@ -60,13 +64,15 @@ const (
 
 // Store is what flash sales need from persistence.
 type Store interface {
-	// StartSale (re)configures the sale and spreads the stock not yet
+	// StartSaleIf (re)configures the sale and spreads the stock not yet
 	// reserved or sold evenly over the buckets, in one transaction.
-	// Errors: not_found, conflict (stock below what is already committed).
-	StartSale(ctx context.Context, shopID int64, s Sale, now time.Time) error
-	// EndSale folds the buckets' available stock back into the SKU's main
-	// row. Errors: not_found.
-	EndSale(ctx context.Context, shopID int64, sku string) error
+	// The condition is checked inside that transaction. Errors: not_found,
+	// conflict (stock below what is already committed),
+	// precondition_failed.
+	StartSaleIf(ctx context.Context, shopID int64, s Sale, now time.Time, cond precondition.Condition) error
+	// EndSaleIf folds the buckets' available stock back into the SKU's
+	// main row. Errors: not_found, precondition_failed.
+	EndSaleIf(ctx context.Context, shopID int64, sku string, cond precondition.Condition) error
 	// Sale returns the sale of a SKU. Errors: not_found.
 	Sale(ctx context.Context, shopID int64, sku string) (Sale, error)
 	// SaleFigures returns what a sale looks like right now: units left
@@ -110,6 +116,12 @@ func (s *Service) cachedSale(ctx context.Context, shopID int64, sku string) (*Sa
 
 // Start puts a SKU on flash sale. Errors: invalid, not_found, conflict.
 func (s *Service) Start(ctx context.Context, shopID int64, sale Sale) (Sale, error) {
+	return s.StartIf(ctx, shopID, sale, precondition.Condition{})
+}
+
+// StartIf is Start when the sale is as cond expects (If-Match,
+// If-None-Match). Errors: as Start, and precondition_failed.
+func (s *Service) StartIf(ctx context.Context, shopID int64, sale Sale, cond precondition.Condition) (Sale, error) {
 	if sale.Buckets == 0 {
 		sale.Buckets = DefaultBuckets
 	}
@@ -144,7 +156,7 @@ func (s *Service) Start(ctx context.Context, shopID int64, sale Sale) (Sale, err
 	if err := v.Err(); err != nil {
 		return Sale{}, err
 	}
-	if err := s.store.StartSale(ctx, shopID, sale, s.now()); err != nil {
+	if err := s.store.StartSaleIf(ctx, shopID, sale, s.now(), cond); err != nil {
 		return Sale{}, err
 	}
 	s.sales.Invalidate(strconv.FormatInt(shopID, 10) + "/" + sale.SKU)
@@ -153,8 +165,14 @@ func (s *Service) Start(ctx context.Context, shopID int64, sale Sale) (Sale, err
 
 // End ends a SKU's flash sale. Errors: not_found.
 func (s *Service) End(ctx context.Context, shopID int64, sku string) error {
+	return s.EndIf(ctx, shopID, sku, precondition.Condition{})
+}
+
+// EndIf is End when the sale is as cond expects. Errors: not_found,
+// precondition_failed.
+func (s *Service) EndIf(ctx context.Context, shopID int64, sku string, cond precondition.Condition) error {
 	defer s.sales.Invalidate(strconv.FormatInt(shopID, 10) + "/" + sku)
-	return s.store.EndSale(ctx, shopID, sku)
+	return s.store.EndSaleIf(ctx, shopID, sku, cond)
 }
 
 // Get returns a SKU's sale. Errors: not_found.

@@ -11,6 +11,7 @@ import (
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 // productRequest is the body of PUT .../admin/products/{sku}. Price is a
@@ -101,7 +102,7 @@ func (s *Server) putProduct() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		p, created, err := s.catalog.PutIf(r.Context(), sh.ID, sku, in, productPrecondition(r))
+		p, created, err := s.catalog.PutIf(r.Context(), sh.ID, sku, in, condition(r))
 		if err != nil {
 			s.problem(w, r, err)
 			return
@@ -142,7 +143,7 @@ func (s *Server) deleteProduct() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		if err := s.catalog.DeleteIf(r.Context(), sh.ID, r.PathValue("sku"), productPrecondition(r)); err != nil {
+		if err := s.catalog.DeleteIf(r.Context(), sh.ID, r.PathValue("sku"), condition(r)); err != nil {
 			s.problem(w, r, err)
 			return
 		}
@@ -270,7 +271,7 @@ func queryLimit(r *http.Request) (int, error) {
 }
 
 func productETag(p catalog.Product) string {
-	return `"v` + strconv.FormatInt(p.Version, 10) + `"`
+	return precondition.ETag(p.Version)
 }
 
 // cacheHeaders sets validators and caching policy on a public catalog read,

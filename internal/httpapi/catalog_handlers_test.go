@@ -175,7 +175,9 @@ func TestInventoryHandlers(t *testing.T) {
 			{name: "level of another shop's product", route: get, method: "GET", path: "/v1/shops/acme/admin/inventory/THEIRS", token: key,
 				status: http.StatusNotFound, problem: "product-not-found"},
 			{name: "restock", route: restock, method: "POST", path: "/v1/shops/acme/admin/inventory/TEE/restock", token: key,
-				body: `{"quantity":3}`, status: http.StatusOK, want: map[string]any{"received": 8, "available": 8}},
+				body: `{"quantity":3}`, status: http.StatusOK, want: map[string]any{"received": 8, "available": 8, "version": 2}, check: header("ETag", `"v2"`)},
+			{name: "restock with a stale If-Match", route: restock, method: "POST", path: "/v1/shops/acme/admin/inventory/TEE/restock", token: key,
+				header: map[string]string{"If-Match": `"v1"`}, body: `{"quantity":3}`, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
 			{name: "restock zero", route: restock, method: "POST", path: "/v1/shops/acme/admin/inventory/TEE/restock", token: key,
 				body: `{"quantity":0}`, status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("quantity")},
 			{name: "restock an unknown field", route: restock, method: "POST", path: "/v1/shops/acme/admin/inventory/TEE/restock", token: key,
@@ -187,7 +189,7 @@ func TestInventoryHandlers(t *testing.T) {
 			{name: "restock with another shop's key", route: restock, method: "POST", path: "/v1/shops/acme/admin/inventory/TEE/restock", token: otherKey,
 				body: `{"quantity":1}`, status: http.StatusForbidden, problem: "forbidden"},
 			{name: "level after restock", route: get, method: "GET", path: "/v1/shops/acme/admin/inventory/TEE", token: key,
-				status: http.StatusOK, want: map[string]any{"received": 8, "available": 8}},
+				status: http.StatusOK, want: map[string]any{"received": 8, "available": 8}, check: header("ETag", `"v2"`)},
 		})
 	})
 }

@@ -79,7 +79,7 @@ func (s *Server) retryNotification() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		if err := s.readModels.RetryNotification(r.Context(), sh.ID, r.PathValue("notification")); err != nil {
+		if err := s.readModels.RetryNotificationIf(r.Context(), sh.ID, r.PathValue("notification"), condition(r)); err != nil {
 			s.problem(w, r, err)
 			return
 		}

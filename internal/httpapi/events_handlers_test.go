@@ -150,6 +150,8 @@ func TestReadModelHandlers(t *testing.T) {
 		r.run(t, []row{
 			{name: "retry another shop's failed notification", route: retry, method: "POST", path: "/v1/shops/other/admin/notifications/" + note + "/retry", token: otherKey,
 				status: http.StatusNotFound, problem: "notification-not-failed"},
+			{name: "retry with a stale If-Match", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry", token: key,
+				header: map[string]string{"If-Match": `"v1"`}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
 			{name: "retry a failed notification", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry", token: key,
 				status: http.StatusNoContent},
 			{name: "retry it again", route: retry, method: "POST", path: "/v1/shops/acme/admin/notifications/" + note + "/retry", token: key,

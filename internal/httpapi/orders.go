@@ -8,6 +8,7 @@ import (
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/order"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 type adminOrderJSON struct {
@@ -17,10 +18,13 @@ type adminOrderJSON struct {
 	// CancelReason says why a cancelled order was, so a shop sees a
 	// refused payment (e.g. payment_mismatch) for what it is.
 	CancelReason string `json:"cancel_reason,omitempty"`
+	// Version is what the order's ETag names ("v<version>").
+	Version int64 `json:"version"`
 }
 
 func toAdminOrder(o order.Order) adminOrderJSON {
-	return adminOrderJSON{OrderJSON: checkout.ToJSON(o), CustomerID: o.CustomerID, PaymentRef: o.PaymentRef, CancelReason: o.CancelReason}
+	return adminOrderJSON{OrderJSON: checkout.ToJSON(o), CustomerID: o.CustomerID, PaymentRef: o.PaymentRef, CancelReason: o.CancelReason,
+		Version: o.Version}
 }
 
 func (s *Server) getOrder() http.Handler {
@@ -91,6 +95,7 @@ func (s *Server) getAdminOrder() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("ETag", precondition.ETag(o.Version)) // what a refund's or fulfilment's If-Match compares
 		encode(w, http.StatusOK, toAdminOrder(o))
 	})
 }
@@ -105,14 +110,15 @@ func (s *Server) orderAction(action string) http.Handler {
 		}
 		var o order.Order
 		if action == "refund" {
-			o, err = s.orders.Refund(r.Context(), sh.ID, r.PathValue("order"))
+			o, err = s.orders.Refund(r.Context(), sh.ID, r.PathValue("order"), condition(r))
 		} else {
-			o, err = s.orders.Fulfil(r.Context(), sh.ID, r.PathValue("order"))
+			o, err = s.orders.Fulfil(r.Context(), sh.ID, r.PathValue("order"), condition(r))
 		}
 		if err != nil {
 			s.problem(w, r, err)
 			return
 		}
+		w.Header().Set("ETag", precondition.ETag(o.Version))
 		encode(w, http.StatusOK, toAdminOrder(o))
 	})
 }
@@ -130,6 +136,7 @@ func (s *Server) getInventory() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("ETag", precondition.ETag(l.Version)) // what a restock's If-Match compares
 		encode(w, http.StatusOK, l)
 	})
 }
@@ -151,10 +158,11 @@ func (s *Server) restock() http.Handler {
 			return
 		}
 		var l inventory.Level
-		if l, err = s.inventory.Restock(r.Context(), sh.ID, r.PathValue("sku"), req.Quantity); err != nil {
+		if l, err = s.inventory.Restock(r.Context(), sh.ID, r.PathValue("sku"), req.Quantity, condition(r)); err != nil {
 			s.problem(w, r, err)
 			return
 		}
+		w.Header().Set("ETag", precondition.ETag(l.Version))
 		encode(w, http.StatusOK, l)
 	})
 }

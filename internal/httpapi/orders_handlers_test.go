@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -75,10 +76,22 @@ func TestOrderHandlers(t *testing.T) {
 			{name: "admin get without a key", route: getAdmin, method: "GET", path: admin + first,
 				status: http.StatusUnauthorized, problem: "unauthorized"},
 
+			{name: "admin get carries the ETag", route: getAdmin, method: "GET", path: admin + first, token: key,
+				status: http.StatusOK, check: func(t *testing.T, res *httptest.ResponseRecorder) {
+					v, _ := decodeBody[map[string]any](t, res)["version"].(float64)
+					header("ETag", fmt.Sprintf(`"v%d"`, int(v)))(t, res)
+				}},
+			{name: "fulfil with a stale If-Match", route: fulfil, method: "POST", path: admin + first + "/fulfil", token: key,
+				header: map[string]string{"If-Match": `"v99"`}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
+			{name: "refund with a stale If-Match", route: refund, method: "POST", path: admin + second + "/refund", token: key,
+				header: map[string]string{"If-Match": `"v99"`}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
 			{name: "fulfil", route: fulfil, method: "POST", path: admin + first + "/fulfil", token: key,
 				status: http.StatusOK, want: map[string]any{"id": first, "status": "fulfilled"}},
 			{name: "fulfil again", route: fulfil, method: "POST", path: admin + first + "/fulfil", token: key,
 				status: http.StatusConflict, problem: "order-not-fulfillable"},
+			// The status is answered before the precondition (RFC 9110 §13.2.1).
+			{name: "fulfil again with a stale If-Match", route: fulfil, method: "POST", path: admin + first + "/fulfil", token: key,
+				header: map[string]string{"If-Match": `"v99"`}, status: http.StatusConflict, problem: "order-not-fulfillable"},
 			{name: "refund a fulfilled order", route: refund, method: "POST", path: admin + first + "/refund", token: key,
 				status: http.StatusConflict, problem: "order-not-refundable"},
 			{name: "fulfil another shop's order", route: fulfil, method: "POST", path: admin + theirs + "/fulfil", token: key,

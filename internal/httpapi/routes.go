@@ -41,11 +41,13 @@ func (s *Server) routes() {
 
 	// Platform admin (admin key).
 	s.handle("POST /v1/admin/shops", ls.Admin, s.createShop())
+	s.handle("GET /v1/admin/shops/{shop}", ls.Admin, s.getAdminShop())
 	s.handle("PUT /v1/admin/shops/{shop}/tier", ls.Admin, s.setTier())
 	s.handle("POST /v1/admin/shops/{shop}/keys", ls.Admin, s.rotateKeyAsAdmin())
 	s.handle("POST /v1/admin/shops/{shop}/keys/revoke", ls.Admin, s.revokeKeys(true))
 	s.handle("GET /v1/admin/audit", ls.Admin, s.audit())
 	s.handle("GET /v1/admin/flags", ls.Admin, s.listFlags())
+	s.handle("GET /v1/admin/flags/{flag}", ls.Admin, s.getFlag())
 	s.handle("PUT /v1/admin/flags/{flag}", ls.Admin, s.setFlag())
 
 	// Shop admin (shop key).

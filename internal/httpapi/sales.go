@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/flashsale"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 type saleRequest struct {
@@ -34,16 +35,17 @@ func (s *Server) putSale() http.Handler {
 		if req.Stock != nil {
 			stock = *req.Stock
 		}
-		sale, err := s.sales.Start(r.Context(), sh.ID, flashsale.Sale{
+		sale, err := s.sales.StartIf(r.Context(), sh.ID, flashsale.Sale{
 			SKU: r.PathValue("sku"), Stock: stock, StartsAt: req.StartsAt,
 			PerCustomerLimit: req.PerCustomerLimit, Buckets: req.Buckets,
 			AdmissionRate: req.AdmissionRate, AdmissionBurst: req.AdmissionBurst, PowDifficulty: req.PowDifficulty,
-		})
+		}, condition(r))
 		if err != nil {
 			s.problem(w, r, err)
 			return
 		}
 		s.catalog.Changed(sh.ID, sale.SKU) // the purchase limit is part of the product
+		w.Header().Set("ETag", precondition.ETag(sale.Version))
 		encode(w, http.StatusOK, sale)
 	})
 }
@@ -61,6 +63,7 @@ func (s *Server) getSale() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("ETag", precondition.ETag(sale.Version)) // what If-Match on the next write compares
 		encode(w, http.StatusOK, sale)
 	})
 }
@@ -72,7 +75,7 @@ func (s *Server) deleteSale() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		if err := s.sales.End(r.Context(), sh.ID, r.PathValue("sku")); err != nil {
+		if err := s.sales.EndIf(r.Context(), sh.ID, r.PathValue("sku"), condition(r)); err != nil {
 			s.problem(w, r, err)
 			return
 		}

@@ -24,7 +24,16 @@ func TestSaleAdminHandlers(t *testing.T) {
 		sale := "/v1/shops/acme/admin/sales/"
 		r.run(t, []row{
 			{name: "start", route: put, method: "PUT", path: sale + "TEE", token: key, body: `{"stock":5,"per_customer_limit":2,"buckets":4}`,
-				status: http.StatusOK, want: map[string]any{"sku": "TEE", "stock": 5, "per_customer_limit": 2, "buckets": 4, "admission_rate": 0}},
+				status: http.StatusOK, want: map[string]any{"sku": "TEE", "stock": 5, "per_customer_limit": 2, "buckets": 4, "admission_rate": 0, "version": 1},
+				check: header("ETag", `"v1"`)},
+			{name: "restart with a stale If-Match", route: put, method: "PUT", path: sale + "TEE", token: key, body: `{"stock":9}`,
+				header: map[string]string{"If-Match": `"v7"`}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
+			{name: "start create-only while it runs", route: put, method: "PUT", path: sale + "TEE", token: key, body: `{"stock":9}`,
+				header: map[string]string{"If-None-Match": "*"}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
+			{name: "end with a stale If-Match", route: del, method: "DELETE", path: sale + "TEE", token: key,
+				header: map[string]string{"If-Match": `"v7"`}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
+			{name: "restart with the current If-Match", route: put, method: "PUT", path: sale + "TEE", token: key, body: `{"stock":5,"per_customer_limit":2,"buckets":4}`,
+				header: map[string]string{"If-Match": `"v1"`}, status: http.StatusOK, want: map[string]any{"stock": 5, "version": 2}, check: header("ETag", `"v2"`)},
 			{name: "start without stock", route: put, method: "PUT", path: sale + "TEE", token: key, body: `{}`,
 				status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("stock")},
 			{name: "start with bad numbers", route: put, method: "PUT", path: sale + "TEE", token: key,

@@ -29,6 +29,7 @@ import (
 	"github.com/surge-commerce/surge/internal/notify"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/precondition"
 	"github.com/surge-commerce/surge/internal/ratelimit"
 	"github.com/surge-commerce/surge/internal/recommend"
 	"github.com/surge-commerce/surge/internal/shop"
@@ -104,7 +105,8 @@ type ReadModels interface {
 	Notifications(ctx context.Context, shopID int64, orderID string, limit int) ([]notify.Notification, error)
 	// RetryNotification sends a notification that mail gave up on again.
 	// Errors: not_found.
-	RetryNotification(ctx context.Context, shopID int64, id string) error
+	// Errors: not_found, precondition_failed (cond).
+	RetryNotificationIf(ctx context.Context, shopID int64, id string, cond precondition.Condition) error
 	Invoices(ctx context.Context, shopID int64, afterNo int64, limit int) ([]invoice.Invoice, error)
 	BestSellers(ctx context.Context, shopID int64, since time.Time, limit int) ([]analytics.SKUSales, error)
 }

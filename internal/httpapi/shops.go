@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 	"github.com/surge-commerce/surge/internal/shop"
 )
 
@@ -157,11 +158,43 @@ func (s *Server) setTier() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		sh, err := s.shops.SetTier(r.Context(), r.PathValue("shop"), req.Tier)
+		sh, err := s.shops.SetTier(r.Context(), r.PathValue("shop"), req.Tier, condition(r))
 		if err != nil {
 			s.problem(w, r, err)
 			return
 		}
-		encode(w, http.StatusOK, map[string]string{"slug": sh.Slug, "name": sh.Name, "tier": sh.Tier})
+		w.Header().Set("ETag", precondition.ETag(sh.Version))
+		encode(w, http.StatusOK, toAdminShop(sh))
 	})
+}
+
+// getAdminShop is a platform admin's view of a shop: its tier and the
+// ETag a tier change's If-Match compares.
+func (s *Server) getAdminShop() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.authAdmin(r); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		sh, err := s.shops.Lookup(r.Context(), r.PathValue("shop"))
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("ETag", precondition.ETag(sh.Version))
+		encode(w, http.StatusOK, toAdminShop(sh))
+	})
+}
+
+type adminShop struct {
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name"`
+	Tier      string    `json:"tier"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toAdminShop(sh shop.Shop) adminShop {
+	return adminShop{Slug: sh.Slug, Name: sh.Name, Tier: sh.Tier, Version: sh.Version, CreatedAt: sh.CreatedAt.UTC()}
 }

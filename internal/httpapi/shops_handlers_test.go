@@ -12,6 +12,7 @@ func TestPlatformAdminHandlers(t *testing.T) {
 	eachEngine(t, nil, func(t *testing.T, r *rig) {
 		const create = "POST /v1/admin/shops"
 		const tier = "PUT /v1/admin/shops/{shop}/tier"
+		const getShop = "GET /v1/admin/shops/{shop}"
 		const rotate = "POST /v1/admin/shops/{shop}/keys"
 		const revoke = "POST /v1/admin/shops/{shop}/keys/revoke"
 		A := r.adminKey
@@ -45,7 +46,20 @@ func TestPlatformAdminHandlers(t *testing.T) {
 			{name: "the shop key is no admin key", route: create, method: "POST", path: "/v1/admin/shops", token: shopKey, body: `{"slug":"b","name":"B"}`,
 				status: http.StatusUnauthorized, problem: "unauthorized"},
 			{name: "set the tier", route: tier, method: "PUT", path: "/v1/admin/shops/acme/tier", token: A, body: `{"tier":"enterprise"}`,
-				status: http.StatusOK, want: map[string]any{"slug": "acme", "name": "Acme", "tier": "enterprise"}},
+				status: http.StatusOK, want: map[string]any{"slug": "acme", "name": "Acme", "tier": "enterprise", "version": 2},
+				check: header("ETag", `"v2"`)},
+			{name: "get the shop", route: getShop, method: "GET", path: "/v1/admin/shops/acme", token: A,
+				status: http.StatusOK, want: map[string]any{"slug": "acme", "tier": "enterprise", "version": 2}, check: header("ETag", `"v2"`)},
+			{name: "set the tier with a stale If-Match", route: tier, method: "PUT", path: "/v1/admin/shops/acme/tier", token: A, body: `{"tier":"free"}`,
+				header: map[string]string{"If-Match": `"v1"`}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
+			{name: "set the tier create-only", route: tier, method: "PUT", path: "/v1/admin/shops/acme/tier", token: A, body: `{"tier":"free"}`,
+				header: map[string]string{"If-None-Match": "*"}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
+			{name: "set the tier with the current If-Match", route: tier, method: "PUT", path: "/v1/admin/shops/acme/tier", token: A, body: `{"tier":"enterprise"}`,
+				header: map[string]string{"If-Match": `"v2"`}, status: http.StatusOK, want: map[string]any{"tier": "enterprise", "version": 3}},
+			{name: "get an unknown shop", route: getShop, method: "GET", path: "/v1/admin/shops/nope", token: A,
+				status: http.StatusNotFound, problem: "shop-not-found"},
+			{name: "get the shop with its own key", route: getShop, method: "GET", path: "/v1/admin/shops/acme", token: shopKey,
+				status: http.StatusUnauthorized, problem: "unauthorized"},
 			{name: "set the tier with an unknown field", route: tier, method: "PUT", path: "/v1/admin/shops/acme/tier", token: A, body: `{"tier":"free","plan":"x"}`,
 				status: http.StatusUnprocessableEntity, problem: "validation", check: fieldErrors("plan")},
 			{name: "set an unknown tier", route: tier, method: "PUT", path: "/v1/admin/shops/acme/tier", token: A, body: `{"tier":"gold"}`,
@@ -130,6 +144,7 @@ func TestFlagAndAuditHandlers(t *testing.T) {
 		key := r.newShop("acme")
 		const list = "GET /v1/admin/flags"
 		const set = "PUT /v1/admin/flags/{flag}"
+		const get = "GET /v1/admin/flags/{flag}"
 		const audit = "GET /v1/admin/audit"
 		A := r.adminKey
 		r.run(t, []row{
@@ -141,6 +156,22 @@ func TestFlagAndAuditHandlers(t *testing.T) {
 				status: http.StatusOK, want: map[string]any{"name": "search", "enabled": false}},
 			{name: "the flag is off", route: list, method: "GET", path: "/v1/admin/flags", token: A,
 				status: http.StatusOK, want: map[string]any{"flags.search": false}},
+			{name: "get the flag", route: get, method: "GET", path: "/v1/admin/flags/search", token: A,
+				status: http.StatusOK, want: map[string]any{"name": "search", "enabled": false, "version": 1}, check: header("ETag", `"v1"`)},
+			{name: "get a flag never set", route: get, method: "GET", path: "/v1/admin/flags/recommendations", token: A,
+				status: http.StatusOK, want: map[string]any{"enabled": true, "version": 0}, check: header("ETag", `"v0"`)},
+			{name: "set with a stale If-Match", route: set, method: "PUT", path: "/v1/admin/flags/search", token: A, body: `{"enabled":true}`,
+				header: map[string]string{"If-Match": `"v0"`}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
+			{name: "set create-only", route: set, method: "PUT", path: "/v1/admin/flags/search", token: A, body: `{"enabled":true}`,
+				header: map[string]string{"If-None-Match": "*"}, status: http.StatusPreconditionFailed, problem: "precondition-failed"},
+			{name: "the stale writes changed nothing", route: get, method: "GET", path: "/v1/admin/flags/search", token: A,
+				status: http.StatusOK, want: map[string]any{"enabled": false, "version": 1}},
+			{name: "set with the current If-Match", route: set, method: "PUT", path: "/v1/admin/flags/search", token: A, body: `{"enabled":false}`,
+				header: map[string]string{"If-Match": `"v1"`}, status: http.StatusOK, want: map[string]any{"enabled": false, "version": 2}, check: header("ETag", `"v2"`)},
+			{name: "get an unknown flag", route: get, method: "GET", path: "/v1/admin/flags/teleport", token: A,
+				status: http.StatusNotFound, problem: "flag-not-found"},
+			{name: "get a flag with a shop key", route: get, method: "GET", path: "/v1/admin/flags/search", token: key,
+				status: http.StatusUnauthorized, problem: "unauthorized"},
 			{name: "set an unknown flag", route: set, method: "PUT", path: "/v1/admin/flags/teleport", token: A, body: `{"enabled":true}`,
 				status: http.StatusNotFound, problem: "flag-not-found"},
 			{name: "set without enabled", route: set, method: "PUT", path: "/v1/admin/flags/search", token: A, body: `{}`,

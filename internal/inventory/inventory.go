@@ -11,6 +11,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 // Level is the stock of one SKU.
@@ -20,14 +21,19 @@ type Level struct {
 	Available int64  `json:"available"`
 	Reserved  int64  `json:"reserved"`
 	Sold      int64  `json:"sold"`
+	// Version moves on when the shop changes the stock (restock, product
+	// stock, a sale's start), not with each unit sold: the inventory's
+	// ETag is "v<version>" (package precondition).
+	Version int64 `json:"version"`
 }
 
 // Store is what inventory needs from persistence.
 type Store interface {
 	// Level returns the stock of a SKU. Errors: not_found.
 	Level(ctx context.Context, shopID int64, sku string) (Level, error)
-	// Restock adds units to received and available. Errors: not_found.
-	Restock(ctx context.Context, shopID int64, sku string, units int64) (Level, error)
+	// RestockIf adds units to received and available if the inventory is
+	// as cond expects. Errors: not_found, precondition_failed.
+	RestockIf(ctx context.Context, shopID int64, sku string, units int64, cond precondition.Condition) (Level, error)
 }
 
 // Service reads and restocks inventory.
@@ -48,7 +54,7 @@ func (s *Service) Level(ctx context.Context, shopID int64, sku string) (Level, e
 const MaxRestock = 1_000_000_000
 
 // Restock receives more units of a SKU. Errors: invalid, not_found.
-func (s *Service) Restock(ctx context.Context, shopID int64, sku string, units int64) (Level, error) {
+func (s *Service) Restock(ctx context.Context, shopID int64, sku string, units int64, cond precondition.Condition) (Level, error) {
 	if units < 1 || units > MaxRestock {
 		var v errcode.Validation
 		v.Add("quantity", "must be between 1 and 10^9")
@@ -57,5 +63,5 @@ func (s *Service) Restock(ctx context.Context, shopID int64, sku string, units i
 	if !catalog.ValidSKU(sku) {
 		return Level{}, errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
 	}
-	return s.store.Restock(ctx, shopID, sku, units)
+	return s.store.RestockIf(ctx, shopID, sku, units, cond)
 }

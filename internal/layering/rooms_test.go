@@ -34,7 +34,7 @@ var mayImport = map[string][]string{
 var rooms = map[string]string{
 	"internal/apikey": support, "internal/worker/batch": support, "internal/cache": support,
 	"internal/errcode": support, "internal/fifo": support, "internal/tracectx": support,
-	"internal/tracing": support,
+	"internal/tracing": support, "internal/precondition": support,
 
 	"internal/analytics": domain, "internal/audit": domain, "internal/cart": domain,
 	"internal/catalog": domain, "internal/checkout": domain, "internal/customer": domain,

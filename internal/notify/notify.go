@@ -38,6 +38,9 @@ type Notification struct {
 	LastError     string    `json:"last_error,omitempty"`
 	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
 	FailedAt      time.Time `json:"failed_at,omitzero"`
+	// Version moves on with each delivery attempt and retry; a retry's
+	// If-Match names it ("v<version>", package precondition).
+	Version int64 `json:"version"`
 }
 
 // Store is what notify needs from persistence.

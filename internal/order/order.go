@@ -86,6 +86,9 @@ type Order struct {
 	CancelReason string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Version moves on with each change of the order; its admin ETag is
+	// "v<version>" (package precondition).
+	Version int64
 }
 
 // Filter selects orders for a shop admin.

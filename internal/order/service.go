@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 // Store is what orders need from persistence.
@@ -15,13 +16,15 @@ type Store interface {
 	Order(ctx context.Context, orderID string) (Order, error)
 	// Orders returns a page of a shop's orders, oldest first, without lines.
 	Orders(ctx context.Context, shopID int64, f Filter) ([]Order, error)
-	// TransitionOrder moves an order from one status to another and writes
-	// the matching order.<to> event, in one transaction. Errors: not_found,
-	// conflict (order_not_in_status).
-	TransitionOrder(ctx context.Context, orderID string, from, to Status, now time.Time) (Order, error)
-	// RefundOrder moves a paid order to refunded and records its payment as
-	// money owed back, in one transaction. Errors: not_found, conflict.
-	RefundOrder(ctx context.Context, orderID string, now time.Time) (Order, error)
+	// TransitionOrderIf moves an order from one status to another and
+	// writes the matching order.<to> event, in one transaction, if the
+	// order is as cond expects. Errors: not_found, conflict
+	// (order_not_in_status), precondition_failed.
+	TransitionOrderIf(ctx context.Context, orderID string, from, to Status, now time.Time, cond precondition.Condition) (Order, error)
+	// RefundOrderIf moves a paid order to refunded and records its payment
+	// as money owed back, in one transaction, if the order is as cond
+	// expects. Errors: not_found, conflict, precondition_failed.
+	RefundOrderIf(ctx context.Context, orderID string, now time.Time, cond precondition.Condition) (Order, error)
 	// ConfirmRefund records that the provider confirmed a refund.
 	ConfirmRefund(ctx context.Context, paymentRef string, now time.Time) error
 }
@@ -96,7 +99,7 @@ func (s *Service) List(ctx context.Context, shopID int64, status, customerID, cu
 // call comes first and is idempotent, so a retry after a failure between
 // the two steps completes without refunding twice. Errors: not_found,
 // conflict (not paid).
-func (s *Service) Refund(ctx context.Context, shopID int64, orderID string) (Order, error) {
+func (s *Service) Refund(ctx context.Context, shopID int64, orderID string, cond precondition.Condition) (Order, error) {
 	o, err := s.Get(ctx, shopID, "", orderID)
 	if err != nil {
 		return Order{}, err
@@ -104,13 +107,18 @@ func (s *Service) Refund(ctx context.Context, shopID int64, orderID string) (Ord
 	if !CanTransition(o.Status, Refunded) {
 		return Order{}, errcode.Typed(errcode.Conflict, "order_not_refundable", "order %s is %s; only paid orders can be refunded", o.ID, o.Status)
 	}
+	// After the status: RFC 9110 §13.2.1 applies preconditions only to a
+	// request that would otherwise succeed.
+	if !cond.Holds(true, o.Version) {
+		return Order{}, cond.Failed(precondition.Name("order", o.ID))
+	}
 	// The decision comes first, with the debt it creates: from here on the
 	// order cannot be fulfilled, and the refund is owed until the provider
 	// confirms it, whatever happens to the call below (the reconciler
 	// retries it). Asking the provider first would leave money refunded
 	// for an order still paid, or fulfilled meanwhile, when its answer is
 	// lost (docs/INVARIANTS.md, I9).
-	o, err = s.store.RefundOrder(ctx, o.ID, s.now())
+	o, err = s.store.RefundOrderIf(ctx, o.ID, s.now(), cond)
 	if err != nil {
 		return Order{}, err
 	}
@@ -127,7 +135,7 @@ func (s *Service) Refund(ctx context.Context, shopID int64, orderID string) (Ord
 }
 
 // Fulfil marks a paid order as shipped. Errors: not_found, conflict.
-func (s *Service) Fulfil(ctx context.Context, shopID int64, orderID string) (Order, error) {
+func (s *Service) Fulfil(ctx context.Context, shopID int64, orderID string, cond precondition.Condition) (Order, error) {
 	o, err := s.Get(ctx, shopID, "", orderID)
 	if err != nil {
 		return Order{}, err
@@ -135,7 +143,10 @@ func (s *Service) Fulfil(ctx context.Context, shopID int64, orderID string) (Ord
 	if !CanTransition(o.Status, Fulfilled) {
 		return Order{}, errcode.Typed(errcode.Conflict, "order_not_fulfillable", "order %s is %s; only paid orders can be fulfilled", o.ID, o.Status)
 	}
-	return s.store.TransitionOrder(ctx, o.ID, Paid, Fulfilled, s.now())
+	if !cond.Holds(true, o.Version) {
+		return Order{}, cond.Failed(precondition.Name("order", o.ID))
+	}
+	return s.store.TransitionOrderIf(ctx, o.ID, Paid, Fulfilled, s.now(), cond)
 }
 
 func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte("o1:" + id)) }

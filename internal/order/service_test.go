@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 // memStore and countingRefunder are minimal stand-ins for the service's
@@ -41,7 +42,7 @@ func (m *memStore) Orders(_ context.Context, _ int64, f Filter) ([]Order, error)
 	return out, nil
 }
 
-func (m *memStore) TransitionOrder(_ context.Context, id string, from, to Status, _ time.Time) (Order, error) {
+func (m *memStore) TransitionOrderIf(_ context.Context, id string, from, to Status, _ time.Time, _ precondition.Condition) (Order, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	o := m.orders[id]
@@ -53,8 +54,8 @@ func (m *memStore) TransitionOrder(_ context.Context, id string, from, to Status
 	return o, nil
 }
 
-func (m *memStore) RefundOrder(ctx context.Context, id string, now time.Time) (Order, error) {
-	o, err := m.TransitionOrder(ctx, id, Paid, Refunded, now)
+func (m *memStore) RefundOrderIf(ctx context.Context, id string, now time.Time, cond precondition.Condition) (Order, error) {
+	o, err := m.TransitionOrderIf(ctx, id, Paid, Refunded, now, cond)
 	if err == nil {
 		m.mu.Lock()
 		m.owed[o.PaymentRef] = false
@@ -112,19 +113,19 @@ func TestGetHidesOtherOwners(t *testing.T) {
 func TestRefundAndFulfil(t *testing.T) {
 	s, st, r := newTestService()
 	ctx := context.Background()
-	if _, err := s.Refund(ctx, 1, "o2"); !isType(err, "order_not_refundable") || len(r.refs) != 0 {
+	if _, err := s.Refund(ctx, 1, "o2", precondition.Condition{}); !isType(err, "order_not_refundable") || len(r.refs) != 0 {
 		t.Fatalf("refund of a pending order: %v, provider called %v", err, r.refs)
 	}
-	if _, err := s.Fulfil(ctx, 1, "o2"); !isType(err, "order_not_fulfillable") {
+	if _, err := s.Fulfil(ctx, 1, "o2", precondition.Condition{}); !isType(err, "order_not_fulfillable") {
 		t.Fatalf("fulfil of a pending order: %v", err)
 	}
-	if _, err := s.Refund(ctx, 1, "o3"); !errcode.Is(err, errcode.NotFound) || len(r.refs) != 0 {
+	if _, err := s.Refund(ctx, 1, "o3", precondition.Condition{}); !errcode.Is(err, errcode.NotFound) || len(r.refs) != 0 {
 		t.Fatalf("refund of another shop's order: %v, provider called %v", err, r.refs)
 	}
 	// A provider failure still refunds the order: the decision is taken,
 	// and the money is owed until the reconciler gets it confirmed.
 	r.err = errors.New("provider down")
-	o, err := s.Refund(ctx, 1, "o1")
+	o, err := s.Refund(ctx, 1, "o1", precondition.Condition{})
 	if err != nil || o.Status != Refunded || st.owed["pay_1"] {
 		t.Fatalf("refund with the provider down: %+v, %v, owed confirmed %v", o, err, st.owed["pay_1"])
 	}
@@ -132,14 +133,14 @@ func TestRefundAndFulfil(t *testing.T) {
 		t.Fatalf("refund with the provider down: owed %v, provider calls %v", st.owed, r.refs)
 	}
 	r.err = nil
-	if _, err := s.Refund(ctx, 1, "o1"); !isType(err, "order_not_refundable") || len(r.refs) != 1 {
+	if _, err := s.Refund(ctx, 1, "o1", precondition.Condition{}); !isType(err, "order_not_refundable") || len(r.refs) != 1 {
 		t.Fatalf("second refund: %v, provider calls %v", err, r.refs)
 	}
 	st.orders["o4"] = Order{ShopID: 1, ID: "o4", CustomerID: "c1", Status: Paid, PaymentRef: "pay_4"}
-	if o, err := s.Refund(ctx, 1, "o4"); err != nil || o.Status != Refunded || !st.owed["pay_4"] {
+	if o, err := s.Refund(ctx, 1, "o4", precondition.Condition{}); err != nil || o.Status != Refunded || !st.owed["pay_4"] {
 		t.Fatalf("refund: %+v, %v, confirmed %v", o, err, st.owed["pay_4"])
 	}
-	if _, err := s.Fulfil(ctx, 1, "o1"); !isType(err, "order_not_fulfillable") {
+	if _, err := s.Fulfil(ctx, 1, "o1", precondition.Condition{}); !isType(err, "order_not_fulfillable") {
 		t.Fatalf("fulfil of a refunded order: %v", err)
 	}
 }

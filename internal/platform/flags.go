@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 // The feature flags, all on by default. Turning one off degrades its
@@ -22,7 +23,20 @@ var knownFlags = []string{FlagRecommendations, FlagSearch}
 // FlagStore persists flags so every replica sees the same values.
 type FlagStore interface {
 	Flags(ctx context.Context) (map[string]bool, error)
-	SetFlag(ctx context.Context, name string, enabled bool, now time.Time) error
+	// Flag reads one flag; a flag never set has no row: found is false.
+	Flag(ctx context.Context, name string) (f Flag, found bool, err error)
+	// SetFlagIf sets a flag if cond holds of it (a flag never set is at
+	// version 0). Errors: precondition_failed.
+	SetFlagIf(ctx context.Context, name string, enabled bool, now time.Time, cond precondition.Condition) error
+}
+
+// Flag is one feature flag as an admin sees it.
+type Flag struct {
+	Name    string `json:"name"`
+	Enabled bool   `json:"enabled"`
+	// Version moves on with each change (0: never set, on by default);
+	// the flag's ETag is "v<version>" (package precondition).
+	Version int64 `json:"version"`
 }
 
 // Flags are runtime feature flags, read from memory on the request path
@@ -68,13 +82,43 @@ func Names() []string { return slices.Clone(knownFlags) }
 // Set changes a flag everywhere (other replicas within a refresh).
 // Errors: not_found (unknown flag).
 func (f *Flags) Set(ctx context.Context, name string, enabled bool) error {
+	_, err := f.SetIf(ctx, name, enabled, precondition.Condition{})
+	return err
+}
+
+// SetIf is Set when the flag is as cond expects (If-Match); it returns
+// the flag as written. Errors: not_found, precondition_failed.
+func (f *Flags) SetIf(ctx context.Context, name string, enabled bool, cond precondition.Condition) (Flag, error) {
 	if !slices.Contains(knownFlags, name) {
-		return errcode.Typed(errcode.NotFound, "flag_not_found", "no feature flag %q (known: %v)", name, knownFlags)
+		return Flag{}, unknownFlag(name)
 	}
-	if err := f.store.SetFlag(ctx, name, enabled, f.now()); err != nil {
-		return err
+	if err := f.store.SetFlagIf(ctx, name, enabled, f.now(), cond); err != nil {
+		return Flag{}, err
 	}
-	return f.Refresh(ctx)
+	if err := f.Refresh(ctx); err != nil {
+		return Flag{}, err
+	}
+	return f.Get(ctx, name)
+}
+
+// Get reads one flag from the store, so an admin sees their own change
+// before the next refresh. Errors: not_found.
+func (f *Flags) Get(ctx context.Context, name string) (Flag, error) {
+	if !slices.Contains(knownFlags, name) {
+		return Flag{}, unknownFlag(name)
+	}
+	fl, found, err := f.store.Flag(ctx, name)
+	if err != nil {
+		return Flag{}, err
+	}
+	if !found {
+		return Flag{Name: name, Enabled: true}, nil // on by default
+	}
+	return fl, nil
+}
+
+func unknownFlag(name string) error {
+	return errcode.Typed(errcode.NotFound, "flag_not_found", "no feature flag %q (known: %v)", name, knownFlags)
 }
 
 // Refresh reloads the flags from the store.

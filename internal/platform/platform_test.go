@@ -10,6 +10,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/apikey"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 // memStore holds admin key hashes and flags in memory: the admin and flag
@@ -55,7 +56,7 @@ func (m *memStore) Flags(context.Context) (map[string]bool, error) {
 	return out, m.err
 }
 
-func (m *memStore) SetFlag(_ context.Context, name string, on bool, _ time.Time) error {
+func (m *memStore) SetFlagIf(_ context.Context, name string, on bool, _ time.Time, _ precondition.Condition) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
@@ -63,6 +64,13 @@ func (m *memStore) SetFlag(_ context.Context, name string, on bool, _ time.Time)
 	}
 	m.flags[name] = on
 	return nil
+}
+
+func (m *memStore) Flag(_ context.Context, name string) (Flag, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	on, ok := m.flags[name]
+	return Flag{Name: name, Enabled: on, Version: 1}, ok, m.err
 }
 
 func TestEnsureKeyGeneratesOnceAndStoresOnlyTheHash(t *testing.T) {

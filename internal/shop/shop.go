@@ -16,6 +16,7 @@ import (
 	"github.com/surge-commerce/surge/internal/apikey"
 	"github.com/surge-commerce/surge/internal/cache"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 // Shop is a tenant.
@@ -26,6 +27,9 @@ type Shop struct {
 	// Tier is the shop's quota tier (free, standard, enterprise).
 	Tier      string
 	CreatedAt time.Time
+	// Version moves on with each change of the tier; the shop's admin
+	// ETag is "v<version>" (package precondition).
+	Version int64
 }
 
 // Tiers are the quota tiers a platform admin can give a shop.
@@ -41,8 +45,9 @@ type Store interface {
 	// ShopKey returns the shop a key hash belongs to and when the key
 	// expires, if it has not expired at now, else errcode.Unauthorized.
 	ShopKey(ctx context.Context, keyHash string, now time.Time) (Key, error)
-	// SetShopTier changes a shop's quota tier. Errors: not_found.
-	SetShopTier(ctx context.Context, slug, tier string) (Shop, error)
+	// SetShopTier changes a shop's quota tier if cond holds. Errors:
+	// not_found, precondition_failed.
+	SetShopTier(ctx context.Context, slug, tier string, cond precondition.Condition) (Shop, error)
 	// RotateShopKey adds a new key hash and makes every older key of the shop
 	// expire at oldExpireAt (unless it already expires sooner). When byHash
 	// is set (a shop rotating its own key), that key must still be the
@@ -127,6 +132,15 @@ func (s *Service) Create(ctx context.Context, slug, name string) (Shop, string, 
 	}
 	s.bySlug.Invalidate(slug) // a lookup before creation may have cached "not found"
 	return sh, key, nil
+}
+
+// Lookup reads a shop from the store, past the cache Resolve keeps, for
+// an admin who must see their own change at once. Errors: not_found.
+func (s *Service) Lookup(ctx context.Context, slug string) (Shop, error) {
+	if !plausibleSlug(slug) {
+		return Shop{}, errcode.Typed(errcode.NotFound, "shop_not_found", "no shop %q", slug)
+	}
+	return s.store.ShopBySlug(ctx, slug)
 }
 
 // Resolve returns the shop with the given slug. Errors: not_found.
@@ -226,13 +240,13 @@ func (s *Service) keyManager(ctx context.Context, slug, byKey string) (Shop, str
 const MaxGrace = 7 * 24 * time.Hour
 
 // SetTier changes a shop's quota tier. Errors: invalid, not_found.
-func (s *Service) SetTier(ctx context.Context, slug, tier string) (Shop, error) {
+func (s *Service) SetTier(ctx context.Context, slug, tier string, cond precondition.Condition) (Shop, error) {
 	if !slices.Contains(Tiers, tier) {
 		var v errcode.Validation
 		v.Add("tier", "must be one of free, standard, enterprise")
 		return Shop{}, v.Err()
 	}
-	sh, err := s.store.SetShopTier(ctx, slug, tier)
+	sh, err := s.store.SetShopTier(ctx, slug, tier, cond)
 	if err != nil {
 		return Shop{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/apikey"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 func TestValidateNew(t *testing.T) {
@@ -144,7 +145,7 @@ func (m *memStore) ShopKey(_ context.Context, keyHash string, _ time.Time) (Key,
 
 func (m *memStore) EndGrace(context.Context, int64, string, time.Time) (int, error) { return 0, nil }
 
-func (m *memStore) SetShopTier(_ context.Context, slug, tier string) (Shop, error) {
+func (m *memStore) SetShopTier(_ context.Context, slug, tier string, _ precondition.Condition) (Shop, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sh, ok := m.shops[slug]
@@ -236,9 +237,9 @@ func TestRotateKeyAndSetTier(t *testing.T) {
 	if _, _, err := s.RotateKey(ctx, "nobody", "", 0); !errcode.Is(err, errcode.NotFound) {
 		t.Fatalf("rotate unknown shop: %v", err)
 	}
-	_, err = s.SetTier(ctx, "acme", "gold")
+	_, err = s.SetTier(ctx, "acme", "gold", precondition.Condition{})
 	assertField(t, err, "tier")
-	if _, err := s.SetTier(ctx, "acme", "enterprise"); err != nil {
+	if _, err := s.SetTier(ctx, "acme", "enterprise", precondition.Condition{}); err != nil {
 		t.Fatal(err)
 	}
 	if sh, err := s.Resolve(ctx, "acme"); err != nil || sh.Tier != "enterprise" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/flashsale"
+	"github.com/surge-commerce/surge/internal/precondition"
 	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
@@ -64,6 +65,13 @@ func (s *Store) lockProduct(ctx context.Context, tx dbtx, shopID int64, sku stri
 
 // StartSale implements flashsale.Store.
 func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale, now time.Time) error {
+	return s.StartSaleIf(ctx, shopID, sale, now, precondition.Condition{})
+}
+
+// StartSaleIf implements flashsale.Store. The sale's version is read
+// under the product's lock, which every start and end of the SKU's sale
+// takes first, so the check and the write are one step.
+func (s *Store) StartSaleIf(ctx context.Context, shopID int64, sale flashsale.Sale, now time.Time, cond precondition.Condition) error {
 	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		deleted, err := s.lockProduct(ctx, tx, shopID, sale.SKU)
 		if err != nil {
@@ -71,6 +79,9 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 		}
 		if deleted {
 			return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sale.SKU)
+		}
+		if err := s.saleCondition(ctx, tx, shopID, sale.SKU, cond, false); err != nil {
+			return err
 		}
 		buckets, err := s.lockBuckets(ctx, tx, shopID, sale.SKU, s.forUpdate())
 		if err != nil {
@@ -102,7 +113,7 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 		}
 		// The main row keeps only what it has committed; every unit still
 		// for sale moves into the buckets.
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = reserved + sold, available = 0
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = reserved + sold, available = 0, version = version + 1
 			WHERE shop_id = ? AND sku = ?`), shopID, sale.SKU); err != nil {
 			return err
 		}
@@ -135,7 +146,7 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (shop_id, sku) DO UPDATE SET starts_at = excluded.starts_at, buckets = excluded.buckets,
 				admission_rate = excluded.admission_rate, admission_burst = excluded.admission_burst,
-				pow_difficulty = excluded.pow_difficulty, sold_out_at = NULL,
+				pow_difficulty = excluded.pow_difficulty, sold_out_at = NULL, version = flash_sales.version + 1,
 				queue_shuffled_at = CASE WHEN flash_sales.starts_at = excluded.starts_at THEN flash_sales.queue_shuffled_at END`),
 			shopID, sale.SKU, micros(sale.StartsAt), sale.Buckets, sale.AdmissionRate, sale.AdmissionBurst, sale.PowDifficulty, micros(now))
 		if err != nil {
@@ -178,11 +189,23 @@ func (s *Store) lockBuckets(ctx context.Context, tx dbtx, shopID int64, sku, loc
 // the buckets' locks, so a unit reserved meanwhile is neither credited nor
 // lost (docs/INVARIANTS.md, I1, I10).
 func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
+	return s.EndSaleIf(ctx, shopID, sku, precondition.Condition{})
+}
+
+// EndSaleIf implements flashsale.Store; the condition is checked as in
+// StartSaleIf.
+func (s *Store) EndSaleIf(ctx context.Context, shopID int64, sku string, cond precondition.Condition) error {
 	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.lockProduct(ctx, tx, shopID, sku); err != nil {
 			if errcode.Is(err, errcode.NotFound) {
 				return errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
 			}
+			return err
+		}
+		// Where there is no sale the end answers not found whatever the
+		// condition (RFC 9110 §13.2.1: preconditions apply only to a
+		// request that would otherwise succeed).
+		if err := s.saleCondition(ctx, tx, shopID, sku, cond, true); err != nil {
 			return err
 		}
 		buckets, err := s.lockBuckets(ctx, tx, shopID, sku, s.forUpdate())
@@ -217,6 +240,27 @@ func (s *Store) EndSale(ctx context.Context, shopID int64, sku string) error {
 	})
 }
 
+// saleCondition checks a write's precondition against the SKU's sale, read
+// in tx under the product's lock. An end (mustExist) of no sale is not
+// found, whatever the condition.
+func (s *Store) saleCondition(ctx context.Context, tx *sql.Tx, shopID int64, sku string, cond precondition.Condition, mustExist bool) error {
+	if !cond.Set() {
+		return nil
+	}
+	var version int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT version FROM flash_sales WHERE shop_id = ? AND sku = ?`), shopID, sku).Scan(&version)
+	if err != nil && err != sql.ErrNoRows {
+		return err
+	}
+	if err == sql.ErrNoRows && mustExist {
+		return errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)
+	}
+	if !cond.Holds(err == nil, version) {
+		return cond.Failed(precondition.Name("sale", sku))
+	}
+	return nil
+}
+
 // Sale implements flashsale.Store.
 func (s *Store) Sale(ctx context.Context, shopID int64, sku string) (flashsale.Sale, error) {
 	sale := flashsale.Sale{SKU: sku}
@@ -224,11 +268,11 @@ func (s *Store) Sale(ctx context.Context, shopID int64, sku string) (flashsale.S
 	var soldOut, shuffled sql.NullInt64
 	err := s.read.QueryRowContext(ctx, s.q(`SELECT f.created_at, f.starts_at, f.buckets, f.admission_rate, f.admission_burst, f.sold_out_at, p.purchase_limit,
 			i.received + COALESCE((SELECT SUM(b.received) FROM inventory_buckets b WHERE b.shop_id = f.shop_id AND b.sku = f.sku), 0),
-			f.pow_difficulty, f.queue_shuffled_at
+			f.pow_difficulty, f.queue_shuffled_at, f.version
 		FROM flash_sales f JOIN products p ON p.shop_id = f.shop_id AND p.sku = f.sku
 		JOIN inventory i ON i.shop_id = f.shop_id AND i.sku = f.sku
 		WHERE f.shop_id = ? AND f.sku = ?`), shopID, sku).Scan(&sale.Epoch, &starts, &sale.Buckets, &sale.AdmissionRate, &sale.AdmissionBurst, &soldOut,
-		&sale.PerCustomerLimit, &sale.Stock, &sale.PowDifficulty, &shuffled)
+		&sale.PerCustomerLimit, &sale.Stock, &sale.PowDifficulty, &shuffled, &sale.Version)
 	sale.QueueShuffled = shuffled.Valid
 	if err == sql.ErrNoRows {
 		return sale, errcode.Typed(errcode.NotFound, "sale_not_found", "%s is not on flash sale", sku)

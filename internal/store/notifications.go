@@ -7,6 +7,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/notify"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 // ApplyNotifications stores rendered notifications once per event, in one
@@ -74,7 +75,7 @@ func (s *Store) UnsentNotifications(ctx context.Context, now time.Time, limit in
 
 // MarkNotificationSent records an SMTP delivery.
 func (s *Store) MarkNotificationSent(ctx context.Context, shopID int64, id string, now time.Time) error {
-	_, err := s.exec(ctx, s.q(`UPDATE notifications SET sent_at = ?, next_attempt_at = NULL WHERE shop_id = ? AND notification_id = ?`),
+	_, err := s.exec(ctx, s.q(`UPDATE notifications SET sent_at = ?, next_attempt_at = NULL, version = version + 1 WHERE shop_id = ? AND notification_id = ?`),
 		micros(now), shopID, id)
 	return classify(err)
 }
@@ -87,7 +88,7 @@ func (s *Store) NotificationFailed(ctx context.Context, shopID int64, id, lastEr
 	if failed {
 		failedAt = micros(now)
 	}
-	_, err := s.exec(ctx, s.q(`UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, failed_at = ?
+	_, err := s.exec(ctx, s.q(`UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, failed_at = ?, version = version + 1
 		WHERE shop_id = ? AND notification_id = ? AND sent_at IS NULL`), lastError, micros(next), failedAt, shopID, id)
 	return classify(err)
 }
@@ -96,19 +97,42 @@ func (s *Store) NotificationFailed(ctx context.Context, shopID int64, id, lastEr
 // delivery queue, due at once. Errors: not_found (no such failed
 // notification of the shop).
 func (s *Store) RetryNotification(ctx context.Context, shopID int64, id string) error {
-	res, err := s.exec(ctx, s.q(`UPDATE notifications SET attempts = 0, last_error = '', next_attempt_at = NULL, failed_at = NULL
-		WHERE shop_id = ? AND notification_id = ? AND failed_at IS NOT NULL`), shopID, id)
+	return s.RetryNotificationIf(ctx, shopID, id, precondition.Condition{})
+}
+
+// RetryNotificationIf is RetryNotification when the notification is at a
+// version cond names, checked in the UPDATE's WHERE. Errors: not_found,
+// precondition_failed.
+func (s *Store) RetryNotificationIf(ctx context.Context, shopID int64, id string, cond precondition.Condition) error {
+	where, args := cond.VersionSQL("version")
+	if cond.Absent {
+		where = " AND 1 = 0" // a failed notification exists
+	}
+	res, err := s.exec(ctx, s.q(`UPDATE notifications SET attempts = 0, last_error = '', next_attempt_at = NULL, failed_at = NULL,
+			version = version + 1
+		WHERE shop_id = ? AND notification_id = ? AND failed_at IS NOT NULL`+where), append([]any{shopID, id}, args...)...)
 	if err != nil {
 		return classify(err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errcode.Typed(errcode.NotFound, "notification_not_failed", "no failed notification %s", id)
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
 	}
-	return nil
+	if cond.Set() {
+		var failed sql.NullInt64
+		err := s.write.QueryRowContext(ctx, s.q(`SELECT failed_at FROM notifications WHERE shop_id = ? AND notification_id = ?`),
+			shopID, id).Scan(&failed)
+		if err != nil && err != sql.ErrNoRows {
+			return classify(err)
+		}
+		if err == nil && failed.Valid {
+			return cond.Failed(precondition.Name("notification", id))
+		}
+	}
+	return errcode.Typed(errcode.NotFound, "notification_not_failed", "no failed notification %s", id)
 }
 
 const notificationColumns = `shop_id, notification_id, order_id, kind, recipient, subject, body, created_at, sent_at,
-	attempts, last_error, next_attempt_at, failed_at`
+	attempts, last_error, next_attempt_at, failed_at, version`
 
 func (s *Store) queryNotifications(ctx context.Context, query string, args ...any) ([]notify.Notification, error) {
 	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
@@ -122,7 +146,7 @@ func (s *Store) queryNotifications(ctx context.Context, query string, args ...an
 		var created int64
 		var sent, next, failed sql.NullInt64
 		if err := rows.Scan(&n.ShopID, &n.ID, &n.OrderID, &n.Kind, &n.Recipient, &n.Subject, &n.Body, &created, &sent,
-			&n.Attempts, &n.LastError, &next, &failed); err != nil {
+			&n.Attempts, &n.LastError, &next, &failed, &n.Version); err != nil {
 			return nil, classify(err)
 		}
 		n.CreatedAt = fromMicros(created)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/order"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 var _ order.Store = (*Store)(nil)
@@ -28,12 +29,19 @@ func (s *Store) Orders(ctx context.Context, shopID int64, f order.Filter) ([]ord
 	return s.queryOrders(ctx, query, args...)
 }
 
-// TransitionOrder implements order.Store.
+// TransitionOrder moves an order on whatever its version.
 func (s *Store) TransitionOrder(ctx context.Context, orderID string, from, to order.Status, now time.Time) (order.Order, error) {
+	return s.TransitionOrderIf(ctx, orderID, from, to, now, precondition.Condition{})
+}
+
+// TransitionOrderIf implements order.Store. The If-Match versions are part
+// of the UPDATE's WHERE beside the status it moves from.
+func (s *Store) TransitionOrderIf(ctx context.Context, orderID string, from, to order.Status, now time.Time, cond precondition.Condition) (order.Order, error) {
 	var o order.Order
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ? AND status = ?`),
-			string(to), micros(now), orderID, string(from))
+		where, args := cond.VersionSQL("version")
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, updated_at = ?, version = version + 1
+			WHERE order_id = ? AND status = ?`+where), append([]any{string(to), micros(now), orderID, string(from)}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -41,7 +49,7 @@ func (s *Store) TransitionOrder(ctx context.Context, orderID string, from, to or
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errcode.Typed(errcode.Conflict, "order_not_in_status", "order %s is %s, not %s", orderID, o.Status, from)
+			return orderNotMoved(o, from, cond)
 		}
 		return s.insertOrderEvent(ctx, tx, o, "order."+string(to), now)
 	})
@@ -56,10 +64,17 @@ func (s *Store) TransitionOrder(ctx context.Context, orderID string, from, to or
 // transaction, so the decision and the debt cannot part (docs/INVARIANTS.md,
 // I9); the reconciler retries the refund until the provider confirms it.
 func (s *Store) RefundOrder(ctx context.Context, orderID string, now time.Time) (order.Order, error) {
+	return s.RefundOrderIf(ctx, orderID, now, precondition.Condition{})
+}
+
+// RefundOrderIf is RefundOrder when the order is at a version cond names,
+// checked in the UPDATE's WHERE.
+func (s *Store) RefundOrderIf(ctx context.Context, orderID string, now time.Time, cond precondition.Condition) (order.Order, error) {
 	var o order.Order
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ? AND status = ?`),
-			string(order.Refunded), micros(now), orderID, string(order.Paid))
+		where, args := cond.VersionSQL("version")
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE orders SET status = ?, updated_at = ?, version = version + 1
+			WHERE order_id = ? AND status = ?`+where), append([]any{string(order.Refunded), micros(now), orderID, string(order.Paid)}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -67,7 +82,7 @@ func (s *Store) RefundOrder(ctx context.Context, orderID string, now time.Time) 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errcode.Typed(errcode.Conflict, "order_not_in_status", "order %s is %s, not %s", orderID, o.Status, order.Paid)
+			return orderNotMoved(o, order.Paid, cond)
 		}
 		if o.PaymentRef != "" {
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO refunds_owed (payment_ref, order_id, shop_id, amount, currency, reason, created_at, next_attempt_at)
@@ -82,6 +97,17 @@ func (s *Store) RefundOrder(ctx context.Context, orderID string, now time.Time) 
 		s.wakeRelay()
 	}
 	return o, err
+}
+
+// orderNotMoved says why an order's transition changed nothing: the order
+// was not in the status it moves from, or else the client's precondition
+// failed (RFC 9110 §13.2.1 applies preconditions only to a request that
+// would otherwise succeed).
+func orderNotMoved(o order.Order, from order.Status, cond precondition.Condition) error {
+	if o.Status != from || cond.Holds(true, o.Version) {
+		return errcode.Typed(errcode.Conflict, "order_not_in_status", "order %s is %s, not %s", o.ID, o.Status, from)
+	}
+	return cond.Failed(precondition.Name("order", o.ID))
 }
 
 // queryOrders returns the orders a query selects (orderColumns, without
@@ -126,13 +152,13 @@ func (s *Store) OrderStatus(ctx context.Context, orderID string) (order.Status, 
 	return order.Status(status), classify(err)
 }
 
-const orderColumns = `shop_id, order_id, customer_id, status, currency, total, payment_ref, cancel_reason, created_at, updated_at`
+const orderColumns = `shop_id, order_id, customer_id, status, currency, total, payment_ref, cancel_reason, created_at, updated_at, version`
 
 func scanOrder(row scanner) (order.Order, error) {
 	var o order.Order
 	var status string
 	var created, updated int64
-	err := row.Scan(&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &o.CancelReason, &created, &updated)
+	err := row.Scan(&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &o.CancelReason, &created, &updated, &o.Version)
 	o.Status, o.CreatedAt, o.UpdatedAt = order.Status(status), fromMicros(created), fromMicros(updated)
 	return o, err
 }

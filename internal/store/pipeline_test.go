@@ -133,6 +133,7 @@ func testRefusedCheckout(t *testing.T, s *store.Store, other func() *store.Store
 		"other":   {SKU: "other", Received: 5, Available: 4, Reserved: 1},
 	} {
 		got, err := o.Level(ctx, sh.ID, sku)
+		got.Version = 0
 		if err != nil || got != want {
 			t.Fatalf("%s seen from another pool: %+v (%v), want %+v", sku, got, err, want)
 		}
@@ -217,7 +218,9 @@ func testSaleBuckets(t *testing.T, s *store.Store) {
 		}
 	}
 	want := inventory.Level{SKU: "hot", Received: units, Available: units / 2, Sold: units / 2}
-	if got, err := s.Level(ctx, sh.ID, "hot"); err != nil || got != want {
+	got, err := s.Level(ctx, sh.ID, "hot")
+	got.Version = 0 // the stock's version has tests of its own (storetest)
+	if err != nil || got != want {
 		t.Fatalf("after paying half and cancelling half: %+v (%v), want %+v", got, err, want)
 	}
 	var published storetest.Published

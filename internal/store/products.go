@@ -10,6 +10,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/precondition"
 )
 
 var _ catalog.Store = (*Store)(nil)
@@ -46,7 +47,7 @@ func (s *Store) PutProductIf(ctx context.Context, p catalog.Product, now time.Ti
 			created = deleted.Valid
 		}
 		if cond.Match && created {
-			return cond.Failed(p.SKU) // If-Match needs a product to match
+			return cond.Failed(precondition.Name("product", p.SKU)) // If-Match needs a product to match
 		}
 		where, args := productCondition(cond)
 		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO products (shop_id, sku, title, description, price, currency,
@@ -62,7 +63,7 @@ func (s *Store) PutProductIf(ctx context.Context, p catalog.Product, now time.Ti
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return cond.Failed(p.SKU)
+			return cond.Failed(precondition.Name("product", p.SKU))
 		}
 		return s.setReceived(ctx, tx, p.ShopID, p.SKU, p.Stock, now)
 	})
@@ -107,7 +108,7 @@ func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 	}
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO inventory (shop_id, sku, received, available) VALUES (?, ?, ?, ?)
 		ON CONFLICT (shop_id, sku) DO UPDATE SET received = excluded.received,
-			available = inventory.available + (excluded.received - inventory.received)
+			available = inventory.available + (excluded.received - inventory.received), version = inventory.version + 1
 		WHERE inventory.available + (excluded.received - inventory.received) >= 0`),
 		shopID, sku, received, received)
 	if err != nil {
@@ -134,7 +135,7 @@ func (s *Store) DeleteProductIf(ctx context.Context, shopID int64, sku string, n
 		if _, err := s.product(ctx, s.write, shopID, sku); err != nil {
 			return err
 		}
-		return cond.Failed(sku)
+		return cond.Failed(precondition.Name("product", sku))
 	}
 	where, args := productCondition(cond)
 	res, err := s.exec(ctx, s.q(`UPDATE products SET deleted_at = ?, version = version + 1, updated_at = ?
@@ -149,7 +150,7 @@ func (s *Store) DeleteProductIf(ctx context.Context, shopID int64, sku string, n
 		if _, err := s.product(ctx, s.write, shopID, sku); err != nil {
 			return err
 		}
-		return cond.Failed(sku)
+		return cond.Failed(precondition.Name("product", sku))
 	}
 	return nil
 }

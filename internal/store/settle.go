@@ -27,7 +27,7 @@ func (s *Store) UnverifiedCancellations(ctx context.Context, limit int) ([]order
 
 // SetCancelReason implements checkout.Store.
 func (s *Store) SetCancelReason(ctx context.Context, orderID, from, to string) error {
-	_, err := s.exec(ctx, s.q(`UPDATE orders SET cancel_reason = ?
+	_, err := s.exec(ctx, s.q(`UPDATE orders SET cancel_reason = ?, version = version + 1
 		WHERE order_id = ? AND status = 'cancelled' AND cancel_reason = ?`), to, orderID, from)
 	return classify(err)
 }
@@ -44,10 +44,10 @@ func (s *Store) settleOrder(ctx context.Context, shopID int64, orderID string, t
 		var found bool
 		var status, instrument string
 		var created, updated int64
-		t.queryRow(&found, `UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?
+		t.queryRow(&found, `UPDATE orders SET status = ?, payment_ref = ?, cancel_reason = ?, updated_at = ?, version = version + 1
 			WHERE shop_id = ? AND order_id = ? AND status = 'pending_payment' RETURNING `+orderColumns+`, instrument`,
 			[]any{string(to), paymentRef, cancelReason, micros(now), shopID, orderID},
-			&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &o.CancelReason, &created, &updated, &instrument)
+			&o.ShopID, &o.ID, &o.CustomerID, &status, &o.Currency, &o.Total, &o.PaymentRef, &o.CancelReason, &created, &updated, &o.Version, &instrument)
 		var lines []order.Line
 		t.query(func(scan func(...any) error) error {
 			var l order.Line

@@ -7,6 +7,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/platform"
+	"github.com/surge-commerce/surge/internal/precondition"
 	"github.com/surge-commerce/surge/internal/shop"
 )
 
@@ -40,7 +41,7 @@ func (s *Store) AdminKeyExists(ctx context.Context, hash string) (bool, error) {
 
 // CreateShop implements shop.Store.
 func (s *Store) CreateShop(ctx context.Context, slug, name, keyHash string, now time.Time) (shop.Shop, error) {
-	sh := shop.Shop{Slug: slug, Name: name, Tier: "standard", CreatedAt: fromMicros(micros(now))}
+	sh := shop.Shop{Slug: slug, Name: name, Tier: "standard", CreatedAt: fromMicros(micros(now)), Version: 1}
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.q("INSERT INTO shops (slug, name, created_at) VALUES (?, ?, ?) RETURNING shop_id"),
 			slug, name, micros(now)).Scan(&sh.ID)
@@ -59,10 +60,14 @@ func (s *Store) CreateShop(ctx context.Context, slug, name, keyHash string, now 
 
 // ShopBySlug implements shop.Store.
 func (s *Store) ShopBySlug(ctx context.Context, slug string) (shop.Shop, error) {
+	return s.shopBySlug(ctx, s.read, slug)
+}
+
+func (s *Store) shopBySlug(ctx context.Context, db dbtx, slug string) (shop.Shop, error) {
 	sh := shop.Shop{Slug: slug}
 	var created int64
-	err := s.read.QueryRowContext(ctx, s.q("SELECT shop_id, name, tier, created_at FROM shops WHERE slug = ?"), slug).
-		Scan(&sh.ID, &sh.Name, &sh.Tier, &created)
+	err := db.QueryRowContext(ctx, s.q("SELECT shop_id, name, tier, created_at, version FROM shops WHERE slug = ?"), slug).
+		Scan(&sh.ID, &sh.Name, &sh.Tier, &created, &sh.Version)
 	if err == sql.ErrNoRows {
 		return shop.Shop{}, errcode.Typed(errcode.NotFound, "shop_not_found", "no shop %q", slug)
 	}
@@ -140,16 +145,27 @@ func (s *Store) lockCurrentKey(ctx context.Context, tx *sql.Tx, shopID int64, by
 	return err
 }
 
-// SetShopTier implements shop.Store.
-func (s *Store) SetShopTier(ctx context.Context, slug, tier string) (shop.Shop, error) {
-	res, err := s.exec(ctx, s.q(`UPDATE shops SET tier = ? WHERE slug = ?`), tier, slug)
+// SetShopTier implements shop.Store. The If-Match versions are part of
+// the UPDATE's WHERE, so of two admins holding one version only one wins.
+func (s *Store) SetShopTier(ctx context.Context, slug, tier string, cond precondition.Condition) (shop.Shop, error) {
+	n := int64(0)
+	if !cond.Absent { // a shop's tier always exists: If-None-Match: * never holds
+		where, args := cond.VersionSQL("version")
+		res, err := s.exec(ctx, s.q(`UPDATE shops SET tier = ?, version = version + 1 WHERE slug = ?`+where),
+			append([]any{tier, slug}, args...)...)
+		if err != nil {
+			return shop.Shop{}, classify(err)
+		}
+		n, _ = res.RowsAffected()
+	}
+	sh, err := s.shopBySlug(ctx, s.write, slug)
 	if err != nil {
-		return shop.Shop{}, classify(err)
+		return shop.Shop{}, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return shop.Shop{}, errcode.Typed(errcode.NotFound, "shop_not_found", "no shop %q", slug)
+	if n == 0 {
+		return shop.Shop{}, cond.Failed(precondition.Name("shop", slug))
 	}
-	return s.ShopBySlug(ctx, slug)
+	return sh, nil
 }
 
 var _ platform.FlagStore = (*Store)(nil)
@@ -173,13 +189,54 @@ func (s *Store) Flags(ctx context.Context) (map[string]bool, error) {
 	return out, classify(rows.Err())
 }
 
-// SetFlag implements platform.FlagStore.
+// SetFlag sets a flag whatever its version.
 func (s *Store) SetFlag(ctx context.Context, name string, enabled bool, now time.Time) error {
+	return s.SetFlagIf(ctx, name, enabled, now, precondition.Condition{})
+}
+
+// SetFlagIf implements platform.FlagStore. The version the condition was
+// checked against is part of the write's own condition (the upsert's
+// WHERE), so a writer that raced past the check changes nothing.
+func (s *Store) SetFlagIf(ctx context.Context, name string, enabled bool, now time.Time, cond precondition.Condition) error {
 	on := 0
 	if enabled {
 		on = 1
 	}
-	_, err := s.exec(ctx, s.q(`INSERT INTO feature_flags (name, enabled, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at`), name, on, micros(now))
-	return classify(err)
+	if !cond.Set() {
+		_, err := s.exec(ctx, s.q(`INSERT INTO feature_flags (name, enabled, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at,
+				version = feature_flags.version + 1`), name, on, micros(now))
+		return classify(err)
+	}
+	cur, _, err := s.Flag(ctx, name)
+	if err != nil {
+		return err
+	}
+	// A known flag always exists (on by default), at version 0 until set.
+	if !cond.Holds(true, cur.Version) {
+		return cond.Failed(precondition.Name("flag", name))
+	}
+	res, err := s.exec(ctx, s.q(`INSERT INTO feature_flags (name, enabled, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at,
+			version = feature_flags.version + 1
+		WHERE feature_flags.version = ?`), name, on, micros(now), cur.Version)
+	if err != nil {
+		return classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return cond.Failed(precondition.Name("flag", name))
+	}
+	return nil
+}
+
+// Flag implements platform.FlagStore.
+func (s *Store) Flag(ctx context.Context, name string) (platform.Flag, bool, error) {
+	f := platform.Flag{Name: name}
+	var on int
+	err := s.write.QueryRowContext(ctx, s.q(`SELECT enabled, version FROM feature_flags WHERE name = ?`), name).Scan(&on, &f.Version)
+	if err == sql.ErrNoRows {
+		return f, false, nil
+	}
+	f.Enabled = on == 1
+	return f, err == nil, classify(err)
 }

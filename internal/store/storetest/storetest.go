@@ -30,6 +30,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("PlaceOrderChecksToken", func(t *testing.T) { t.Parallel(); testPlaceOrderChecksToken(t, open(t)) })
 	t.Run("ProductLifecycle", func(t *testing.T) { t.Parallel(); testProductLifecycle(t, open(t)) })
 	t.Run("ProductPreconditions", func(t *testing.T) { t.Parallel(); testProductPreconditions(t, open(t)) })
+	t.Run("AdminPreconditions", func(t *testing.T) { t.Parallel(); testAdminPreconditions(t, open(t)) })
 	t.Run("ProductIsolation", func(t *testing.T) { t.Parallel(); testProductIsolation(t, open(t)) })
 	t.Run("Pagination", func(t *testing.T) { t.Parallel(); testPagination(t, open(t)) })
 	t.Run("Search", func(t *testing.T) { t.Parallel(); testSearch(t, open(t)) })

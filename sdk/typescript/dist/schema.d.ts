@@ -166,7 +166,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Read a feature flag */
+        get: operations["getFlag"];
         /** Switch a feature flag */
         put: operations["setFlag"];
         post?: never;
@@ -709,6 +710,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/shops/{shop}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a shop as the platform admin (tier and ETag) */
+        get: operations["getShopAsAdmin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -753,6 +771,13 @@ export interface components {
             slug: string;
             name: string;
             tier: string;
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version?: number;
+            /** Format: date-time */
+            created_at?: string;
         };
         RotateKey: {
             grace_seconds?: number;
@@ -817,6 +842,11 @@ export interface components {
             available: number;
             reserved: number;
             sold: number;
+            /**
+             * Format: int64
+             * @description Moves on when the shop changes the stock (restock, product stock, a sale's start), not with each unit sold; the ETag is "v<version>"
+             */
+            version?: number;
         };
         Order: {
             id: string;
@@ -854,6 +884,11 @@ export interface components {
             payment_ref?: string;
             /** @description Why a cancelled order was cancelled: payment_declined, payment_none, payment_unverified, late_payment_refunded or payment_mismatch (a capture of another amount or currency, refunded). */
             cancel_reason?: string;
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version?: number;
         };
         AdminOrderList: {
             items: components["schemas"]["AdminOrder"][];
@@ -903,6 +938,11 @@ export interface components {
             queue_length?: number;
             /** @description Proof of work asked to join the waiting room: leading zero bits of SHA-256(challenge + ":" + nonce); 0 asks none. Needs a waiting room. */
             pow_difficulty?: number;
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version?: number;
         };
         SaleRequest: {
             stock: number;
@@ -954,6 +994,11 @@ export interface components {
              * @description when delivery was given up on (a dead letter); POST …/retry sends it again
              */
             failed_at?: string;
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version?: number;
         };
         Invoice: {
             number: number;
@@ -1005,6 +1050,28 @@ export interface components {
         Proof: {
             challenge?: string;
             nonce?: string;
+        };
+        Flag: {
+            name: string;
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Moves on with each change (0: never set, on by default); the ETag is "v<version>"
+             */
+            version?: number;
+        };
+        AdminShop: {
+            slug: string;
+            name: string;
+            /** @enum {string} */
+            tier: "free" | "standard" | "enterprise";
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version: number;
+            /** Format: date-time */
+            created_at?: string;
         };
     };
     responses: never;
@@ -1260,7 +1327,10 @@ export interface operations {
     setShopTier: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the shop's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
             };
@@ -1278,6 +1348,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1309,6 +1381,15 @@ export interface operations {
             };
             /** @description No such shop */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1659,10 +1740,87 @@ export interface operations {
             };
         };
     };
-    setFlag: {
+    getFlag: {
         parameters: {
             query?: never;
             header?: never;
+            path: {
+                flag: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {
+                     *       "name": "search",
+                     *       "enabled": true,
+                     *       "version": 1
+                     *     } */
+                    "application/json": components["schemas"]["Flag"];
+                };
+            };
+            /** @description No or wrong admin key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown flag */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setFlag: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Write only if the flag's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 flag: string;
             };
@@ -1679,17 +1837,17 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     /** @example {
+                     *       "name": "search",
                      *       "enabled": true,
-                     *       "name": "search"
+                     *       "version": 1
                      *     } */
-                    "application/json": {
-                        name: string;
-                        enabled: boolean;
-                    };
+                    "application/json": components["schemas"]["Flag"];
                 };
             };
             /** @description Malformed JSON or missing Idempotency-Key */
@@ -1712,6 +1870,15 @@ export interface operations {
             };
             /** @description Unknown flag */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2303,6 +2470,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2393,7 +2562,10 @@ export interface operations {
     restockProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the inventory's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 sku: string;
@@ -2411,6 +2583,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2453,6 +2627,15 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2644,6 +2827,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2744,7 +2929,10 @@ export interface operations {
     refundOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the order's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 order: string;
@@ -2756,6 +2944,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2815,6 +3005,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid fields */
             422: {
                 headers: {
@@ -2856,7 +3055,10 @@ export interface operations {
     fulfilOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the order's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 order: string;
@@ -2868,6 +3070,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2936,6 +3140,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid fields */
             422: {
                 headers: {
@@ -2989,6 +3202,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3084,7 +3299,12 @@ export interface operations {
     putFlashSale: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the sale's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+                /** @description * makes the write create-only: 412 if the sale exists */
+                "If-None-Match"?: "*";
+            };
             path: {
                 shop: string;
                 sku: string;
@@ -3100,6 +3320,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3154,6 +3376,15 @@ export interface operations {
             };
             /** @description Stock below units already committed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3220,7 +3451,10 @@ export interface operations {
     deleteFlashSale: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the sale's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 sku: string;
@@ -3273,6 +3507,15 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5345,7 +5588,10 @@ export interface operations {
     retryNotification: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the notification's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 notification: string;
@@ -5389,6 +5635,15 @@ export interface operations {
             };
             /** @description No such shop, or no failed notification with this id (notification-not-failed) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5736,6 +5991,82 @@ export interface operations {
             };
             /** @description Invalid fields */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getShopAsAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shop: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {
+                     *       "slug": "acme",
+                     *       "name": "Acme",
+                     *       "tier": "enterprise",
+                     *       "version": 2,
+                     *       "created_at": "2026-12-04T13:58:47.060665Z"
+                     *     } */
+                    "application/json": components["schemas"]["AdminShop"];
+                };
+            };
+            /** @description No or wrong admin key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such shop */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -167,7 +167,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Read a feature flag */
+        get: operations["getFlag"];
         /** Switch a feature flag */
         put: operations["setFlag"];
         post?: never;
@@ -710,6 +711,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/shops/{shop}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a shop as the platform admin (tier and ETag) */
+        get: operations["getShopAsAdmin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -754,6 +772,13 @@ export interface components {
             slug: string;
             name: string;
             tier: string;
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version?: number;
+            /** Format: date-time */
+            created_at?: string;
         };
         RotateKey: {
             grace_seconds?: number;
@@ -818,6 +843,11 @@ export interface components {
             available: number;
             reserved: number;
             sold: number;
+            /**
+             * Format: int64
+             * @description Moves on when the shop changes the stock (restock, product stock, a sale's start), not with each unit sold; the ETag is "v<version>"
+             */
+            version?: number;
         };
         Order: {
             id: string;
@@ -855,6 +885,11 @@ export interface components {
             payment_ref?: string;
             /** @description Why a cancelled order was cancelled: payment_declined, payment_none, payment_unverified, late_payment_refunded or payment_mismatch (a capture of another amount or currency, refunded). */
             cancel_reason?: string;
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version?: number;
         };
         AdminOrderList: {
             items: components["schemas"]["AdminOrder"][];
@@ -904,6 +939,11 @@ export interface components {
             queue_length?: number;
             /** @description Proof of work asked to join the waiting room: leading zero bits of SHA-256(challenge + ":" + nonce); 0 asks none. Needs a waiting room. */
             pow_difficulty?: number;
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version?: number;
         };
         SaleRequest: {
             stock: number;
@@ -955,6 +995,11 @@ export interface components {
              * @description when delivery was given up on (a dead letter); POST …/retry sends it again
              */
             failed_at?: string;
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version?: number;
         };
         Invoice: {
             number: number;
@@ -1006,6 +1051,28 @@ export interface components {
         Proof: {
             challenge?: string;
             nonce?: string;
+        };
+        Flag: {
+            name: string;
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Moves on with each change (0: never set, on by default); the ETag is "v<version>"
+             */
+            version?: number;
+        };
+        AdminShop: {
+            slug: string;
+            name: string;
+            /** @enum {string} */
+            tier: "free" | "standard" | "enterprise";
+            /**
+             * Format: int64
+             * @description Moves on with each change; the ETag is "v<version>"
+             */
+            version: number;
+            /** Format: date-time */
+            created_at?: string;
         };
     };
     responses: never;
@@ -1261,7 +1328,10 @@ export interface operations {
     setShopTier: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the shop's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
             };
@@ -1279,6 +1349,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1310,6 +1382,15 @@ export interface operations {
             };
             /** @description No such shop */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1660,10 +1741,87 @@ export interface operations {
             };
         };
     };
-    setFlag: {
+    getFlag: {
         parameters: {
             query?: never;
             header?: never;
+            path: {
+                flag: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {
+                     *       "name": "search",
+                     *       "enabled": true,
+                     *       "version": 1
+                     *     } */
+                    "application/json": components["schemas"]["Flag"];
+                };
+            };
+            /** @description No or wrong admin key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown flag */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setFlag: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Write only if the flag's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 flag: string;
             };
@@ -1680,17 +1838,17 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     /** @example {
+                     *       "name": "search",
                      *       "enabled": true,
-                     *       "name": "search"
+                     *       "version": 1
                      *     } */
-                    "application/json": {
-                        name: string;
-                        enabled: boolean;
-                    };
+                    "application/json": components["schemas"]["Flag"];
                 };
             };
             /** @description Malformed JSON or missing Idempotency-Key */
@@ -1713,6 +1871,15 @@ export interface operations {
             };
             /** @description Unknown flag */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2304,6 +2471,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2394,7 +2563,10 @@ export interface operations {
     restockProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the inventory's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 sku: string;
@@ -2412,6 +2584,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2454,6 +2628,15 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2645,6 +2828,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2745,7 +2930,10 @@ export interface operations {
     refundOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the order's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 order: string;
@@ -2757,6 +2945,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2816,6 +3006,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid fields */
             422: {
                 headers: {
@@ -2857,7 +3056,10 @@ export interface operations {
     fulfilOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the order's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 order: string;
@@ -2869,6 +3071,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2937,6 +3141,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid fields */
             422: {
                 headers: {
@@ -2990,6 +3203,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3085,7 +3300,12 @@ export interface operations {
     putFlashSale: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the sale's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+                /** @description * makes the write create-only: 412 if the sale exists */
+                "If-None-Match"?: "*";
+            };
             path: {
                 shop: string;
                 sku: string;
@@ -3101,6 +3321,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3155,6 +3377,15 @@ export interface operations {
             };
             /** @description Stock below units already committed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3221,7 +3452,10 @@ export interface operations {
     deleteFlashSale: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the sale's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 sku: string;
@@ -3274,6 +3508,15 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5346,7 +5589,10 @@ export interface operations {
     retryNotification: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the notification's current ETag is one of these (or it exists, for *); checked atomically with the write */
+                "If-Match"?: string;
+            };
             path: {
                 shop: string;
                 notification: string;
@@ -5390,6 +5636,15 @@ export interface operations {
             };
             /** @description No such shop, or no failed notification with this id (notification-not-failed) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5737,6 +5992,82 @@ export interface operations {
             };
             /** @description Invalid fields */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getShopAsAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shop: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Entity tag ("v<version>"): what the next write's If-Match compares */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {
+                     *       "slug": "acme",
+                     *       "name": "Acme",
+                     *       "tier": "enterprise",
+                     *       "version": 2,
+                     *       "created_at": "2026-12-04T13:58:47.060665Z"
+                     *     } */
+                    "application/json": components["schemas"]["AdminShop"];
+                };
+            };
+            /** @description No or wrong admin key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such shop */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
