@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -77,6 +78,9 @@ func (r *rig) serve(t *testing.T, tc row) *httptest.ResponseRecorder {
 	r.srv.ServeHTTP(res, req)
 	if res.Code != tc.status {
 		t.Fatalf("%s %s: status %d, want %d; body %s", tc.method, tc.path, res.Code, tc.status, res.Body)
+	}
+	if !documented(t, tc.route, res.Code) {
+		t.Errorf("%s answered %d, which its operation in openapi.json does not list", tc.route, res.Code)
 	}
 	wantCT := tc.contentType
 	switch {
@@ -241,4 +245,51 @@ func (r *rig) newOrder(slug, token, sku string, quantity int) string {
 			ID string `json:"id"`
 		} `json:"order"`
 	}](r.t, res).Order.ID
+}
+
+var openAPIResponses = sync.OnceValues(func() (map[string]map[string]bool, error) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]json.RawMessage `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(openapiDoc, &doc); err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			codes := map[string]bool{}
+			for code := range op.Responses {
+				codes[code] = true
+			}
+			out[strings.ToUpper(method)+" "+path] = codes
+		}
+	}
+	return out, nil
+})
+
+// documented says whether the OpenAPI document lists status for a
+// routes.go pattern: every answer a row sees must be one the document
+// promises, and the rows reach every route (TestEveryRouteHasARow). A
+// request no route matches ("/" or none) has no operation to check.
+func documented(t *testing.T, route string, status int) bool {
+	t.Helper()
+	ops, err := openAPIResponses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, ok := ops[route]
+	if !ok {
+		return true // pages and console routes are not API operations
+	}
+	return codes[strconv.Itoa(status)]
+}
+
+func TestDocumentedReadsTheDocument(t *testing.T) {
+	if !documented(t, "PUT /v1/admin/flags/{flag}", http.StatusPreconditionFailed) ||
+		documented(t, "PUT /v1/admin/flags/{flag}", http.StatusPaymentRequired) ||
+		documented(t, "GET /v1/shops/{shop}/admin/orders/{order}", http.StatusUnprocessableEntity) {
+		t.Fatal("documented does not answer from openapi.json")
+	}
 }

@@ -1242,7 +1242,7 @@ export interface operations {
                     "application/json": components["schemas"]["ShopCreated"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1362,7 +1362,7 @@ export interface operations {
                     "application/json": components["schemas"]["ShopTier"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1482,7 +1482,7 @@ export interface operations {
                     "application/json": components["schemas"]["KeyRotated"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1610,15 +1610,6 @@ export interface operations {
                     "application/json": components["schemas"]["AuditReport"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or wrong admin key */
             401: {
                 headers: {
@@ -1692,15 +1683,6 @@ export interface operations {
                             [key: string]: boolean;
                         };
                     };
-                };
-            };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No or wrong admin key */
@@ -1851,7 +1833,7 @@ export interface operations {
                     "application/json": components["schemas"]["Flag"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1971,7 +1953,7 @@ export interface operations {
                     "application/json": components["schemas"]["KeyRotated"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2100,15 +2082,6 @@ export interface operations {
                     "application/json": components["schemas"]["AdminProduct"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -2129,15 +2102,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2233,7 +2197,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminProduct"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2365,15 +2329,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -2411,15 +2366,6 @@ export interface operations {
             };
             /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
             412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2486,15 +2432,6 @@ export interface operations {
                     "application/json": components["schemas"]["Inventory"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -2515,15 +2452,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2599,7 +2527,7 @@ export interface operations {
                     "application/json": components["schemas"]["Inventory"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2739,15 +2667,6 @@ export interface operations {
                     "application/json": components["schemas"]["AdminOrderList"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -2853,15 +2772,6 @@ export interface operations {
                     "application/json": components["schemas"]["AdminOrder"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -2882,15 +2792,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2953,15 +2854,6 @@ export interface operations {
                     "application/json": components["schemas"]["AdminOrder"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -3008,15 +2900,6 @@ export interface operations {
             };
             /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
             412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3096,15 +2979,6 @@ export interface operations {
                     "application/json": components["schemas"]["AdminOrder"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -3143,15 +3017,6 @@ export interface operations {
             };
             /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
             412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3223,15 +3088,6 @@ export interface operations {
                     "application/json": components["schemas"]["Sale"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -3252,15 +3108,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3339,7 +3186,7 @@ export interface operations {
                     "application/json": components["schemas"]["Sale"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3471,15 +3318,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -3517,15 +3355,6 @@ export interface operations {
             };
             /** @description If-Match or If-None-Match does not hold; nothing changed (type precondition-failed) */
             412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3599,15 +3428,6 @@ export interface operations {
                     "application/json": {
                         items: components["schemas"]["Notification"][];
                     };
-                };
-            };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No or unknown shop key */
@@ -3711,15 +3531,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -3816,15 +3627,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No or unknown shop key */
             401: {
                 headers: {
@@ -3845,15 +3647,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3938,26 +3731,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No such shop or product */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4049,15 +3824,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
             };
             /** @description No such shop or product */
             404: {
@@ -4160,15 +3926,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No such shop or product */
             404: {
                 headers: {
@@ -4240,26 +3997,8 @@ export interface operations {
                     "application/json": components["schemas"]["ProductList"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No such shop or product */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4328,7 +4067,7 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerCreated"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4429,15 +4168,6 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No, invalid or expired customer token */
             401: {
                 headers: {
@@ -4458,15 +4188,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4529,15 +4250,6 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No, invalid or expired customer token */
             401: {
                 headers: {
@@ -4558,15 +4270,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4641,7 +4344,7 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4769,15 +4472,6 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No, invalid or expired customer token */
             401: {
                 headers: {
@@ -4874,15 +4568,6 @@ export interface operations {
                     "application/json": components["schemas"]["Ticket"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No, invalid or expired customer token */
             401: {
                 headers: {
@@ -4903,15 +4588,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4982,7 +4658,7 @@ export interface operations {
                     "application/json": components["schemas"]["Ticket"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5133,7 +4809,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderEnvelope"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
+            /** @description Malformed JSON, or a missing or malformed Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5281,15 +4957,6 @@ export interface operations {
                     "application/json": components["schemas"]["OrderEnvelope"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No, invalid or expired customer token */
             401: {
                 headers: {
@@ -5310,15 +4977,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5954,15 +5612,6 @@ export interface operations {
                     "application/json": components["schemas"]["Challenge"];
                 };
             };
-            /** @description Malformed JSON or missing Idempotency-Key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description No, invalid or expired customer token */
             401: {
                 headers: {
@@ -5983,15 +5632,6 @@ export interface operations {
             };
             /** @description No such shop or resource */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid fields */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
