@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/cluster"
+	"github.com/surge-commerce/surge/internal/drill"
 )
 
 // drillPidFile, in the drill's directory, holds the pid of `surge drill up`,
@@ -26,6 +27,8 @@ func runDrill(ctx context.Context, args []string, getenv func(string) string, st
 	usage := func() {
 		fmt.Fprint(stderr, `Usage: surge drill up [--dir DIR] [--async-standby]
        surge drill down --dir DIR
+       surge drill list
+       surge drill run NAME[,NAME...]|all [--seeds N] [--rate R] [--before D] [--window D] [--after D] [--out DIR]
 
 up starts, on loopback: PostgreSQL primary and streaming standby, Redis, a
 three-node NATS JetStream cluster, the payment simulator, three API replicas,
@@ -33,14 +36,28 @@ one relay, worker and sweeper replica, and HAProxy in front, with in-process
 Toxiproxy between the replicas and their dependencies. It prints the front
 URL and the admin key and runs until interrupted (Ctrl-C stops everything).
 down stops the drill whose state lives in DIR, from another shell.
+list names the drills; run brings the topology up, runs each named drill
+under steady checkout load once per seed (load, fault, heal, drain, audit),
+writes report.json and report.html per drill and seed under --out, prints
+the scorecard and exits non-zero on any breach (an acknowledged order lost,
+a failed audit, no recovery).
 `)
 	}
 	if len(args) == 0 || wantsHelp(args) {
 		usage()
 		if len(args) == 0 {
-			return errors.New("drill: want up or down")
+			return errors.New("drill: want up, down, list or run")
 		}
 		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "list":
+		for _, name := range drill.Names() {
+			fmt.Fprintf(stdout, "%-18s %s\n", name, drill.All[name].Summary)
+		}
+		return nil
+	case "run":
+		return drillRun(ctx, args[1:], usage, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("drill "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -60,7 +77,7 @@ down stops the drill whose state lives in DIR, from another shell.
 		return drillDown(ctx, *dir, stdout)
 	}
 	usage()
-	return fmt.Errorf("drill: unknown action %q (want up or down)", args[0])
+	return fmt.Errorf("drill: unknown action %q (want up, down, list or run)", args[0])
 }
 
 func drillUp(ctx context.Context, dir string, async bool, stdout io.Writer) error {

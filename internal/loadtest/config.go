@@ -44,6 +44,11 @@ type Config struct {
 	Seed        uint64
 	Shop        string        // shop slug (default: generated)
 	Progress    time.Duration // period of progress lines when not on a terminal
+
+	// OnLoad, if set, is called once as the first arrival is scheduled,
+	// with the instant the report's series count from: a fault drill
+	// times its fault by it.
+	OnLoad func(start time.Time)
 }
 
 // Scenarios lists the scenario names.

@@ -64,6 +64,10 @@ type ScenarioReport struct {
 	Stock  *int64  `json:"stock,omitempty"`
 	Sold   *int64  `json:"sold,omitempty"`
 	Buyers *Buyers `json:"buyers,omitempty"`
+	// Checkout and mixed: orders the server acknowledged (201, 202) and
+	// how many of them were gone at the end (must be 0).
+	Acknowledged *int `json:"acknowledged_orders,omitempty"`
+	Lost         *int `json:"lost_orders,omitempty"`
 }
 
 // StepReport is one phase at one offered rate.

@@ -53,6 +53,9 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Report, er
 	sr := ScenarioReport{Scenario: cfg.Scenario, Shop: e.shop}
 	sched := &scheduler{maxInFlight: int64(cfg.MaxInFlight), conns: int64(cfg.Connections), drain: cfg.Drain}
 	runStart := time.Now()
+	if cfg.OnLoad != nil {
+		cfg.OnLoad(runStart)
+	}
 	rate := cfg.Rate
 	for k := 1; ; k++ {
 		d := cfg.Duration
@@ -85,6 +88,10 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Report, er
 	}
 	if flash != nil {
 		sr.Stock, sr.Sold, sr.Buyers = &flash.Stock, &flash.Sold, &flash.Buyers
+	}
+	if ac, ok := sc.(interface{ counts() (int, int) }); ok {
+		acked, lost := ac.counts()
+		sr.Acknowledged, sr.Lost = &acked, &lost
 	}
 	server, attempts, err := serverAudit(auditCtx, c, cfg.AdminKey, cfg.AuditWait)
 	if err != nil {

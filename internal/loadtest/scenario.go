@@ -55,4 +55,8 @@ func (m *mixed) op(ctx context.Context, e *env, s *session, rng *rand.Rand) {
 	m.browse.op(ctx, e, s, rng)
 }
 
-func (m *mixed) verify(context.Context, *env) ([]Check, *FlashResult, error) { return nil, nil, nil }
+func (m *mixed) verify(ctx context.Context, e *env) ([]Check, *FlashResult, error) {
+	return m.checkout.verify(ctx, e)
+}
+
+func (m *mixed) counts() (acked, lost int) { return m.checkout.counts() }

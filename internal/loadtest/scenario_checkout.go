@@ -7,13 +7,20 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
 // checkoutScenario buys: a customer fills a cart with one or two SKUs
 // (skewed to hot ones) and checks it out with an Idempotency-Key,
-// retrying with the same key after errors as a real client does.
-type checkoutScenario struct{}
+// retrying with the same key after errors as a real client does. It keeps
+// every order the server acknowledged (201, 202) and checks at the end
+// that each is still there (docs/INVARIANTS.md, I3).
+type checkoutScenario struct {
+	mu    sync.Mutex
+	acked []string
+	lost  int
+}
 
 // checkoutStock is large enough that a checkout run does not sell out.
 const checkoutStock = 100_000_000
@@ -66,6 +73,9 @@ func (c *checkoutScenario) op(ctx context.Context, e *env, s *session, rng *rand
 		r = retry(ctx, s, func() response {
 			return s.do(ctx, "POST", shop+"/checkout", token, body, "Idempotency-Key", key)
 		})
+		if r.code == http.StatusCreated || r.code == http.StatusAccepted {
+			c.acknowledged(r.body)
+		}
 		return r.code == http.StatusCreated || r.code == http.StatusAccepted || r.code == http.StatusPaymentRequired
 	}()
 	s.rec.OpDone(time.Now(), ok)
@@ -87,6 +97,58 @@ func retry(ctx context.Context, s *session, send func() response) response {
 	}
 }
 
-func (c *checkoutScenario) verify(context.Context, *env) ([]Check, *FlashResult, error) {
-	return nil, nil, nil
+func (c *checkoutScenario) acknowledged(body []byte) {
+	var res struct {
+		Order struct {
+			ID string `json:"id"`
+		} `json:"order"`
+	}
+	if json.Unmarshal(body, &res) != nil || res.Order.ID == "" {
+		return
+	}
+	c.mu.Lock()
+	c.acked = append(c.acked, res.Order.ID)
+	c.mu.Unlock()
+}
+
+// verify reads back every acknowledged order as the shop: one that is
+// gone, or was never written, is an acknowledged write lost.
+func (c *checkoutScenario) verify(ctx context.Context, e *env) ([]Check, *FlashResult, error) {
+	c.mu.Lock()
+	acked := append([]string(nil), c.acked...)
+	c.mu.Unlock()
+	var mu sync.Mutex
+	var lost []string
+	err := parallel(ctx, len(acked), 8, func(i int) error {
+		var r response
+		for attempt := range 5 { // the read is retried, not the verdict: a 404 is final
+			r = e.c.call(ctx, "GET", "/v1/shops/"+e.shop+"/admin/orders/"+acked[i], e.shopKey, nil)
+			if r.code == http.StatusOK || r.code == http.StatusNotFound || !sleep(ctx, time.Duration(attempt+1)*200*time.Millisecond) {
+				break
+			}
+		}
+		if r.code != http.StatusOK {
+			mu.Lock()
+			lost = append(lost, fmt.Sprintf("order %s acknowledged, now %d", acked[i], r.code))
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ch := Check{Name: "acknowledged orders kept", Passed: len(lost) == 0,
+		Summary: fmt.Sprintf("%d acknowledged, %d lost", len(acked), len(lost)), Breaches: lost}
+	c.mu.Lock()
+	c.lost = len(lost)
+	c.mu.Unlock()
+	return []Check{ch}, nil, nil
+}
+
+// counts returns how many orders the server acknowledged and how many of
+// them verify found gone.
+func (c *checkoutScenario) counts() (acked, lost int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.acked), c.lost
 }

@@ -1,0 +1,116 @@
+// Package drill breaks the local production topology (package cluster) on
+// purpose under steady load and measures what it costs: steady load from
+// the loadtest engine, a fault, the heal, a drain and the audit; then the
+// time the system took to come back to its pre-fault latency and how many
+// acknowledged orders it lost (which must be none). `surge drill run`
+// drives it; docs/RELIABILITY.md keeps the scorecard.
+package drill
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/cluster"
+)
+
+// Drill is one fault: Fault breaks something, Heal mends it Window later.
+type Drill struct {
+	Name    string
+	Summary string
+	Fault   func(ctx context.Context, c *cluster.Cluster) error
+	Heal    func(ctx context.Context, c *cluster.Cluster) error
+}
+
+// killable is a component a drill can crash and start again.
+type killable interface {
+	Kill() error
+	Start(ctx context.Context) error
+}
+
+// kill is a drill that SIGKILLs what pick names and starts it again at
+// the heal.
+func kill(name, summary string, pick func(c *cluster.Cluster) []killable) Drill {
+	return Drill{Name: name, Summary: summary,
+		Fault: func(_ context.Context, c *cluster.Cluster) error {
+			for _, p := range pick(c) {
+				if err := p.Kill(); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Heal: func(ctx context.Context, c *cluster.Cluster) error {
+			for _, p := range pick(c) {
+				if err := p.Start(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+}
+
+// All is every drill, by name.
+var All = map[string]Drill{}
+
+func init() {
+	for _, d := range []Drill{
+		kill("api-kill", "SIGKILL one of three API replicas; clients retry through the balancer with the same key",
+			func(c *cluster.Cluster) []killable { return []killable{c.API[0]} }),
+		kill("api-kill-two", "SIGKILL two of three API replicas at once",
+			func(c *cluster.Cluster) []killable { return []killable{c.API[0], c.API[1]} }),
+		kill("pg-kill", "SIGKILL the PostgreSQL primary in the middle of checkouts; it restarts with crash recovery",
+			func(c *cluster.Cluster) []killable { return []killable{c.Primary} }),
+		kill("redis-down", "Redis SIGKILLed and started again (cache and rate limits degrade, checkouts go on)",
+			func(c *cluster.Cluster) []killable { return []killable{c.Redis} }),
+		kill("nats-node-kill", "SIGKILL one of three NATS nodes: the streams keep a quorum",
+			func(c *cluster.Cluster) []killable { return []killable{c.NATS[0]} }),
+		kill("nats-down", "the whole NATS cluster SIGKILLed: the outbox holds every event until it is back",
+			func(c *cluster.Cluster) []killable { return []killable{c.NATS[0], c.NATS[1], c.NATS[2]} }),
+		kill("relay-kill", "SIGKILL the outbox relay (after publishes, before it marks them)",
+			func(c *cluster.Cluster) []killable { return []killable{c.Relay} }),
+		kill("worker-kill", "SIGKILL the event worker (before it acknowledges what it applied)",
+			func(c *cluster.Cluster) []killable { return []killable{c.Worker} }),
+		{Name: "pg-latency", Summary: "500 ± 250 ms on every PostgreSQL connection",
+			Fault: func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.AddLatency("drill", 500, 250) },
+			Heal:  func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.RemoveToxic("drill") }},
+		{Name: "pg-reset", Summary: "PostgreSQL connections reset (TCP RST) as they carry data",
+			Fault: func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.ResetPeers("drill", 100) },
+			Heal:  func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.RemoveToxic("drill") }},
+		{Name: "psp-slow", Summary: "the payment provider answers after 2 s",
+			Fault: func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.AddLatency("drill", 2000, 0) },
+			Heal:  func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.RemoveToxic("drill") }},
+		{Name: "psp-lost-answers", Summary: "the provider's answers are lost: connections reset after the request is sent",
+			Fault: func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.ResetPeers("drill", 0) },
+			Heal:  func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.RemoveToxic("drill") }},
+	} {
+		All[d.Name] = d
+	}
+}
+
+// Names lists the drills in order.
+func Names() []string {
+	var out []string
+	for n := range All {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup returns the named drill.
+func Lookup(name string) (Drill, error) {
+	d, ok := All[name]
+	if !ok {
+		return Drill{}, fmt.Errorf("no drill %q (surge drill list shows them)", name)
+	}
+	return d, nil
+}
+
+// Timing is a drill's schedule under load.
+type Timing struct {
+	Before time.Duration // steady load before the fault
+	Window time.Duration // how long the fault lasts
+	After  time.Duration // steady load after the heal
+}

@@ -1,0 +1,188 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/surge-commerce/surge/internal/cluster"
+	"github.com/surge-commerce/surge/internal/loadtest"
+)
+
+// Options are a drill run's load and schedule.
+type Options struct {
+	Timing
+	Rate float64 // checkouts offered per second
+	Seed uint64
+	Out  string // report.json and report.html go here
+}
+
+// Result is one drill under one seed: the scorecard's row.
+type Result struct {
+	Drill   string  `json:"drill"`
+	Summary string  `json:"summary"`
+	Seed    uint64  `json:"seed"`
+	Rate    float64 `json:"rate"`
+	// FaultAt and HealAt are seconds on the load's clock (the series').
+	FaultAt float64 `json:"fault_at"`
+	HealAt  float64 `json:"heal_at"`
+	// BaselineP99 is the p99 before the fault, in milliseconds;
+	// RecoveredIn is the seconds from the heal until latency is back
+	// within it and nothing fails, for 3 s in a row (-1: never in the
+	// run).
+	BaselineP99 float64 `json:"baseline_p99_ms"`
+	RecoveredIn float64 `json:"recovered_in_s"`
+	// Errors are failed requests (no answer, 5xx, dropped) and Sheds the
+	// 429 and 503 answers, during the whole run.
+	Errors       int64 `json:"errors"`
+	Sheds        int64 `json:"sheds"`
+	Acknowledged int   `json:"acknowledged_orders"`
+	Lost         int   `json:"lost_orders"`
+	AuditPassed  bool  `json:"audit_passed"`
+	// Passed: no acknowledged order lost, the audit passed, and the
+	// system recovered.
+	Passed   bool             `json:"passed"`
+	Problems []string         `json:"problems,omitempty"`
+	Series   []loadtest.Point `json:"series"`
+}
+
+// Run runs one drill against a running cluster: load starts, the fault
+// comes Before into it and is healed Window later, the load goes on for
+// After, drains, and the audit runs (inside the loadtest, once, with
+// ?settle). It returns an error only when the drill could not run; a
+// breach is a Result that did not pass.
+func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.Writer) (Result, error) {
+	res := Result{Drill: d.Name, Summary: d.Summary, Seed: o.Seed, Rate: o.Rate, RecoveredIn: -1}
+	var (
+		mu             sync.Mutex
+		faultAt, healAt time.Time
+		faultErr       error
+		wg             sync.WaitGroup
+	)
+	start := make(chan time.Time, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() {
+		var t0 time.Time
+		select {
+		case t0 = <-start:
+		case <-ctx.Done():
+			return
+		}
+		if !sleep(ctx, time.Until(t0.Add(o.Before))) {
+			return
+		}
+		fmt.Fprintf(stderr, "drill %s: fault\n", d.Name)
+		err := d.Fault(ctx, c)
+		mu.Lock()
+		faultAt, faultErr = time.Now(), err
+		mu.Unlock()
+		sleep(ctx, o.Window)
+		fmt.Fprintf(stderr, "drill %s: heal\n", d.Name)
+		// The heal runs even when the run is over: a drill leaves the
+		// topology whole.
+		err = d.Heal(context.WithoutCancel(ctx), c)
+		mu.Lock()
+		healAt, faultErr = time.Now(), errors.Join(faultErr, err)
+		mu.Unlock()
+	})
+	cfg := loadtest.Config{
+		Target: c.FrontURL, AdminKey: c.AdminKey, Scenario: "checkout", Rate: o.Rate,
+		Duration: o.Before + o.Window + o.After, Out: filepath.Join(o.Out, "load"),
+		SKUs: 20, Customers: 100, Connections: 64, Timeout: 10 * time.Second,
+		Drain: 30 * time.Second, AuditWait: 60 * time.Second, Seed: o.Seed, Progress: 10 * time.Second,
+	}
+	var loadStart time.Time
+	cfg.OnLoad = func(t time.Time) { loadStart = t; start <- t }
+	rep, err := loadtest.Run(ctx, cfg, io.Discard, stderr)
+	wg.Wait()
+	if rep == nil {
+		return res, fmt.Errorf("drill %s: load: %w", d.Name, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if faultErr != nil {
+		res.Problems = append(res.Problems, "fault or heal failed: "+faultErr.Error())
+	}
+	if faultAt.IsZero() || healAt.IsZero() {
+		return res, fmt.Errorf("drill %s: the load ended before the fault was healed", d.Name)
+	}
+	res.FaultAt, res.HealAt = faultAt.Sub(loadStart).Seconds(), healAt.Sub(loadStart).Seconds()
+	sr := rep.Scenarios[0]
+	for _, st := range sr.Steps {
+		res.Series = append(res.Series, st.Series...)
+		for code, n := range st.StatusCodes {
+			if code == "429" || code == "503" {
+				res.Sheds += n
+			}
+		}
+	}
+	for _, p := range res.Series {
+		res.Errors += p.Errors
+	}
+	if sr.Acknowledged != nil {
+		res.Acknowledged, res.Lost = *sr.Acknowledged, *sr.Lost
+	}
+	res.AuditPassed = rep.Audit.Passed
+	res.BaselineP99, res.RecoveredIn = recovery(res.Series, res.FaultAt, res.HealAt)
+	switch {
+	case res.Lost > 0:
+		res.Problems = append(res.Problems, fmt.Sprintf("%d acknowledged orders lost", res.Lost))
+	case res.Acknowledged == 0:
+		res.Problems = append(res.Problems, "no order was acknowledged: the load never ran")
+	}
+	if !res.AuditPassed {
+		for _, ch := range rep.Audit.Details {
+			if !ch.Passed {
+				res.Problems = append(res.Problems, "audit: "+ch.Name+": "+ch.Summary)
+			}
+		}
+	}
+	if res.RecoveredIn < 0 {
+		res.Problems = append(res.Problems, "latency never came back to its pre-fault p99")
+	}
+	res.Passed = len(res.Problems) == 0
+	return res, writeReport(o.Out, res)
+}
+
+// recovery returns the pre-fault p99 (the worst second after a 2 s
+// warm-up, with a floor of 50 ms for a machine this noisy) and the seconds
+// from heal until 3 seconds in a row are within it with no error.
+func recovery(series []loadtest.Point, faultAt, healAt float64) (baseline, recoveredIn float64) {
+	for _, p := range series {
+		if p.T >= 2 && p.T+1 <= faultAt && p.Requests > 0 {
+			baseline = max(baseline, p.Latency.P99)
+		}
+	}
+	bound := max(baseline*1.5, baseline+50)
+	run := 0
+	for _, p := range series {
+		if p.T < healAt {
+			continue
+		}
+		if p.Requests > 0 && p.Errors == 0 && p.Latency.P99 <= bound {
+			run++
+			if run == 3 {
+				return baseline, max(0, p.T-2-healAt)
+			}
+			continue
+		}
+		run = 0
+	}
+	return baseline, -1
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(max(d, 0))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
