@@ -58,10 +58,10 @@ type Result struct {
 func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.Writer) (Result, error) {
 	res := Result{Drill: d.Name, Summary: d.Summary, Seed: o.Seed, Rate: o.Rate, RecoveredIn: -1}
 	var (
-		mu             sync.Mutex
+		mu              sync.Mutex
 		faultAt, healAt time.Time
-		faultErr       error
-		wg             sync.WaitGroup
+		faultErr        error
+		wg              sync.WaitGroup
 	)
 	start := make(chan time.Time, 1)
 	ctx, cancel := context.WithCancel(ctx)
