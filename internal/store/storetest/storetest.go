@@ -40,6 +40,12 @@ func Run(t *testing.T, open Open) {
 	t.Run("IdempotencyKeys", func(t *testing.T) { t.Parallel(); testIdempotencyKeys(t, open(t)) })
 	t.Run("Carts", func(t *testing.T) { t.Parallel(); testCarts(t, open(t)) })
 	t.Run("FlashSales", func(t *testing.T) { t.Parallel(); testFlashSales(t, open) })
+	t.Run("Flags", func(t *testing.T) { t.Parallel(); testFlags(t, open(t)) })
+	t.Run("ShopTiers", func(t *testing.T) { t.Parallel(); testShopTiers(t, open(t)) })
+	t.Run("Ping", func(t *testing.T) { t.Parallel(); testPing(t, open(t)) })
+	t.Run("OutboxWake", func(t *testing.T) { t.Parallel(); testOutboxWake(t, open(t)) })
+	t.Run("TokenSecrets", func(t *testing.T) { t.Parallel(); testTokenSecrets(t, open(t)) })
+	t.Run("Webhooks", func(t *testing.T) { t.Parallel(); testWebhooks(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
