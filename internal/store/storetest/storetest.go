@@ -53,6 +53,8 @@ func Run(t *testing.T, open Open) {
 	t.Run("NotificationDelivery", func(t *testing.T) { t.Parallel(); testNotificationDelivery(t, open(t)) })
 	t.Run("CustomerEmail", func(t *testing.T) { t.Parallel(); testCustomerEmail(t, open(t)) })
 	t.Run("SaleFigures", func(t *testing.T) { t.Parallel(); testSaleFigures(t, open(t)) })
+	t.Run("AuditInFlight", func(t *testing.T) { t.Parallel(); testAuditInFlight(t, open(t)) })
+	t.Run("AuditOrders", func(t *testing.T) { t.Parallel(); testAuditOrders(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
