@@ -27,11 +27,14 @@ func (s *Store) Level(ctx context.Context, shopID int64, sku string) (inventory.
 }
 
 // Restock implements inventory.Store. The units received and their
-// stock-ledger row commit together (docs/INVARIANTS.md, I10).
+// stock-ledger row commit together (docs/INVARIANTS.md, I10). A deleted
+// product keeps its inventory row, but it is not found, so it receives
+// nothing.
 func (s *Store) Restock(ctx context.Context, shopID int64, sku string, units int64) (inventory.Level, error) {
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?
-			WHERE shop_id = ? AND sku = ?`), units, units, shopID, sku)
+			WHERE shop_id = ? AND sku = ? AND EXISTS (SELECT 1 FROM products p
+				WHERE p.shop_id = inventory.shop_id AND p.sku = inventory.sku AND p.deleted_at IS NULL)`), units, units, shopID, sku)
 		if err != nil {
 			return err
 		}

@@ -52,6 +52,8 @@ func Run(t *testing.T, open Open) {
 	t.Run("CancelReasons", func(t *testing.T) { t.Parallel(); testCancelReasons(t, open(t)) })
 	t.Run("NotificationDelivery", func(t *testing.T) { t.Parallel(); testNotificationDelivery(t, open(t)) })
 	t.Run("CustomerEmail", func(t *testing.T) { t.Parallel(); testCustomerEmail(t, open(t)) })
+	t.Run("Inventory", func(t *testing.T) { t.Parallel(); testInventory(t, open(t)) })
+	t.Run("RestockDeleted", func(t *testing.T) { t.Parallel(); testRestockDeleted(t, open(t)) })
 	t.Run("SaleFigures", func(t *testing.T) { t.Parallel(); testSaleFigures(t, open(t)) })
 	t.Run("AuditInFlight", func(t *testing.T) { t.Parallel(); testAuditInFlight(t, open(t)) })
 	t.Run("AuditOrders", func(t *testing.T) { t.Parallel(); testAuditOrders(t, open(t)) })
