@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/surge-commerce/surge/internal/customer"
@@ -106,7 +105,5 @@ func wantIDs(t *testing.T, what string, got []order.Order, ids ...string) {
 	for _, o := range got {
 		have = append(have, o.ID)
 	}
-	if !slices.Equal(have, ids) {
-		t.Fatalf("%s: orders %v, want %v", what, have, ids)
-	}
+	wantStrings(t, what, have, ids...)
 }

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"slices"
 	"testing"
 	"time"
 
@@ -112,7 +111,5 @@ func wantRefs(t *testing.T, what string, got []checkout.Refund, refs ...string) 
 	for _, r := range got {
 		have = append(have, r.PaymentRef)
 	}
-	if !slices.Equal(have, refs) {
-		t.Fatalf("%s: refunds %v, want %v", what, have, refs)
-	}
+	wantStrings(t, what, have, refs...)
 }
