@@ -3,8 +3,10 @@ package storetest
 import (
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
@@ -68,25 +70,31 @@ func testPing(t *testing.T, s *store.Store) {
 	}
 }
 
-// The relay's wake-up is signalled when an order commits its events, and
-// not before (docs/INVARIANTS.md, I5).
+// The relay's wake-up is signalled when an order or a sale commits its
+// events, and not before (docs/INVARIANTS.md, I5). The signal is sent
+// before the write returns.
 func testOutboxWake(t *testing.T, s *store.Store) {
 	sl := NewSeller(t, s, "wake", "SKU-1")
-	// Creating the shop and products may have signalled already.
-	select {
-	case <-s.OutboxWake():
-	default:
+	woken := func() bool {
+		select {
+		case <-s.OutboxWake():
+			return true
+		default:
+			return false
+		}
 	}
-	select {
-	case <-s.OutboxWake():
-		t.Fatal("wake-up signalled with nothing committed")
-	default:
+	if woken() {
+		t.Fatal("wake-up signalled with no event committed")
 	}
-	// The signal is sent before PlaceOrder returns.
 	sl.Order(t, order.PendingPayment, "SKU-1")
-	select {
-	case <-s.OutboxWake():
-	default:
+	if !woken() {
 		t.Fatal("no wake-up after an order committed its event")
+	}
+	sale := flashsale.Sale{SKU: "SKU-1", Stock: 1_000_000, Buckets: 1, StartsAt: t0}
+	if err := s.StartSale(ctx(t), sl.ShopID, sale, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if !woken() {
+		t.Fatal("no wake-up after a sale committed its event")
 	}
 }
