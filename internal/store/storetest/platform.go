@@ -46,6 +46,10 @@ func testShopTiers(t *testing.T, s *store.Store) {
 	if err != nil || got.ID != sh.ID || got.Tier != "enterprise" {
 		t.Fatalf("SetShopTier = %+v, %v; want shop %d on enterprise", got, err, sh.ID)
 	}
+	// Setting the tier a shop has already is no miss: the shop is found.
+	if got := must[shop.Shop](t)(s.SetShopTier(c, "tiered", "enterprise")); got.Tier != "enterprise" {
+		t.Fatalf("SetShopTier to the same tier = %+v", got)
+	}
 	if got := must[shop.Shop](t)(s.ShopBySlug(c, "tiered")); got.Tier != "enterprise" {
 		t.Fatalf("tier read back = %q, want enterprise", got.Tier)
 	}
