@@ -63,7 +63,8 @@ func (s *Store) lockProduct(ctx context.Context, tx dbtx, shopID int64, sku stri
 	return at.Valid, err
 }
 
-// StartSale implements flashsale.Store.
+// StartSale implements flashsale.Store. Its sale.opened event wakes the
+// relay like an order's, rather than waiting for the relay's next poll.
 func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale, now time.Time) error {
 	return s.StartSaleIf(ctx, shopID, sale, now, precondition.Condition{})
 }
@@ -72,7 +73,7 @@ func (s *Store) StartSale(ctx context.Context, shopID int64, sale flashsale.Sale
 // under the product's lock, which every start and end of the SKU's sale
 // takes first, so the check and the write are one step.
 func (s *Store) StartSaleIf(ctx context.Context, shopID int64, sale flashsale.Sale, now time.Time, cond precondition.Condition) error {
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		deleted, err := s.lockProduct(ctx, tx, shopID, sale.SKU)
 		if err != nil {
 			return err
@@ -160,6 +161,10 @@ func (s *Store) StartSaleIf(ctx context.Context, shopID int64, sale flashsale.Sa
 		}
 		return nil
 	})
+	if err == nil {
+		s.wakeRelay()
+	}
+	return err
 }
 
 // lockBuckets reads (and on PostgreSQL locks) a SKU's buckets, in

@@ -28,7 +28,9 @@ func (s *Store) Level(ctx context.Context, shopID int64, sku string) (inventory.
 }
 
 // Restock implements inventory.Store. The units received and their
-// stock-ledger row commit together (docs/INVARIANTS.md, I10).
+// stock-ledger row commit together (docs/INVARIANTS.md, I10). A deleted
+// product keeps its inventory row, but it is not found, so it receives
+// nothing.
 func (s *Store) Restock(ctx context.Context, shopID int64, sku string, units int64) (inventory.Level, error) {
 	return s.RestockIf(ctx, shopID, sku, units, precondition.Condition{})
 }
@@ -44,13 +46,16 @@ func (s *Store) RestockIf(ctx context.Context, shopID int64, sku string, units i
 		}
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ?,
 				version = version + 1
-			WHERE shop_id = ? AND sku = ?`+where), append([]any{units, units, shopID, sku}, args...)...)
+			WHERE shop_id = ? AND sku = ? AND EXISTS (SELECT 1 FROM products p
+				WHERE p.shop_id = inventory.shop_id AND p.sku = inventory.sku AND p.deleted_at IS NULL)`+where),
+			append([]any{units, units, shopID, sku}, args...)...)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var one int
-			err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM inventory WHERE shop_id = ? AND sku = ?`), shopID, sku).Scan(&one)
+			err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM products WHERE shop_id = ? AND sku = ? AND deleted_at IS NULL`),
+				shopID, sku).Scan(&one)
 			if err == sql.ErrNoRows {
 				return errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
 			}
