@@ -40,7 +40,7 @@ list names the drills; run brings the topology up, runs each named drill
 under steady checkout load once per seed (load, fault, heal, drain, audit),
 writes report.json and report.html per drill and seed under --out, prints
 the scorecard and exits non-zero on any breach (an acknowledged order lost,
-a failed audit, no recovery).
+a failed audit, requests still failing at the end).
 `)
 	}
 	if len(args) == 0 || wantsHelp(args) {

@@ -110,9 +110,12 @@ var drillEnv = []string{"SURGE_ACCESS_LOG=false", "SURGE_SIGNUP_LIMIT=100000"}
 
 // scoreLine is one row of the scorecard: drill, seed, recovery, orders.
 func scoreLine(r drill.Result) string {
-	rec := "never"
+	rec, serving := "-", "never"
 	if r.RecoveredIn >= 0 {
 		rec = fmt.Sprintf("%.0fs", r.RecoveredIn)
+	}
+	if r.ServingIn >= 0 {
+		serving = fmt.Sprintf("%.0fs", r.ServingIn)
 	}
 	verdict, audit := "passed", "passed"
 	if !r.Passed {
@@ -121,6 +124,6 @@ func scoreLine(r drill.Result) string {
 	if !r.AuditPassed {
 		audit = "failed"
 	}
-	return fmt.Sprintf("%-18s seed %-3d recovered in %-6s acknowledged %-5d lost %d  failed %d  shed %d  audit %s  %s",
-		r.Drill, r.Seed, rec, r.Acknowledged, r.Lost, r.Errors, r.Sheds, audit, verdict)
+	return fmt.Sprintf("%-18s seed %-3d serving in %-6s p99 back in %-6s acknowledged %-5d lost %d  failed %d  shed %d  audit %s  %s",
+		r.Drill, r.Seed, serving, rec, r.Acknowledged, r.Lost, r.Errors, r.Sheds, audit, verdict)
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/cluster"
+	"github.com/surge-commerce/surge/internal/drill"
 	"github.com/surge-commerce/surge/internal/testrig"
 )
 
@@ -162,5 +165,54 @@ func TestDrillUpDown(t *testing.T) {
 	}
 	if err := <-exited; err != nil {
 		t.Fatalf("drill up: %v\n%s", err, out.String())
+	}
+}
+
+// TestDrillRun runs `surge drill run` as a user does, with the CI slice of
+// the drills (an API replica and Redis killed under load): both pass, the
+// scorecard names them with orders acknowledged and none lost, and each
+// has its report. `surge drill list` names every drill.
+func TestDrillRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts fourteen processes")
+	}
+	if err := cluster.CheckPrograms(); err != nil && os.Getenv("CI") == "" {
+		t.Skipf("skipping: %v", err)
+	}
+	list, err := cli(t, nil, "drill", "list")
+	if err != nil || !strings.Contains(list, "api-kill ") || !strings.Contains(list, "pg-latency ") {
+		t.Fatalf("drill list: %v\n%s", err, list)
+	}
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "drill", "run", "api-kill,redis-down",
+		"--before", "6s", "--window", "6s", "--after", "12s", "--rate", "10", "--out", out, "--dir", t.TempDir())
+	cmd.Env = append(os.Environ(), runAsSurge+"=1")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("drill run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	t.Logf("scorecard:\n%s", stdout.String())
+	raw, err := os.ReadFile(filepath.Join(out, "scorecard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []drill.Result
+	if err := json.Unmarshal(raw, &results); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 || results[0].Drill != "api-kill" || results[1].Drill != "redis-down" {
+		t.Fatalf("scorecard has %d results: %s", len(results), raw)
+	}
+	for _, r := range results {
+		if !r.Passed || !r.AuditPassed || r.Acknowledged == 0 || r.Lost != 0 || r.ServingIn < 0 || r.HealAt <= r.FaultAt {
+			t.Errorf("%s: %+v", r.Drill, r)
+		}
+		html, err := os.ReadFile(filepath.Join(out, r.Drill, "seed-1", "report.html"))
+		if err != nil || !strings.Contains(string(html), "<svg") || !strings.Contains(string(html), "passed") {
+			t.Errorf("%s report.html: %v", r.Drill, err)
+		}
 	}
 }

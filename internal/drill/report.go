@@ -76,7 +76,8 @@ var page = template.Must(template.New("drill").Parse(`<!doctype html>
 <tr><th>load</th><td>{{.R.Rate}} checkouts/s</td></tr>
 <tr><th>fault</th><td>{{printf "%.1f" .R.FaultAt}} s to {{printf "%.1f" .R.HealAt}} s (shaded)</td></tr>
 <tr><th>pre-fault p99</th><td>{{printf "%.0f" .R.BaselineP99}} ms</td></tr>
-<tr><th>recovered in</th><td>{{if lt .R.RecoveredIn 0.0}}never{{else}}{{printf "%.0f" .R.RecoveredIn}} s after the heal{{end}}</td></tr>
+<tr><th>serving again</th><td>{{if lt .R.ServingIn 0.0}}never{{else}}{{printf "%.0f" .R.ServingIn}} s after the heal{{end}}</td></tr>
+<tr><th>back to pre-fault p99</th><td>{{if lt .R.RecoveredIn 0.0}}not within the run{{else}}{{printf "%.0f" .R.RecoveredIn}} s after the heal{{end}}</td></tr>
 <tr><th>acknowledged orders</th><td>{{.R.Acknowledged}}, lost {{.R.Lost}}</td></tr>
 <tr><th>failed requests, sheds</th><td>{{.R.Errors}}, {{.R.Sheds}}</td></tr>
 <tr><th>audit</th><td>{{if .R.AuditPassed}}passed{{else}}failed{{end}}</td></tr>

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"sync"
 	"time"
@@ -36,6 +37,10 @@ type Result struct {
 	// run).
 	BaselineP99 float64 `json:"baseline_p99_ms"`
 	RecoveredIn float64 `json:"recovered_in_s"`
+	// ServingIn is the seconds from the heal until 3 seconds in a row
+	// complete requests with none failing, whatever their latency (-1:
+	// never in the run, a breach).
+	ServingIn float64 `json:"serving_in_s"`
 	// Errors are failed requests (no answer, 5xx, dropped) and Sheds the
 	// 429 and 503 answers, during the whole run.
 	Errors       int64 `json:"errors"`
@@ -44,7 +49,8 @@ type Result struct {
 	Lost         int   `json:"lost_orders"`
 	AuditPassed  bool  `json:"audit_passed"`
 	// Passed: no acknowledged order lost, the audit passed, and the
-	// system recovered.
+	// system served again after the heal. Latency's recovery is a figure,
+	// not a verdict: on a shared machine it depends on the neighbours.
 	Passed   bool             `json:"passed"`
 	Problems []string         `json:"problems,omitempty"`
 	Series   []loadtest.Point `json:"series"`
@@ -56,7 +62,7 @@ type Result struct {
 // ?settle). It returns an error only when the drill could not run; a
 // breach is a Result that did not pass.
 func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.Writer) (Result, error) {
-	res := Result{Drill: d.Name, Summary: d.Summary, Seed: o.Seed, Rate: o.Rate, RecoveredIn: -1}
+	res := Result{Drill: d.Name, Summary: d.Summary, Seed: o.Seed, Rate: o.Rate, RecoveredIn: -1, ServingIn: -1}
 	var (
 		mu              sync.Mutex
 		faultAt, healAt time.Time
@@ -128,7 +134,10 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 		res.Acknowledged, res.Lost = *sr.Acknowledged, *sr.Lost
 	}
 	res.AuditPassed = rep.Audit.Passed
-	res.BaselineP99, res.RecoveredIn = recovery(res.Series, res.FaultAt, res.HealAt)
+	res.BaselineP99 = baseline(res.Series, res.FaultAt)
+	bound := max(res.BaselineP99*1.5, res.BaselineP99+50)
+	res.RecoveredIn = cleanAfter(res.Series, res.HealAt, bound)
+	res.ServingIn = cleanAfter(res.Series, res.HealAt, math.Inf(1))
 	switch {
 	case res.Lost > 0:
 		res.Problems = append(res.Problems, fmt.Sprintf("%d acknowledged orders lost", res.Lost))
@@ -142,23 +151,29 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 			}
 		}
 	}
-	if res.RecoveredIn < 0 {
-		res.Problems = append(res.Problems, "latency never came back to its pre-fault p99")
+	if res.ServingIn < 0 {
+		res.Problems = append(res.Problems, "requests still failed at the end of the run: never served again after the heal")
 	}
 	res.Passed = len(res.Problems) == 0
 	return res, writeReport(o.Out, res)
 }
 
-// recovery returns the pre-fault p99 (the worst second after a 2 s
-// warm-up, with a floor of 50 ms for a machine this noisy) and the seconds
-// from heal until 3 seconds in a row are within it with no error.
-func recovery(series []loadtest.Point, faultAt, healAt float64) (baseline, recoveredIn float64) {
+// baseline is the pre-fault p99: the worst second after a 2 s warm-up
+// and before the fault.
+func baseline(series []loadtest.Point, faultAt float64) float64 {
+	var b float64
 	for _, p := range series {
 		if p.T >= 2 && p.T+1 <= faultAt && p.Requests > 0 {
-			baseline = max(baseline, p.Latency.P99)
+			b = max(b, p.Latency.P99)
 		}
 	}
-	bound := max(baseline*1.5, baseline+50)
+	return b
+}
+
+// cleanAfter is the seconds from heal to the start of the first 3 seconds
+// in a row that complete requests, none failing, with p99 within bound;
+// -1 if the run has none.
+func cleanAfter(series []loadtest.Point, healAt, bound float64) float64 {
 	run := 0
 	for _, p := range series {
 		if p.T < healAt {
@@ -167,13 +182,13 @@ func recovery(series []loadtest.Point, faultAt, healAt float64) (baseline, recov
 		if p.Requests > 0 && p.Errors == 0 && p.Latency.P99 <= bound {
 			run++
 			if run == 3 {
-				return baseline, max(0, p.T-2-healAt)
+				return max(0, p.T-2-healAt)
 			}
 			continue
 		}
 		run = 0
 	}
-	return baseline, -1
+	return -1
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
