@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +45,7 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 	seed := fs.Uint64("seed", 1, "first seed")
 	rate := fs.Float64("rate", 20, "checkouts offered per second (steady, open model)")
 	before := fs.Duration("before", 15*time.Second, "steady load before the fault")
-	window := fs.Duration("window", 20*time.Second, "how long the fault lasts")
+	window := fs.Duration("window", 0, "how long the fault lasts (default: the drill's own, 20s unless it names one: redis-down 60s, nats-down 30s)")
 	after := fs.Duration("after", 30*time.Second, "steady load after the heal")
 	out := fs.String("out", "drill-reports", "directory for the reports")
 	dir := fs.String("dir", "", "directory for the topology's data and logs (default: a new temporary directory)")
@@ -56,8 +57,8 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 		return errors.New("drill run: --seeds must be between 1 and 100")
 	case *rate <= 0 || *rate > 10_000:
 		return errors.New("drill run: --rate must be above 0 and at most 10000")
-	case *before < 5*time.Second || *window <= 0 || *after < 5*time.Second:
-		return errors.New("drill run: --before and --after must be at least 5s (the baseline and the recovery need them), --window positive")
+	case *before < 5*time.Second || *window < 0 || *after < 5*time.Second:
+		return errors.New("drill run: --before and --after must be at least 5s (the baseline and the recovery need them), --window not negative")
 	}
 	bin, err := os.Executable()
 	if err != nil {
@@ -80,7 +81,11 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 	for _, d := range drills {
 		for k := range *seeds {
 			s := *seed + uint64(k)
-			o := drill.Options{Timing: drill.Timing{Before: *before, Window: *window, After: *after}, Rate: *rate, Seed: s,
+			w := *window
+			if w == 0 {
+				w = cmp.Or(d.Window, drill.DefaultWindow)
+			}
+			o := drill.Options{Timing: drill.Timing{Before: *before, Window: w, After: *after}, Rate: *rate, Seed: s,
 				Out: filepath.Join(*out, d.Name, fmt.Sprintf("seed-%d", s))}
 			res, err := drill.Run(ctx, c, d, o, stderr)
 			if err != nil {

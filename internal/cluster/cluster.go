@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +60,10 @@ type Cluster struct {
 	RedisProxy *Proxy
 	NATSProxy  []*Proxy
 	PSPProxy   *Proxy
+
+	// pspURL and pspKey reach the simulator itself, past its proxy, for
+	// its fault knobs (SetPSPFaults).
+	pspURL, pspKey string
 
 	// direct is the replicas' settings with every URL pointing at the
 	// dependency itself; see Env.
@@ -194,6 +200,7 @@ func (c *Cluster) startSurge(ctx context.Context, opts Options) error {
 	if err := c.start(ctx, c.PSP); err != nil {
 		return err
 	}
+	c.pspURL, c.pspKey = "http://"+pspAddr, secrets.pspKey
 	if c.PSPProxy, err = newProxy(c.toxi, "psp", pspAddr); err != nil {
 		return err
 	}
@@ -351,4 +358,28 @@ func newSecrets() (secrets, error) {
 	}
 	s.tokens = "k1:" + s.tokens
 	return s, nil
+}
+
+// SetPSPFaults replaces the payment simulator's fault knobs (PUT
+// /v1/faults; see psp.Faults), e.g. `{"error_rate":0.5,"latency_ms":2000}`;
+// `{}` clears them.
+func (c *Cluster) SetPSPFaults(ctx context.Context, faults string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "PUT", c.pspURL+"/v1/faults", strings.NewReader(faults))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.pspKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<10))
+		return fmt.Errorf("psp faults: %d %s", res.StatusCode, b)
+	}
+	return nil
 }

@@ -21,7 +21,13 @@ type Drill struct {
 	Summary string
 	Fault   func(ctx context.Context, c *cluster.Cluster) error
 	Heal    func(ctx context.Context, c *cluster.Cluster) error
+	// Window is how long the fault lasts unless the run says otherwise
+	// (0: DefaultWindow).
+	Window time.Duration
 }
+
+// DefaultWindow is a fault's length when neither drill nor run names one.
+const DefaultWindow = 20 * time.Second
 
 // killable is a component a drill can crash and start again.
 type killable interface {
@@ -51,6 +57,19 @@ func kill(name, summary string, pick func(c *cluster.Cluster) []killable) Drill 
 		}}
 }
 
+func withWindow(w time.Duration, d Drill) Drill {
+	d.Window = w
+	return d
+}
+
+// psp is a drill that sets the payment simulator's fault knobs, and
+// clears them at the heal.
+func psp(name, summary, faults string) Drill {
+	return Drill{Name: name, Summary: summary,
+		Fault: func(ctx context.Context, c *cluster.Cluster) error { return c.SetPSPFaults(ctx, faults) },
+		Heal:  func(ctx context.Context, c *cluster.Cluster) error { return c.SetPSPFaults(ctx, "{}") }}
+}
+
 // All is every drill, by name.
 var All = map[string]Drill{}
 
@@ -62,12 +81,12 @@ func init() {
 			func(c *cluster.Cluster) []killable { return []killable{c.API[0], c.API[1]} }),
 		kill("pg-kill", "SIGKILL the PostgreSQL primary in the middle of checkouts; it restarts with crash recovery",
 			func(c *cluster.Cluster) []killable { return []killable{c.Primary} }),
-		kill("redis-down", "Redis SIGKILLed and started again (cache and rate limits degrade, checkouts go on)",
-			func(c *cluster.Cluster) []killable { return []killable{c.Redis} }),
+		withWindow(60*time.Second, kill("redis-down", "Redis down for 60 s: SIGKILLed and started again (cache and rate limits degrade, checkouts go on)",
+			func(c *cluster.Cluster) []killable { return []killable{c.Redis} })),
 		kill("nats-node-kill", "SIGKILL one of three NATS nodes: the streams keep a quorum",
 			func(c *cluster.Cluster) []killable { return []killable{c.NATS[0]} }),
-		kill("nats-down", "the whole NATS cluster SIGKILLed: the outbox holds every event until it is back",
-			func(c *cluster.Cluster) []killable { return []killable{c.NATS[0], c.NATS[1], c.NATS[2]} }),
+		withWindow(30*time.Second, kill("nats-down", "the whole NATS cluster down for 30 s: the outbox holds every event until it is back",
+			func(c *cluster.Cluster) []killable { return []killable{c.NATS[0], c.NATS[1], c.NATS[2]} })),
 		kill("relay-kill", "SIGKILL the outbox relay (after publishes, before it marks them)",
 			func(c *cluster.Cluster) []killable { return []killable{c.Relay} }),
 		kill("worker-kill", "SIGKILL the event worker (before it acknowledges what it applied)",
@@ -81,9 +100,10 @@ func init() {
 		{Name: "psp-slow", Summary: "the payment provider answers after 2 s",
 			Fault: func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.AddLatency("drill", 2000, 0) },
 			Heal:  func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.RemoveToxic("drill") }},
-		{Name: "psp-lost-answers", Summary: "the provider's answers are lost: connections reset after the request is sent",
-			Fault: func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.ResetPeers("drill", 0) },
-			Heal:  func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.RemoveToxic("drill") }},
+		psp("psp-faults", "the provider fails half its calls (503) and answers the rest after 2 s",
+			`{"error_rate":0.5,"latency_ms":2000}`),
+		psp("psp-lost-answers", "the provider performs half its calls, captures included, and loses the answer",
+			`{"drop_response_rate":0.5}`),
 	} {
 		All[d.Name] = d
 	}
