@@ -88,6 +88,14 @@ func TestEvBrokerDownDuringCheckouts(t *testing.T) {
 	if err == nil {
 		t.Fatalf("events status with the broker down succeeded:\n%s", out)
 	}
+	// Still ready: requests never wait for the broker, so a balancer must
+	// keep sending them here (docs/INVARIANTS.md, I8); the broker's state
+	// is reported.
+	start := time.Now()
+	code, _, body := do(t, "GET", s.URL+"/readyz", "", "")
+	if code != http.StatusOK || !strings.Contains(body, `"broker":"failing`) || time.Since(start) > 2*time.Second {
+		t.Fatalf("/readyz with the broker down: %d in %v: %s", code, time.Since(start), body)
+	}
 	// Checkouts at a steady pace for the length of the outage; none may fail.
 	outage := time.Now().Add(30 * time.Second)
 	pace := time.NewTicker(100 * time.Millisecond)

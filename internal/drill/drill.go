@@ -8,8 +8,10 @@ package drill
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/surge-commerce/surge/internal/cluster"
@@ -47,13 +49,17 @@ func kill(name, summary string, pick func(c *cluster.Cluster) []killable) Drill 
 			}
 			return nil
 		},
+		// All at once: a NATS node waits for its peers before it is
+		// ready, so starting the nodes one by one never finishes.
 		Heal: func(ctx context.Context, c *cluster.Cluster) error {
-			for _, p := range pick(c) {
-				if err := p.Start(ctx); err != nil {
-					return err
-				}
+			ps := pick(c)
+			errs := make([]error, len(ps))
+			var wg sync.WaitGroup
+			for i, p := range ps {
+				wg.Go(func() { errs[i] = p.Start(ctx) })
 			}
-			return nil
+			wg.Wait()
+			return errors.Join(errs...)
 		}}
 }
 

@@ -118,7 +118,7 @@ func (c *checkoutScenario) verify(ctx context.Context, e *env) ([]Check, *FlashR
 	acked := append([]string(nil), c.acked...)
 	c.mu.Unlock()
 	var mu sync.Mutex
-	var lost []string
+	var lost, unread []string
 	err := parallel(ctx, len(acked), 8, func(i int) error {
 		var r response
 		for attempt := range 5 { // the read is retried, not the verdict: a 404 is final
@@ -127,9 +127,16 @@ func (c *checkoutScenario) verify(ctx context.Context, e *env) ([]Check, *FlashR
 				break
 			}
 		}
-		if r.code != http.StatusOK {
+		// Only a 404 says the order is gone; any other failure says the
+		// server could not be asked, which proves nothing either way.
+		switch {
+		case r.code == http.StatusNotFound:
 			mu.Lock()
-			lost = append(lost, fmt.Sprintf("order %s acknowledged, now %d", acked[i], r.code))
+			lost = append(lost, fmt.Sprintf("order %s acknowledged, now not found", acked[i]))
+			mu.Unlock()
+		case r.code != http.StatusOK:
+			mu.Lock()
+			unread = append(unread, fmt.Sprintf("order %s acknowledged, could not be read back (%d %s)", acked[i], r.code, r.kind()))
 			mu.Unlock()
 		}
 		return nil
@@ -137,8 +144,9 @@ func (c *checkoutScenario) verify(ctx context.Context, e *env) ([]Check, *FlashR
 	if err != nil {
 		return nil, nil, err
 	}
-	ch := Check{Name: "acknowledged orders kept", Passed: len(lost) == 0,
-		Summary: fmt.Sprintf("%d acknowledged, %d lost", len(acked), len(lost)), Breaches: lost}
+	ch := Check{Name: "acknowledged orders kept", Passed: len(lost) == 0 && len(unread) == 0,
+		Summary: fmt.Sprintf("%d acknowledged, %d lost, %d could not be read back", len(acked), len(lost), len(unread)),
+		Breaches: append(lost, unread...)}
 	c.mu.Lock()
 	c.lost = len(lost)
 	c.mu.Unlock()
