@@ -35,8 +35,8 @@ type dialect struct {
 	// and productFrom, with its arguments; LIMIT ? follows.
 	searchProducts func(shopID int64, words []string) (string, []any)
 
-	// readTx begins a read-only transaction of one statement or more. The
-	// SQLite driver refuses the read-only flag; its read pool only reads.
+	// readTx begins a transaction that only reads. SQLite's read pool is
+	// read-only already (query_only), so it needs no flag.
 	readTx sql.TxOptions
 	// snapshotTx begins a read-only transaction that sees one instant:
 	// PostgreSQL's repeatable read, SQLite's WAL read transaction.
