@@ -61,11 +61,8 @@ func (s *Store) AuditInFlight(ctx context.Context, q audit.InFlightQuery) (audit
 // repeatable read and on SQLite's WAL).
 func (s *Store) AuditSnapshot(ctx context.Context, q audit.SnapshotQuery) (audit.Snapshot, error) {
 	var snap audit.Snapshot
-	opts := &sql.TxOptions{}
-	if s.engine == Postgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	}
-	tx, err := s.read.BeginTx(ctx, opts)
+	opts := s.dialect.snapshotTx
+	tx, err := s.read.BeginTx(ctx, &opts)
 	if err != nil {
 		return snap, classify(err)
 	}

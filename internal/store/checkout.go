@@ -26,8 +26,8 @@ var _ checkout.Store = (*Store)(nil)
 func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond func(order.Order) checkout.Response) (order.Order, *checkout.Response, error) {
 	var o order.Order
 	var replay *checkout.Response
-	if p.Token.Hash != "" && s.engine != Postgres {
-		// SQLite has one writer: read before taking it, not under it.
+	if p.Token.Hash != "" && s.dialect.oneWriter {
+		// One writer: read before taking it, not under it.
 		revoked, err := s.TokenRevoked(ctx, p.ShopID, p.CustomerID, p.Token.Hash, p.Token.Expires)
 		if err != nil {
 			return order.Order{}, nil, err
@@ -39,10 +39,10 @@ func (s *Store) PlaceOrder(ctx context.Context, p checkout.Placement, respond fu
 	err := s.pipelined(ctx, func(ctx context.Context, t *pipeTx) error {
 		var claimed int64
 		t.exec(&claimed, claimKeyQuery, claimKeyArgs(p)...)
-		// On PostgreSQL the token's revocation rides in this batch.
+		// With many writers the token's revocation rides in this batch.
 		var tok tokenRevocation
 		tokFound := true
-		checkToken := p.Token.Hash != "" && s.engine == Postgres
+		checkToken := p.Token.Hash != "" && !s.dialect.oneWriter
 		if checkToken {
 			t.queryRow(&tokFound, tokenRevokedQuery, tokenArgs(p.ShopID, p.CustomerID, p.Token.Hash), &tok.until, &tok.signedOut)
 		}

@@ -44,12 +44,7 @@ type stockRow struct{ received, available, reserved, sold int64 }
 
 // forUpdateNoWait is forUpdate failing at once, with lock_not_available
 // (retried), when another transaction holds the row.
-func (s *Store) forUpdateNoWait() string {
-	if s.engine == Postgres {
-		return " FOR UPDATE NOWAIT"
-	}
-	return ""
-}
+func (s *Store) forUpdateNoWait() string { return s.dialect.forUpdateNoWait }
 
 // lockProduct locks a SKU's product row, first in the lock order, and
 // reports whether it is deleted. Errors: not_found.
@@ -313,7 +308,7 @@ func (s *Store) JoinQueue(ctx context.Context, shopID int64, sku, customerID str
 		return pos, err // already in the queue (or the database failed)
 	}
 	var pos int64
-	if s.engine == Postgres {
+	if !s.dialect.oneWriter {
 		err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 				return err
@@ -325,7 +320,7 @@ func (s *Store) JoinQueue(ctx context.Context, shopID int64, sku, customerID str
 		}
 	}
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if s.engine != Postgres {
+		if s.dialect.oneWriter {
 			if err := s.takePlace(ctx, tx, shopID, sku, &pos); err != nil {
 				return err
 			}

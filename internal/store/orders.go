@@ -131,7 +131,8 @@ func (s *Store) queryOrders(ctx context.Context, query string, args ...any) ([]o
 
 // Order implements checkout.Store.
 func (s *Store) Order(ctx context.Context, orderID string) (order.Order, error) {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.engine == Postgres})
+	opts := s.dialect.readTx
+	tx, err := s.read.BeginTx(ctx, &opts)
 	if err != nil {
 		return order.Order{}, classify(err)
 	}

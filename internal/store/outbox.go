@@ -41,7 +41,7 @@ const unpublished = `SELECT o.seq, o.event_id, o.shop_id, s.slug, o.aggregate, o
 func (s *Store) RelayOutbox(ctx context.Context, limit int, now time.Time, publish event.Publish) (int, error) {
 	var acked []string
 	var pubErr error
-	if s.engine == Postgres {
+	if !s.dialect.oneWriter {
 		err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			batch, err := s.readOutbox(ctx, tx, s.q(unpublished+" FOR UPDATE OF o SKIP LOCKED"), limit)
 			if err != nil || len(batch) == 0 {

@@ -214,7 +214,7 @@ func runStep(ctx context.Context, db dbtx, st step) error {
 // committing when fn returns nil. What fn left queued goes out with the
 // COMMIT, in one round trip on PostgreSQL.
 func (s *Store) pipelined(ctx context.Context, fn func(context.Context, *pipeTx) error) error {
-	if s.engine != Postgres {
+	if !s.dialect.pipelines {
 		return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			t := &pipeTx{s: s, tx: tx}
 			if err := fn(ctx, t); err != nil {

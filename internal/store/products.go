@@ -208,27 +208,11 @@ func (s *Store) SearchProducts(ctx context.Context, shopID int64, q string, limi
 	if len(words) == 0 {
 		return nil, nil
 	}
-	if s.engine == Postgres {
-		plain := strings.Join(words, " ")
-		return s.queryProducts(ctx, "SELECT "+productColumns+productFrom+
-			`WHERE p.shop_id = ? AND p.deleted_at IS NULL AND p.search @@ plainto_tsquery('simple', ?)
-			ORDER BY ts_rank(p.search, plainto_tsquery('simple', ?)) DESC, p.sku LIMIT ?`, shopID, plain, plain, limit)
-	}
-	for i, w := range words {
-		words[i] = `"` + w + `"`
-	}
-	return s.queryProducts(ctx, "SELECT "+productColumns+productFrom+
-		`JOIN products_fts ON products_fts.rowid = p.product_id
-		WHERE products_fts MATCH ? AND p.shop_id = ? AND p.deleted_at IS NULL
-		ORDER BY bm25(products_fts, 2.0, 1.0), p.sku LIMIT ?`, strings.Join(words, " "), shopID, limit)
+	tail, args := s.dialect.searchProducts(shopID, words)
+	return s.queryProducts(ctx, "SELECT "+productColumns+productFrom+tail+" LIMIT ?", append(args, limit)...)
 }
 
-func (s *Store) forUpdate() string {
-	if s.engine == Postgres {
-		return " FOR UPDATE"
-	}
-	return "" // SQLite write transactions already hold the database lock
-}
+func (s *Store) forUpdate() string { return s.dialect.forUpdate }
 
 func (s *Store) queryProducts(ctx context.Context, query string, args ...any) ([]catalog.Product, error) {
 	var out []catalog.Product

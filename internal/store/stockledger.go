@@ -25,9 +25,4 @@ func (s *Store) recordStock(ctx context.Context, tx dbtx, shopID int64, sku stri
 }
 
 // clockMicros is the database's clock in microseconds since the epoch.
-func (s *Store) clockMicros() string {
-	if s.engine == Postgres {
-		return `CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)`
-	}
-	return `CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)`
-}
+func (s *Store) clockMicros() string { return s.dialect.clockMicros }

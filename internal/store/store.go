@@ -15,7 +15,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,7 +24,6 @@ import (
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/store/postgres"
@@ -54,9 +52,10 @@ type Config struct {
 
 // Store is the SQL store. It is safe for concurrent use.
 type Store struct {
-	engine string
-	write  *sql.DB
-	read   *sql.DB // the same pool as write on PostgreSQL
+	// dialect holds every difference between the engines.
+	dialect dialect
+	write   *sql.DB
+	read    *sql.DB // the same pool as write on PostgreSQL
 	// rebound caches queries rewritten from ? to $n placeholders.
 	rebound sync.Map
 	// outboxWake signals this process's relay that an event was committed.
@@ -99,7 +98,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := &Store{engine: Postgres, write: db, read: db, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
+		s := &Store{dialect: postgresDialect, write: db, read: db, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
 			notify: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 		if cfg.ReplicaURL != "" {
 			if !IsPostgresURL(cfg.ReplicaURL) {
@@ -124,7 +123,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{engine: SQLite, write: w, read: r, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
+	return &Store{dialect: sqliteDialect, write: w, read: r, outboxWake: make(chan struct{}, 1), breaker: newBreaker(),
 		writer: newGroupWriter(w)}, nil
 }
 
@@ -134,18 +133,15 @@ func IsPostgresURL(url string) bool {
 }
 
 // Engine returns SQLite or Postgres.
-func (s *Store) Engine() string { return s.engine }
+func (s *Store) Engine() string { return s.dialect.name }
 
 // Pools returns the connection pools by role, for metrics.
 func (s *Store) Pools() map[string]*sql.DB {
-	if s.engine == Postgres {
-		pools := map[string]*sql.DB{"primary": s.write}
-		if s.replica != nil {
-			pools["replica"] = s.replica.db
-		}
-		return pools
+	pools := s.dialect.pools(s.write, s.read)
+	if s.replica != nil {
+		pools["replica"] = s.replica.db
 	}
-	return map[string]*sql.DB{"write": s.write, "read": s.read}
+	return pools
 }
 
 // OutboxWake is signalled after this process commits outbox events.
@@ -217,22 +213,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	return classify(s.write.QueryRowContext(ctx, "SELECT 1").Scan(&one))
 }
 
-func (s *Store) migrations() (*goose.Provider, error) {
-	if s.engine == Postgres {
-		// A session lock keeps replicas starting together from migrating twice.
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return nil, err
-		}
-		sub, _ := fs.Sub(postgres.Migrations, "migrations")
-		return goose.NewProvider(goose.DialectPostgres, s.write, sub, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
-	}
-	sub, _ := fs.Sub(sqlite.Migrations, "migrations")
-	// Out of order is allowed: migrations are expand-only and independent,
-	// and a store that applied a later one (from another branch of work)
-	// must still take an earlier one it lacks rather than refuse to start.
-	return goose.NewProvider(goose.DialectSQLite3, s.write, sub, goose.WithAllowOutofOrder(true))
-}
+func (s *Store) migrations() (*goose.Provider, error) { return s.dialect.migrations(s.write) }
 
 // Migrate applies every pending migration and returns the versions applied.
 func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
@@ -278,7 +259,7 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 // q returns query with placeholders in the engine's style. Queries are
 // written with ? once; PostgreSQL wants $1, $2, ...
 func (s *Store) q(query string) string {
-	if s.engine != Postgres {
+	if !s.dialect.numberedParams {
 		return query
 	}
 	if v, ok := s.rebound.Load(query); ok {
