@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/surge-commerce/surge/internal/app"
 	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/relay"
 	"github.com/surge-commerce/surge/internal/store"
@@ -205,7 +206,7 @@ func evAssertOnce(t testing.TB, e evEffects) {
 func evConnect(t testing.TB, url, dataDir string) jetstream.JetStream {
 	t.Helper()
 	if url == "" {
-		b, err := os.ReadFile(natsURLFile(dataDir))
+		b, err := os.ReadFile(app.NATSURLFile(dataDir))
 		if err != nil {
 			t.Fatal(err)
 		}
