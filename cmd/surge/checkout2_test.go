@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/psp"
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // ckStartPSP runs the payment simulator as its own HTTP server, the way a
@@ -62,23 +64,12 @@ func ckLedger(t *testing.T, sim *psp.Server) []psp.Payment {
 // returns the orders.
 func (s ckShop) awaitSettled(t *testing.T) []ckOrder {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		orders := s.orders(t, "")
-		pending := 0
-		for _, o := range orders {
-			if o.Status == "pending_payment" {
-				pending++
-			}
-		}
-		if pending == 0 {
-			return orders
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d orders still pending_payment after 90s", pending, len(orders))
-		}
-		time.Sleep(200 * time.Millisecond) // polling a condition
-	}
+	var orders []ckOrder
+	testrig.Eventually(t, "no order still pending_payment", func() bool {
+		orders = s.orders(t, "")
+		return !slices.ContainsFunc(orders, func(o ckOrder) bool { return o.Status == "pending_payment" })
+	})
+	return orders
 }
 
 // TestCheckoutFaultyProvider runs a burst of checkouts against a provider
@@ -224,7 +215,7 @@ func TestCheckoutSurvivesSIGKILL(t *testing.T) {
 					}
 				})
 			}
-			poll(t, "60 acknowledged checkouts", func() bool {
+			testrig.Eventually(t, "60 acknowledged checkouts", func() bool {
 				mu.Lock()
 				defer mu.Unlock()
 				return ackedCount >= 60
@@ -315,7 +306,7 @@ func TestCheckoutExpiredReservationsReturn(t *testing.T) {
 			if err := sim.SetFaults(psp.Faults{}); err != nil {
 				t.Fatal(err)
 			}
-			poll(t, "the released stock to be bought and paid", func() bool {
+			testrig.Eventually(t, "the released stock to be bought and paid", func() bool {
 				key := fmt.Sprintf("again-%d", time.Now().UnixNano())
 				r := ckCheckout(s.URL, "expiry", tokens[0], key, ckItems("TEE", 10), false, nil)
 				if r.code != http.StatusCreated && r.code != http.StatusAccepted && r.code != http.StatusConflict {

@@ -306,20 +306,15 @@ func (s ckShop) orders(t *testing.T, status string) []ckOrder {
 	}
 }
 
-// ckAwaitLevel polls the inventory of sku until want holds.
+// awaitLevel polls the inventory of sku until want holds.
 func (s ckShop) awaitLevel(t *testing.T, sku string, want func(ckLevel) bool) ckLevel {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		l := s.level(t, sku)
-		if want(l) {
-			return l
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("inventory of %s never settled: %+v", sku, l)
-		}
-		time.Sleep(100 * time.Millisecond) // polling a condition
-	}
+	var l ckLevel
+	testrig.Eventually(t, "the inventory of "+sku+" to settle", func() bool {
+		l = s.level(t, sku)
+		return want(l)
+	})
+	return l
 }
 
 // TestCheckoutNeverOversells sends 500 buyers at once after the last 100

@@ -81,7 +81,7 @@ func TestEvBrokerDownDuringCheckouts(t *testing.T) {
 	sh := evNewShop(t, s.URL, s.AdminKey, "evbroker")
 	st := evOpenStore(t, dir, "")
 	evPaid(t, sh, "before", 5)
-	evPoll(t, "the first orders' effects", 60*time.Second, func() bool { return evCountEffects(t, st).settled() })
+	testrig.Eventually(t, "the first orders' effects", func() bool { return evCountEffects(t, st).settled() })
 
 	nt.Stop()
 	out, err := evCLI(env, "events", "status")
@@ -109,7 +109,7 @@ func TestEvBrokerDownDuringCheckouts(t *testing.T) {
 	}
 
 	nt.Start()
-	evPoll(t, "the outbox backlog to drain", 90*time.Second, func() bool {
+	testrig.Eventually(t, "the outbox backlog to drain", func() bool {
 		return evMetric(t, s.URL, "surge_outbox_lag_seconds") == 0 && evCountEffects(t, st).settled()
 	})
 	e := evCountEffects(t, st)
@@ -149,10 +149,10 @@ func TestEvWorkerKilledMidBatch(t *testing.T) {
 	evPaid(t, sh, "backlog", orders)
 	st := evOpenStore(t, "", dbURL)
 	js := evConnect(t, nt.URL(), "")
-	evPoll(t, "the backlog to be relayed", 60*time.Second, func() bool { return evStreamMsgs(t, js, "ORDERS") == 2*orders })
+	testrig.Eventually(t, "the backlog to be relayed", func() bool { return evStreamMsgs(t, js, "ORDERS") == 2*orders })
 
 	w := startProcess(t, env(), "--roles", "worker")
-	evPoll(t, "the worker to start applying", 60*time.Second, func() bool {
+	testrig.Eventually(t, "the worker to start applying", func() bool {
 		return evCount(t, st, `SELECT COUNT(*) FROM consumed_events`) > 0
 	})
 	w.Kill(t)
@@ -164,7 +164,7 @@ func TestEvWorkerKilledMidBatch(t *testing.T) {
 	}
 
 	w = startProcess(t, env(), "--roles", "worker")
-	evPoll(t, "the backlog to be applied", 90*time.Second, func() bool { return evCountEffects(t, st).settled() })
+	testrig.Eventually(t, "the backlog to be applied", func() bool { return evCountEffects(t, st).settled() })
 	e := evCountEffects(t, st)
 	if e.Paid != orders {
 		t.Fatalf("%d paid orders, want %d", e.Paid, orders)
@@ -172,7 +172,7 @@ func TestEvWorkerKilledMidBatch(t *testing.T) {
 	evAssertOnce(t, e)
 	if inFlight > 0 {
 		// What the killed worker held was delivered again, not lost.
-		evPoll(t, "redeliveries to be counted", 30*time.Second, func() bool {
+		testrig.Eventually(t, "redeliveries to be counted", func() bool {
 			return evMetric(t, w.URL, "surge_consumer_redeliveries_total") > 0
 		})
 	}
@@ -222,7 +222,7 @@ func TestEvSurgeKilledUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	evPoll(t, "checkouts under load", 60*time.Second, func() bool { return ok.Load() >= 60 })
+	testrig.Eventually(t, "checkouts under load", func() bool { return ok.Load() >= 60 })
 	p.Kill(t)
 	close(stop)
 	wg.Wait()
@@ -233,7 +233,7 @@ func TestEvSurgeKilledUnderLoad(t *testing.T) {
 	}
 	st := evOpenStore(t, dir, "")
 	js := evConnect(t, "", dir)
-	evPoll(t, "every effect after the restart", 90*time.Second, func() bool { return evCountEffects(t, st).settled() })
+	testrig.Eventually(t, "every effect after the restart", func() bool { return evCountEffects(t, st).settled() })
 	e := evCountEffects(t, st)
 	n := 0
 	acked.Range(func(id, _ any) bool {
@@ -300,7 +300,7 @@ func TestEvPoisonEventDLQAndReplay(t *testing.T) {
 	poisoned := ids[1]
 	st := evOpenStore(t, dir, "")
 	js := evConnect(t, "", dir)
-	evPoll(t, "the events to be relayed", 60*time.Second, func() bool { return evStreamMsgs(t, js, "ORDERS") == 6 })
+	testrig.Eventually(t, "the events to be relayed", func() bool { return evStreamMsgs(t, js, "ORDERS") == 6 })
 	// The trigger is created before any worker runs, so the first delivery
 	// already fails.
 	_, err := evDB(st).Exec(`CREATE TRIGGER ev_poison BEFORE INSERT ON invoices WHEN NEW.order_id = '` + poisoned + `'
@@ -320,8 +320,8 @@ func TestEvPoisonEventDLQAndReplay(t *testing.T) {
 		}
 		t.Cleanup(c.Stop)
 	}
-	evPoll(t, "the poison event in the DLQ", 60*time.Second, func() bool { return evStreamMsgs(t, js, "DLQ") == 1 })
-	evPoll(t, "the other orders' effects", 60*time.Second, func() bool {
+	testrig.Eventually(t, "the poison event in the DLQ", func() bool { return evStreamMsgs(t, js, "DLQ") == 1 })
+	testrig.Eventually(t, "the other orders' effects", func() bool {
 		e := evCountEffects(t, st)
 		return e.Invoices == 2 && e.Confirmations == 3 && e.AnalyticsUnits == 3 && e.Recs == 3
 	})

@@ -93,18 +93,6 @@ func evPaid(t testing.TB, sh evShop, prefix string, n int) []string {
 	return ids
 }
 
-// evPoll waits until cond holds, for up to limit.
-func evPoll(t testing.TB, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition
-	}
-}
-
 // evOpenStore opens the store a running Surge uses (its SQLite file under
 // dataDir, or dbURL), so tests can count rows exactly.
 func evOpenStore(t testing.TB, dataDir, dbURL string) *store.Store {
@@ -324,7 +312,7 @@ func evSoleRelayDies(t *testing.T) {
 	if got := evStreamMsgs(t, js, "ORDERS"); got != 2*orders {
 		t.Fatalf("ORDERS holds %d events after the republish, want %d: the duplicates were not dropped", got, 2*orders)
 	}
-	evPoll(t, "every effect", 90*time.Second, func() bool { return evCountEffects(t, st).settled() })
+	testrig.Eventually(t, "every effect", func() bool { return evCountEffects(t, st).settled() })
 	evAssertOnce(t, evCountEffects(t, st))
 	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
 		t.Fatalf("audit: %s", body)
@@ -371,7 +359,7 @@ func evRelayDies(t *testing.T, dbURL string) {
 	if got := evStreamMsgs(t, js, "ORDERS"); got != 2*orders {
 		t.Fatalf("ORDERS holds %d events after the republish, want %d: the duplicate was not dropped", got, 2*orders)
 	}
-	evPoll(t, "every effect", 90*time.Second, func() bool { return evCountEffects(t, st).settled() })
+	testrig.Eventually(t, "every effect", func() bool { return evCountEffects(t, st).settled() })
 	evAssertOnce(t, evCountEffects(t, st))
 	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
 		t.Fatalf("audit: %s", body)

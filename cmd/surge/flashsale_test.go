@@ -212,14 +212,7 @@ func (sh *fsShop) level(t *testing.T, sku string) fsLevel {
 // pending move reserved to sold in the background).
 func (sh *fsShop) waitLevel(t *testing.T, sku string, want fsLevel) {
 	t.Helper()
-	var got fsLevel
-	deadline := time.Now().Add(90 * time.Second)
-	for got = sh.level(t, sku); got != want; got = sh.level(t, sku) {
-		if time.Now().After(deadline) {
-			t.Fatalf("inventory of %s: %+v, want %+v", sku, got, want)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition
-	}
+	testrig.Eventually(t, fmt.Sprintf("the inventory of %s at %+v", sku, want), func() bool { return sh.level(t, sku) == want })
 }
 
 // customers registers n customers, a few at a time.

@@ -53,18 +53,6 @@ func (f shopFixture) checkoutH(t *testing.T, slug, key string) (int, http.Header
 		`{"items":[{"sku":"TEE","quantity":1}]}`, "Idempotency-Key", key)
 }
 
-// poll waits (generously) until cond holds.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition
-	}
-}
-
 // requireAudit runs the audit once, letting in-flight work settle first,
 // and fails the test on any breach: a breach that heals itself by a second
 // look is still a breach (docs/INVARIANTS.md). Only a request refused
@@ -110,7 +98,7 @@ func TestPostgresOutage(t *testing.T) {
 	}
 
 	pg.Stop()
-	poll(t, "a stale catalog answer", func() bool {
+	testrig.Eventually(t, "a stale catalog answer", func() bool {
 		code, h, _ := do(t, "GET", product, "", "")
 		if code != http.StatusOK {
 			t.Fatalf("catalog read during the outage: %d, want 200 from cache", code)
@@ -121,17 +109,17 @@ func TestPostgresOutage(t *testing.T) {
 	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "problems/") {
 		t.Fatalf("checkout during the outage: %d %v %s, want 503 problem with Retry-After", code, h, body)
 	}
-	poll(t, "/readyz to fail", func() bool {
+	testrig.Eventually(t, "/readyz to fail", func() bool {
 		code, _, _ := do(t, "GET", s.URL+"/readyz", "", "")
 		return code == http.StatusServiceUnavailable
 	})
 
 	pg.Start()
-	poll(t, "/readyz to recover", func() bool {
+	testrig.Eventually(t, "/readyz to recover", func() bool {
 		code, _, _ := do(t, "GET", s.URL+"/readyz", "", "")
 		return code == http.StatusOK
 	})
-	poll(t, "checkout to work again", func() bool {
+	testrig.Eventually(t, "checkout to work again", func() bool {
 		code, _ := f.checkout(t, "pgdown", "after")
 		return code == http.StatusCreated
 	})
@@ -169,7 +157,7 @@ func TestRedisOutage(t *testing.T) {
 	if ok == 0 {
 		t.Fatal("no catalog read succeeded with Redis down")
 	}
-	poll(t, "the Redis breaker to show in /readyz", func() bool {
+	testrig.Eventually(t, "the Redis breaker to show in /readyz", func() bool {
 		get()
 		_, _, body := do(t, "GET", s.URL+"/readyz", "", "")
 		return strings.Contains(body, `"redis":"open"`)
@@ -212,7 +200,7 @@ func TestSlowProvider(t *testing.T) {
 	if err := sim.SetFaults(psp.Faults{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the pending order to be paid", func() bool {
+	testrig.Eventually(t, "the pending order to be paid", func() bool {
 		_, _, body := do(t, "GET", s.URL+"/v1/shops/slowpsp/orders/"+orderID, f.customer, "")
 		return strings.Contains(body, `"status":"paid"`)
 	})

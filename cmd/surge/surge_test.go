@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running
@@ -88,28 +90,35 @@ func startSurge(t testing.TB, env map[string]string, args ...string) *surge {
 		case <-time.After(60 * time.Second):
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	ready := false
+	t.Cleanup(func() {
+		if !ready {
+			t.Logf("surge never became ready\nstdout:\n%s\nstderr:\n%s", s.Stdout, s.Stderr)
+		}
+	})
+	testrig.Eventually(t, "surge to answer /readyz", func() bool {
 		select {
 		case <-s.done:
-			t.Fatalf("surge exited early: %v\nstdout:\n%s\nstderr:\n%s", s.err, s.Stdout, s.Stderr)
+			t.Fatalf("surge exited early: %v", s.err)
 		default:
 		}
 		if m := listenLine.FindStringSubmatch(s.Stdout.String()); m != nil && s.URL == "" {
 			s.URL = m[1]
 		}
-		if s.URL != "" {
-			if resp, err := http.Get(s.URL + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return s
-				}
-			}
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition, not waiting out time
+		ready = s.URL != "" && readyz(s.URL)
+		return ready
+	})
+	return s
+}
+
+// readyz reports whether the server at base answers /readyz with 200.
+func readyz(base string) bool {
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		return false
 	}
-	t.Fatalf("surge not ready within 60s\nstdout:\n%s\nstderr:\n%s", s.Stdout, s.Stderr)
-	return nil
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // do sends a request with an optional bearer key and JSON body and returns

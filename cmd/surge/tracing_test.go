@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/surge-commerce/surge/internal/testrig"
 	"github.com/surge-commerce/surge/internal/tracectx"
@@ -39,9 +38,7 @@ func TestTracesFollowACheckoutToItsConsumers(t *testing.T) {
 			// The exporter sends in batches every few seconds.
 			var server testrig.Span
 			consumers := map[string]bool{}
-			deadline := time.Now().Add(60 * time.Second)
-			for time.Now().Before(deadline) && (server.SpanID == "" || len(consumers) < 4) {
-				time.Sleep(100 * time.Millisecond) // polling a condition
+			testrig.Eventually(t, "the server's span and four consumer spans", func() bool {
 				for _, sp := range col.Spans() {
 					switch {
 					case sp.TraceID != client.TraceID:
@@ -51,7 +48,8 @@ func TestTracesFollowACheckoutToItsConsumers(t *testing.T) {
 						consumers[strings.Fields(sp.Name)[0]] = true
 					}
 				}
-			}
+				return server.SpanID != "" && len(consumers) >= 4
+			})
 			if server.Name != "POST /v1/shops/{shop}/checkout" || server.ParentSpanID != client.SpanID || server.Service != "surge" {
 				t.Errorf("server span %+v: want the checkout route, child of the client's span, from surge", server)
 			}
