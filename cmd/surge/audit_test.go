@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/store"
-	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // cli runs a surge subcommand in-process exactly as a user would, with env
@@ -31,15 +30,6 @@ func cli(t *testing.T, env map[string]string, args ...string) (string, error) {
 // split from the shared ones it always failed (--stream-replicas).
 func TestAuditCommand(t *testing.T) {
 	t.Parallel()
-	engines := []struct {
-		name string
-		env  func(t *testing.T) map[string]string
-	}{
-		{"sqlite", func(t *testing.T) map[string]string { return map[string]string{} }},
-		{"postgres", func(t *testing.T) map[string]string {
-			return map[string]string{"SURGE_DATABASE_URL": testrig.PostgresURL(t)}
-		}},
-	}
 	for _, engine := range engines {
 		t.Run(engine.name, func(t *testing.T) {
 			t.Parallel()

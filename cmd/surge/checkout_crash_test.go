@@ -18,14 +18,14 @@ func TestCheckoutSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	for _, eng := range ckEngines {
+	for _, eng := range engines {
 		t.Run(eng.name, func(t *testing.T) {
 			env := ckLoadEnv(eng.env(t))
 			env["SURGE_DATA"] = t.TempDir()
 			env["SURGE_CHARGE_BUDGET"] = "2s"
 			env["SURGE_RECONCILE_INTERVAL"] = "200ms"
 			p := startProcess(t, env)
-			shop := ckNewShop(t, p.URL, p.AdminKey, "crash")
+			shop := newShop(t, p.URL, p.AdminKey, "crash")
 			shop.product(t, "TEE", 100000, 0)
 			const workers = 30
 			tokens := shop.customers(t, workers)
@@ -89,7 +89,7 @@ func TestCheckoutSurvivesSIGKILL(t *testing.T) {
 				}
 				ids[id] = true
 				if a.order != "" {
-					if g := ckDo("GET", p.URL+"/v1/shops/crash/admin/orders/"+id, shop.key, ""); g.code != http.StatusOK {
+					if g := api.call("GET", p.URL+"/v1/shops/crash/admin/orders/"+id, shop.key, ""); g.code != http.StatusOK {
 						t.Fatalf("acknowledged order %s: %s", id, g)
 					}
 				}

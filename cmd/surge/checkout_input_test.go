@@ -27,9 +27,9 @@ func TestCheckoutBadInput(t *testing.T) {
 	env["SURGE_CHARGE_BUDGET"] = "1s"
 	env["SURGE_RECONCILE_INTERVAL"] = "200ms"
 	s := startSurge(t, env)
-	shop := ckNewShop(t, s.URL, s.AdminKey, "bad")
+	shop := newShop(t, s.URL, s.AdminKey, "bad")
 	shop.product(t, "TEE", 10, 2)
-	other := ckNewShop(t, s.URL, s.AdminKey, "other")
+	other := newShop(t, s.URL, s.AdminKey, "other")
 	other.product(t, "TEE", 10, 0)
 	buyers := shop.customers(t, 2)
 	tok := buyers[0]
@@ -47,44 +47,44 @@ func TestCheckoutBadInput(t *testing.T) {
 		t.Fatalf("checkout with the provider down: %s, want 202", pending)
 	}
 	pendingID := pending.ckOrderID()
-	wantLevel := ckLevel{SKU: "TEE", Received: 10, Available: 8, Reserved: 1, Sold: 1}
+	wantLevel := stockLevel{SKU: "TEE", Received: 10, Available: 8, Reserved: 1, Sold: 1}
 	if l := shop.level(t, "TEE"); l != wantLevel {
 		t.Fatalf("inventory before the bad requests: %+v, want %+v", l, wantLevel)
 	}
 	wantOrders := fmt.Sprint(shop.orders(t, ""))
 
-	checkout := func(token, body string) ckResp {
+	checkout := func(token, body string) reply {
 		return ckCheckout(s.URL, "bad", token, "bad-"+strconv.Itoa(int(time.Now().UnixNano())), body, false, nil)
 	}
 	event, _ := json.Marshal(psp.Event{ID: "evt_forged", Type: "payment.captured",
 		Payment: psp.Payment{ID: "pay_forged", MerchantReference: pendingID, Amount: 1500, Currency: "EUR", Status: psp.StatusCaptured}})
-	webhook := func(sig string) ckResp {
-		return ckDo("POST", s.URL+"/v1/payments/webhook", "", string(event), psp.SignatureHeader, sig)
+	webhook := func(sig string) reply {
+		return api.call("POST", s.URL+"/v1/payments/webhook", "", string(event), psp.SignatureHeader, sig)
 	}
 	cases := []struct {
 		name string
-		send func() ckResp
+		send func() reply
 		code int
 		want string // in the body
 	}{
-		{"quantity 0", func() ckResp { return checkout(tok, ckItems("TEE", 0)) }, 422, "items[0].quantity"},
-		{"negative quantity", func() ckResp { return checkout(tok, ckItems("TEE", -3)) }, 422, "items[0].quantity"},
-		{"quantity above the cap", func() ckResp { return checkout(tok, ckItems("TEE", 1001)) }, 422, "items[0].quantity"},
-		{"huge quantity", func() ckResp { return checkout(tok, ckItems("TEE", 1<<62)) }, 422, "items[0].quantity"},
-		{"repeated lines above the cap", func() ckResp {
+		{"quantity 0", func() reply { return checkout(tok, ckItems("TEE", 0)) }, 422, "items[0].quantity"},
+		{"negative quantity", func() reply { return checkout(tok, ckItems("TEE", -3)) }, 422, "items[0].quantity"},
+		{"quantity above the cap", func() reply { return checkout(tok, ckItems("TEE", 1001)) }, 422, "items[0].quantity"},
+		{"huge quantity", func() reply { return checkout(tok, ckItems("TEE", 1<<62)) }, 422, "items[0].quantity"},
+		{"repeated lines above the cap", func() reply {
 			return checkout(tok, `{"items":[{"sku":"TEE","quantity":600},{"sku":"TEE","quantity":600}]}`)
 		}, 422, "TEE"},
-		{"unknown SKU", func() ckResp {
+		{"unknown SKU", func() reply {
 			return checkout(tok, `{"items":[{"sku":"TEE","quantity":1},{"sku":"NOPE-7","quantity":1}]}`)
 		}, 422, "NOPE-7"},
-		{"purchase limit", func() ckResp { return checkout(tok, ckItems("TEE", 2)) }, 409, `"limit":2`},
-		{"no token", func() ckResp { return checkout("", ckItems("TEE", 1)) }, 401, "problems/"},
-		{"expired token", func() ckResp { return checkout(ckForgeExpired(t, tok, kid, tokenSecret), ckItems("TEE", 1)) }, 401, "token-expired"},
-		{"token of another shop", func() ckResp { return checkout(foreign, ckItems("TEE", 1)) }, 403, "problems/"},
-		{"tampered token", func() ckResp { return checkout(tok[:len(tok)-2]+"AA", ckItems("TEE", 1)) }, 401, "problems/"},
-		{"webhook without signature", func() ckResp { return webhook("") }, 401, "problems/"},
-		{"webhook signed with another secret", func() ckResp { return webhook(psp.Sign("not-the-secret", event, time.Now())) }, 401, "problems/"},
-		{"webhook signature replayed an hour later", func() ckResp { return webhook(psp.Sign(hookSecret, event, time.Now().Add(-time.Hour))) }, 401, "problems/"},
+		{"purchase limit", func() reply { return checkout(tok, ckItems("TEE", 2)) }, 409, `"limit":2`},
+		{"no token", func() reply { return checkout("", ckItems("TEE", 1)) }, 401, "problems/"},
+		{"expired token", func() reply { return checkout(ckForgeExpired(t, tok, kid, tokenSecret), ckItems("TEE", 1)) }, 401, "token-expired"},
+		{"token of another shop", func() reply { return checkout(foreign, ckItems("TEE", 1)) }, 403, "problems/"},
+		{"tampered token", func() reply { return checkout(tok[:len(tok)-2]+"AA", ckItems("TEE", 1)) }, 401, "problems/"},
+		{"webhook without signature", func() reply { return webhook("") }, 401, "problems/"},
+		{"webhook signed with another secret", func() reply { return webhook(psp.Sign("not-the-secret", event, time.Now())) }, 401, "problems/"},
+		{"webhook signature replayed an hour later", func() reply { return webhook(psp.Sign(hookSecret, event, time.Now().Add(-time.Hour))) }, 401, "problems/"},
 	}
 	for _, tc := range cases {
 		r := tc.send()

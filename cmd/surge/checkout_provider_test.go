@@ -41,7 +41,7 @@ func ckLedger(t *testing.T, sim *psp.Server) []psp.Payment {
 		if after != "" {
 			u += "&after=" + after
 		}
-		r := ckDo("GET", u, "", "")
+		r := api.call("GET", u, "", "")
 		var page struct {
 			Data []psp.Payment
 			Next string
@@ -59,7 +59,7 @@ func ckLedger(t *testing.T, sim *psp.Server) []psp.Payment {
 
 // awaitSettled polls until no order of the shop is pending_payment and
 // returns the orders.
-func (s ckShop) awaitSettled(t *testing.T) []ckOrder {
+func (s shop) awaitSettled(t *testing.T) []ckOrder {
 	t.Helper()
 	var orders []ckOrder
 	testrig.Eventually(t, "no order still pending_payment", func() bool {
@@ -74,7 +74,7 @@ func (s ckShop) awaitSettled(t *testing.T) []ckOrder {
 // heals, every order ends paid or cancelled, no order is captured twice,
 // the stock adds up and the audit passes.
 func TestCheckoutFaultyProvider(t *testing.T) {
-	for _, eng := range ckEngines {
+	for _, eng := range engines {
 		t.Run(eng.name, func(t *testing.T) {
 			sim := ckStartPSP(t, psp.Faults{ErrorRate: 0.3, TimeoutRate: 0.2, DropResponseRate: 0.1})
 			env := ckLoadEnv(eng.env(t))
@@ -82,12 +82,12 @@ func TestCheckoutFaultyProvider(t *testing.T) {
 			env["SURGE_CHARGE_BUDGET"] = "2s"
 			env["SURGE_RECONCILE_INTERVAL"] = "200ms"
 			s := startSurge(t, env)
-			shop := ckNewShop(t, s.URL, s.AdminKey, "faulty")
+			shop := newShop(t, s.URL, s.AdminKey, "faulty")
 			shop.product(t, "TEE", 1000, 0)
 			const n = 100
 			tokens := shop.customers(t, n)
 
-			answers := make([]ckResp, n)
+			answers := make([]reply, n)
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 25) // a burst, not a stampede: the faults are the point
 			for i := range n {
@@ -164,7 +164,7 @@ func TestCheckoutFaultyProvider(t *testing.T) {
 // stay pending_payment with their stock reserved; once the reservations
 // expire the sweeper cancels the orders and the stock is on sale again.
 func TestCheckoutExpiredReservationsReturn(t *testing.T) {
-	for _, eng := range ckEngines {
+	for _, eng := range engines {
 		t.Run(eng.name, func(t *testing.T) {
 			// Every call fails before doing anything: no payment can exist.
 			sim := ckStartPSP(t, psp.Faults{ErrorRate: 1})
@@ -174,7 +174,7 @@ func TestCheckoutExpiredReservationsReturn(t *testing.T) {
 			env["SURGE_CHARGE_BUDGET"] = "1s"
 			env["SURGE_RECONCILE_INTERVAL"] = "200ms"
 			s := startSurge(t, env)
-			shop := ckNewShop(t, s.URL, s.AdminKey, "expiry")
+			shop := newShop(t, s.URL, s.AdminKey, "expiry")
 			shop.product(t, "TEE", 10, 0)
 			tokens := shop.customers(t, 4)
 			var ids []string
@@ -190,8 +190,8 @@ func TestCheckoutExpiredReservationsReturn(t *testing.T) {
 			if l := shop.level(t, "TEE"); l.Available+l.Reserved != 10 || l.Sold != 0 {
 				t.Fatalf("inventory while pending: %+v", l)
 			}
-			shop.awaitLevel(t, "TEE", func(l ckLevel) bool { return l.Available == 10 })
-			if l := shop.level(t, "TEE"); l != (ckLevel{SKU: "TEE", Received: 10, Available: 10}) {
+			shop.awaitLevel(t, "TEE", func(l stockLevel) bool { return l.Available == 10 })
+			if l := shop.level(t, "TEE"); l != (stockLevel{SKU: "TEE", Received: 10, Available: 10}) {
 				t.Fatalf("inventory after expiry: %+v, want all 10 available", l)
 			}
 			for _, o := range shop.awaitSettled(t) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -60,7 +59,7 @@ func TestEvWorkerKilledMidBatch(t *testing.T) {
 	if inFlight > 0 {
 		// What the killed worker held was delivered again, not lost.
 		testrig.Eventually(t, "redeliveries to be counted", func() bool {
-			return evMetric(t, w.URL, "surge_consumer_redeliveries_total") > 0
+			return metric(t, w.URL, "surge_consumer_redeliveries_total") > 0
 		})
 	}
 	if ok, body := evAudit(t, api.URL, api.AdminKey); !ok {
@@ -89,7 +88,7 @@ func TestEvSurgeKilledUnderLoad(t *testing.T) {
 	var ok atomic.Int64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	client := &http.Client{Timeout: 10 * time.Second}
+	c := &client{http: &http.Client{Timeout: 10 * time.Second}}
 	for g := range 4 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
@@ -98,7 +97,7 @@ func TestEvSurgeKilledUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				code, id, err := evTryCheckout(client, sh, fmt.Sprintf("load-%d-%d", g, i))
+				code, id, err := evTryCheckout(c, sh, fmt.Sprintf("load-%d-%d", g, i))
 				if err != nil {
 					return // the server is gone
 				}
@@ -166,27 +165,14 @@ func evAckPending(t testing.TB, js jetstream.JetStream) int {
 
 // evTryCheckout is a checkout for goroutines other than the test's, which
 // must not call t.Fatal.
-func evTryCheckout(c *http.Client, sh evShop, key string) (int, string, error) {
-	req, err := http.NewRequest("POST", sh.url+"/v1/shops/"+sh.slug+"/checkout",
-		strings.NewReader(`{"items":[{"sku":"EVT","quantity":1}]}`))
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+sh.customer)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, "", err
+func evTryCheckout(c *client, sh evShop, key string) (int, string, error) {
+	r := c.call("POST", sh.url("/checkout"), sh.token, `{"items":[{"sku":"EVT","quantity":1}]}`, "Idempotency-Key", key)
+	if r.err != nil {
+		return 0, "", r.err
 	}
 	id := ""
-	if m := evOrderID.FindSubmatch(body); m != nil {
-		id = string(m[1])
+	if m := evOrderID.FindStringSubmatch(r.body); m != nil {
+		id = m[1]
 	}
-	return resp.StatusCode, id, nil
+	return r.code, id, nil
 }

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,25 +15,6 @@ import (
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/testrig"
 )
-
-// evMetric sums a metric's samples (all label sets) from /metrics.
-func evMetric(t testing.TB, url, name string) float64 {
-	t.Helper()
-	_, _, body := do(t, "GET", url+"/metrics", "", "")
-	sum := 0.0
-	for line := range strings.SplitSeq(body, "\n") {
-		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("metric line %q: %v", line, err)
-		}
-		sum += v
-	}
-	return sum
-}
 
 // TestEvBrokerDownDuringCheckouts stops the standalone nats-server for 30 s
 // while customers keep buying: every checkout succeeds (the outbox buffers),
@@ -73,7 +52,7 @@ func TestEvBrokerDownDuringCheckouts(t *testing.T) {
 		during++
 		<-pace.C
 	}
-	if lag := evMetric(t, s.URL, "surge_outbox_lag_seconds"); lag <= 0 {
+	if lag := metric(t, s.URL, "surge_outbox_lag_seconds"); lag <= 0 {
 		t.Fatalf("outbox lag %v after a 30 s outage, want > 0", lag)
 	}
 	if e := evCountEffects(t, st); e.Unpublished < int64(during) {
@@ -82,7 +61,7 @@ func TestEvBrokerDownDuringCheckouts(t *testing.T) {
 
 	nt.Start()
 	testrig.Eventually(t, "the outbox backlog to drain", func() bool {
-		return evMetric(t, s.URL, "surge_outbox_lag_seconds") == 0 && evCountEffects(t, st).settled()
+		return metric(t, s.URL, "surge_outbox_lag_seconds") == 0 && evCountEffects(t, st).settled()
 	})
 	e := evCountEffects(t, st)
 	if e.Paid != int64(5+during) {

@@ -23,28 +23,21 @@ import (
 )
 
 // evShop is a shop selling one product with plenty of stock, and a
-// customer who buys it.
+// customer (token) who buys it.
 type evShop struct {
-	url, slug, key, customer string
+	shop
+	token string
 }
 
 func evNewShop(t testing.TB, url, adminKey, slug string) evShop {
 	t.Helper()
-	code, _, body := do(t, "POST", url+"/v1/admin/shops", adminKey, `{"slug":"`+slug+`","name":"Events"}`)
-	if code != http.StatusCreated {
-		t.Fatalf("create shop: %d %s", code, body)
-	}
-	sh := evShop{url: url, slug: slug, key: regexp.MustCompile(`"api_key":"([^"]+)"`).FindStringSubmatch(body)[1]}
-	code, _, body = do(t, "PUT", url+"/v1/shops/"+slug+"/admin/products/EVT", sh.key,
+	sh := evShop{shop: newShop(t, url, adminKey, slug)}
+	code, _, body := do(t, "PUT", sh.url("/admin/products/EVT"), sh.key,
 		`{"title":"Event tee","price":1500,"currency":"EUR","stock":100000}`)
 	if code != http.StatusCreated {
 		t.Fatalf("put product: %d %s", code, body)
 	}
-	code, _, body = do(t, "POST", url+"/v1/shops/"+slug+"/customers", "", "")
-	if code != http.StatusCreated {
-		t.Fatalf("create customer: %d %s", code, body)
-	}
-	sh.customer = regexp.MustCompile(`"token":"([^"]+)"`).FindStringSubmatch(body)[1]
+	sh.token = sh.customer(t)
 	return sh
 }
 
@@ -59,7 +52,7 @@ func (sh evShop) checkout(t testing.TB, key string) (int, string) {
 	var code int
 	var body string
 	for range 30 {
-		code, _, body = do(t, "POST", sh.url+"/v1/shops/"+sh.slug+"/checkout", sh.customer,
+		code, _, body = do(t, "POST", sh.url("/checkout"), sh.token,
 			`{"items":[{"sku":"EVT","quantity":1}]}`, "Idempotency-Key", key)
 		if code != http.StatusServiceUnavailable && code != http.StatusTooManyRequests && code != http.StatusConflict {
 			break

@@ -16,7 +16,7 @@ import (
 // naming the limit, and another customer can still buy.
 func TestFlashSalePerCustomerLimit(t *testing.T) {
 	t.Parallel()
-	fsEngines(t, func(t *testing.T, env map[string]string) {
+	eachEngine(t, func(t *testing.T, env map[string]string) {
 		env["SURGE_RATE_LIMITS"] = "off"
 		s := startSurge(t, env)
 		sh := fsNewShop(t, s, "limit", nil)
@@ -28,7 +28,7 @@ func TestFlashSalePerCustomerLimit(t *testing.T) {
 			t.Fatalf("ticket inside the burst: %+v", tk)
 		}
 
-		rs := make([]fsResp, 20)
+		rs := make([]reply, 20)
 		whys := make([]string, 20)
 		var wg sync.WaitGroup
 		for i := range rs {
@@ -53,7 +53,7 @@ func TestFlashSalePerCustomerLimit(t *testing.T) {
 				won = i
 			case r.code == http.StatusConflict && r.problemType() == "purchase-limit":
 				var p struct{ Limit int64 }
-				if json.Unmarshal(r.body, &p) != nil || p.Limit != 1 {
+				if json.Unmarshal([]byte(r.body), &p) != nil || p.Limit != 1 {
 					t.Fatalf("purchase-limit problem without the limit: %s", r.body)
 				}
 			default:
@@ -63,7 +63,7 @@ func TestFlashSalePerCustomerLimit(t *testing.T) {
 		if won < 0 {
 			t.Fatal("none of the 20 checkouts sold the customer their one unit")
 		}
-		sh.waitLevel(t, "LTD", fsLevel{Received: 50, Available: 49, Reserved: 0, Sold: 1})
+		sh.waitLevel(t, "LTD", stockLevel{Received: 50, Available: 49, Reserved: 0, Sold: 1})
 
 		// The winning key replays its answer and sells nothing more.
 		r, _, why := sh.checkout("LTD", custs[0], fmt.Sprintf("limit-%d", won), tk.Token)
@@ -76,7 +76,7 @@ func TestFlashSalePerCustomerLimit(t *testing.T) {
 			(r.code != http.StatusCreated && r.code != http.StatusAccepted) {
 			t.Fatalf("another customer's checkout: %d %s %s", r.code, r.body, why)
 		}
-		sh.waitLevel(t, "LTD", fsLevel{Received: 50, Available: 48, Reserved: 0, Sold: 2})
+		sh.waitLevel(t, "LTD", stockLevel{Received: 50, Available: 48, Reserved: 0, Sold: 2})
 		requireAudit(t, s.URL, s.AdminKey)
 	})
 }
@@ -102,7 +102,7 @@ func TestFlashSaleBots(t *testing.T) {
 
 	// hammer sends 80 requests, 8 at a time, without retrying, and checks
 	// every 429 names the expected limit with the headers a client needs.
-	hammer := func(what, limit string, send func(i int) (fsResp, error), ok func(fsResp) bool) {
+	hammer := func(what, limit string, send func(i int) reply, ok func(reply) bool) {
 		t.Helper()
 		var limited atomic.Int64
 		errs := make(chan string, 80)
@@ -110,13 +110,13 @@ func TestFlashSaleBots(t *testing.T) {
 		for w := range 8 {
 			wg.Go(func() {
 				for i := w * 10; i < w*10+10; i++ {
-					r, err := send(i)
+					r := send(i)
 					switch {
-					case err != nil:
-						errs <- err.Error()
+					case r.err != nil:
+						errs <- r.err.Error()
 					case r.code == http.StatusTooManyRequests:
 						var p struct{ Limit string }
-						_ = json.Unmarshal(r.body, &p)
+						_ = json.Unmarshal([]byte(r.body), &p)
 						if r.header.Get("Retry-After") == "" || r.header.Get("RateLimit-Policy") == "" ||
 							!strings.Contains(r.header.Get("RateLimit"), `"`+p.Limit+`"`) {
 							errs <- fmt.Sprintf("429 without rate-limit headers: %v", r.header)
@@ -142,9 +142,9 @@ func TestFlashSaleBots(t *testing.T) {
 	}
 
 	// One customer joins over and over from everywhere: the customer cap.
-	hammer("queue joins by one customer", "customer", func(int) (fsResp, error) {
+	hammer("queue joins by one customer", "customer", func(int) reply {
 		return sh.c.call("POST", sh.url("/sales/BOT/queue"), bot.Token, "", "X-Forwarded-For", fresh())
-	}, func(r fsResp) bool { return r.code == http.StatusOK })
+	}, func(r reply) bool { return r.code == http.StatusOK })
 
 	// Many customers check out from one address: the IP cap. Each farm
 	// customer has an admitted ticket, got from an address of its own.
@@ -154,11 +154,11 @@ func TestFlashSaleBots(t *testing.T) {
 		tickets[i] = tk.Token
 	}
 	var sold atomic.Int64
-	hammer("checkouts from one address", "ip", func(i int) (fsResp, error) {
+	hammer("checkouts from one address", "ip", func(i int) reply {
 		c := i % len(farm)
 		return sh.c.call("POST", sh.url("/checkout"), farm[c].Token, `{"items":[{"sku":"BOT","quantity":1}]}`,
 			"Idempotency-Key", fmt.Sprintf("farm-%d", i), "Surge-Queue-Ticket", tickets[c], "X-Forwarded-For", "203.0.113.66")
-	}, func(r fsResp) bool {
+	}, func(r reply) bool {
 		if r.code == http.StatusCreated || r.code == http.StatusAccepted {
 			sold.Add(1)
 			return true
@@ -175,6 +175,6 @@ func TestFlashSaleBots(t *testing.T) {
 	if sold.Load() > int64(len(farm)) {
 		t.Fatalf("%d units sold to %d customers limited to 1 each", sold.Load(), len(farm))
 	}
-	sh.waitLevel(t, "BOT", fsLevel{Received: 1000, Available: 1000 - sold.Load() - 1, Sold: sold.Load() + 1})
+	sh.waitLevel(t, "BOT", stockLevel{Received: 1000, Available: 1000 - sold.Load() - 1, Sold: sold.Load() + 1})
 	requireAudit(t, s.URL, s.AdminKey)
 }

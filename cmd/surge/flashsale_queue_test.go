@@ -40,7 +40,7 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 		round := make([]int, n) // polling round in which each buyer was first seen admitted
 		for i, c := range early {
 			tk, r := sh.join(t, "FIFO", c)
-			if time.Now().Before(startsAt) && (tk.Position != 0 || tk.Status != "waiting" || !strings.Contains(string(r.body), `"pre_queue":true`)) {
+			if time.Now().Before(startsAt) && (tk.Position != 0 || tk.Status != "waiting" || !strings.Contains(r.body, `"pre_queue":true`)) {
 				t.Fatalf("buyer %d joined before the start: %s, want the pre-queue", i+1, r.body)
 			}
 			tickets[i], round[i] = tk, -1
@@ -66,7 +66,7 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 				}
 				res := sh.must(t, http.StatusOK, "GET", sh.url("/sales/FIFO/queue"), c.Token, "", "Surge-Queue-Ticket", tickets[i].Token)
 				var tk fsTicket
-				if err := json.Unmarshal(res.body, &tk); err != nil {
+				if err := json.Unmarshal([]byte(res.body), &tk); err != nil {
 					t.Fatal(err)
 				}
 				if tk.Position < 1 || tk.Position > n || (tickets[i].Position != 0 && tk.Position != tickets[i].Position) ||
@@ -116,18 +116,18 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 		if tk.Status != "waiting" || tk.Position != 0 || r.header.Get("Retry-After") != "30" {
 			t.Fatalf("ticket an hour before the sale: %v %s", r.header, r.body)
 		}
-		expect := func(what string, want int, typ string, r fsResp, gaveUp bool, why string) {
+		expect := func(what string, want int, typ string, r reply, gaveUp bool, why string) {
 			t.Helper()
 			if why != "" || gaveUp || r.code != want || (typ != "" && r.problemType() != typ) {
 				t.Fatalf("%s: %d %s %s, want %d %s", what, r.code, r.body, why, want, typ)
 			}
 		}
 		// Checkout by a client that stops on the first answer.
-		raw := func(c fsCustomer, key, ticket string) (fsResp, bool, string) {
-			r, err := sh.c.call("POST", sh.url("/checkout"), c.Token, `{"items":[{"sku":"LATER","quantity":1}]}`,
+		raw := func(c fsCustomer, key, ticket string) (reply, bool, string) {
+			r := sh.c.call("POST", sh.url("/checkout"), c.Token, `{"items":[{"sku":"LATER","quantity":1}]}`,
 				"Idempotency-Key", key, "Surge-Queue-Ticket", ticket)
-			if err != nil {
-				return r, false, err.Error()
+			if r.err != nil {
+				return r, false, r.err.Error()
 			}
 			return r, false, ""
 		}
@@ -146,7 +146,7 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 		expect("status with a forged ticket", http.StatusUnauthorized, "", r, gaveUp, why)
 
 		// Nothing changed: no unit moved and B never joined.
-		if l := sh.level(t, "LATER"); l != (fsLevel{Received: 10, Available: 10}) {
+		if l := sh.level(t, "LATER"); l != (stockLevel{SKU: "LATER", Received: 10, Available: 10}) {
 			t.Fatalf("inventory after refused checkouts: %+v", l)
 		}
 		if v := fsFigure(t, sh, "LATER", "queue_length"); v != 1 {
@@ -173,12 +173,12 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 				t.Fatalf("admitted buyer %d: %d %s %s", i+1, r.code, r.body, why)
 			}
 		}
-		sh.waitLevel(t, "LAST", fsLevel{Received: 3, Sold: 3})
+		sh.waitLevel(t, "LAST", stockLevel{Received: 3, Sold: 3})
 		// Everyone still in line learns it on their very next poll.
 		for i := 3; i < n; i++ {
 			r := sh.must(t, http.StatusOK, "GET", sh.url("/sales/LAST/queue"), custs[i].Token, "", "Surge-Queue-Ticket", tickets[i].Token)
 			var tk fsTicket
-			if json.Unmarshal(r.body, &tk) != nil || tk.Status != "sold_out" || tk.RetryAfter != 0 || r.header.Get("Retry-After") != "" {
+			if json.Unmarshal([]byte(r.body), &tk) != nil || tk.Status != "sold_out" || tk.RetryAfter != 0 || r.header.Get("Retry-After") != "" {
 				t.Fatalf("buyer %d after the sell-out: %v %s", i+1, r.header, r.body)
 			}
 		}

@@ -73,7 +73,7 @@ func TestAbuseLeavesNoGoroutines(t *testing.T) {
 	if code, _, _ := do(t, "GET", s.URL+"/healthz", "", ""); code != http.StatusOK {
 		t.Fatalf("healthz: %d", code)
 	}
-	http.DefaultClient.CloseIdleConnections()
+	api.http.CloseIdleConnections()
 	before := runtime.NumGoroutine()
 
 	var conns []net.Conn
@@ -122,7 +122,7 @@ func TestAbuseLeavesNoGoroutines(t *testing.T) {
 			t.Fatalf("oversized body: %d, want 413", code)
 		}
 	}
-	http.DefaultClient.CloseIdleConnections()
+	api.http.CloseIdleConnections()
 	// Background work (relay, workers, sweeper) comes and goes, so allow a
 	// little slack over the count before the abuse.
 	testrig.Eventually(t, fmt.Sprintf("goroutines to return to about %d", before), func() bool {

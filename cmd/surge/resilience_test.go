@@ -14,30 +14,21 @@ import (
 	"github.com/surge-commerce/surge/internal/testrig"
 )
 
-// shopFixture creates a shop with one product and a customer token.
+// shopFixture is a shop with one product, TEE, and a customer (token).
 type shopFixture struct {
-	s        *surge
-	shopKey  string
-	customer string
+	shop
+	token string
 }
 
 func newShopFixture(t *testing.T, s *surge, slug string) shopFixture {
 	t.Helper()
-	code, _, body := do(t, "POST", s.URL+"/v1/admin/shops", s.AdminKey, `{"slug":"`+slug+`","name":"Shop"}`)
-	if code != http.StatusCreated {
-		t.Fatalf("create shop: %d %s", code, body)
-	}
-	f := shopFixture{s: s, shopKey: regexp.MustCompile(`"api_key":"([^"]+)"`).FindStringSubmatch(body)[1]}
-	code, _, body = do(t, "PUT", s.URL+"/v1/shops/"+slug+"/admin/products/TEE", f.shopKey,
+	f := shopFixture{shop: newShop(t, s.URL, s.AdminKey, slug)}
+	code, _, body := do(t, "PUT", f.url("/admin/products/TEE"), f.key,
 		`{"title":"Tee","price":1500,"currency":"EUR","stock":100}`)
 	if code != http.StatusCreated {
 		t.Fatalf("put product: %d %s", code, body)
 	}
-	code, _, body = do(t, "POST", s.URL+"/v1/shops/"+slug+"/customers", "", "")
-	if code != http.StatusCreated {
-		t.Fatalf("create customer: %d %s", code, body)
-	}
-	f.customer = regexp.MustCompile(`"token":"([^"]+)"`).FindStringSubmatch(body)[1]
+	f.token = f.customer(t)
 	return f
 }
 
@@ -49,7 +40,7 @@ func (f shopFixture) checkout(t *testing.T, slug, key string) (int, string) {
 
 func (f shopFixture) checkoutH(t *testing.T, slug, key string) (int, http.Header, string) {
 	t.Helper()
-	return do(t, "POST", f.s.URL+"/v1/shops/"+slug+"/checkout", f.customer,
+	return do(t, "POST", f.base+"/v1/shops/"+slug+"/checkout", f.token,
 		`{"items":[{"sku":"TEE","quantity":1}]}`, "Idempotency-Key", key)
 }
 
@@ -201,7 +192,7 @@ func TestSlowProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	testrig.Eventually(t, "the pending order to be paid", func() bool {
-		_, _, body := do(t, "GET", s.URL+"/v1/shops/slowpsp/orders/"+orderID, f.customer, "")
+		_, _, body := do(t, "GET", s.URL+"/v1/shops/slowpsp/orders/"+orderID, f.token, "")
 		return strings.Contains(body, `"status":"paid"`)
 	})
 	requireAudit(t, s.URL, s.AdminKey)

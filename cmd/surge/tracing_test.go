@@ -13,19 +13,19 @@ import (
 // to the consumers that apply its events, in the spans a real collector
 // receives and in the ids the response carries.
 func TestTracesFollowACheckoutToItsConsumers(t *testing.T) {
-	for _, eng := range ckEngines {
+	for _, eng := range engines {
 		t.Run(eng.name, func(t *testing.T) {
 			t.Parallel()
 			col := testrig.StartCollector(t)
 			env := eng.env(t)
 			env["OTEL_EXPORTER_OTLP_ENDPOINT"] = col.URL
 			s := startSurge(t, ckLoadEnv(env))
-			shop := ckNewShop(t, s.URL, s.AdminKey, "traced")
+			shop := newShop(t, s.URL, s.AdminKey, "traced")
 			shop.product(t, "SKU-T", 10, 0)
 			token := shop.customers(t, 1)[0]
 
 			client, _ := tracectx.Parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-			r := ckDo("POST", s.URL+"/v1/shops/traced/checkout", token, ckItems("SKU-T", 1),
+			r := api.call("POST", s.URL+"/v1/shops/traced/checkout", token, ckItems("SKU-T", 1),
 				"Idempotency-Key", "traced", "traceparent", client.String())
 			if r.code != http.StatusCreated {
 				t.Fatalf("checkout: %s", r)
