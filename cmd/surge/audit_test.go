@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,17 +11,6 @@ import (
 
 	"github.com/surge-commerce/surge/internal/store"
 )
-
-// cli runs a surge subcommand in-process exactly as a user would, with env
-// as the whole environment.
-func cli(t *testing.T, env map[string]string, args ...string) (string, error) {
-	t.Helper()
-	var out syncBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	err := run(ctx, args, func(k string) string { return env[k] }, &out, &out)
-	return out.String(), err
-}
 
 // TestAuditCommand runs `surge audit` against the store of a real `surge
 // serve` that took orders: while it runs, after it stopped, and after its

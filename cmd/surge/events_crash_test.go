@@ -62,9 +62,7 @@ func TestEvWorkerKilledMidBatch(t *testing.T) {
 			return metric(t, w.URL, "surge_consumer_redeliveries_total") > 0
 		})
 	}
-	if ok, body := evAudit(t, api.URL, api.AdminKey); !ok {
-		t.Fatalf("audit: %s", body)
-	}
+	requireAudit(t, api.URL, api.AdminKey)
 }
 
 // TestEvSurgeKilledUnderLoad SIGKILLs the all-in-one Surge (embedded SQLite
@@ -137,9 +135,7 @@ func TestEvSurgeKilledUnderLoad(t *testing.T) {
 	if got := evStreamMsgs(t, js, "ORDERS"); got != uint64(e.Outbox) {
 		t.Fatalf("ORDERS holds %d events, the outbox %d: the re-publish after the crash duplicated or lost events", got, e.Outbox)
 	}
-	if ok, body := evAudit(t, p.URL, p.AdminKey); !ok {
-		t.Fatalf("audit: %s", body)
-	}
+	requireAudit(t, p.URL, p.AdminKey)
 }
 
 // evAckPending sums the events delivered to the consumers and not yet

@@ -64,7 +64,7 @@ func TestEvPoisonEventDLQAndReplay(t *testing.T) {
 		t.Fatalf("poisoned order has %d invoices before the fix", n)
 	}
 
-	out, err := evCLI(env, "events", "dlq", "list")
+	out, err := cli(t, env, "events", "dlq", "list")
 	if err != nil || !strings.Contains(out, "invoice") || !strings.Contains(out, "order on hold") {
 		t.Fatalf("dlq list: %v\n%s", err, out)
 	}
@@ -72,17 +72,17 @@ func TestEvPoisonEventDLQAndReplay(t *testing.T) {
 	if seq == nil {
 		t.Fatalf("no dead letter of invoice listed:\n%s", out)
 	}
-	out, err = evCLI(env, "events", "dlq", "show", seq[1])
+	out, err = cli(t, env, "events", "dlq", "show", seq[1])
 	if err != nil || !strings.Contains(out, poisoned) || !strings.Contains(out, "order.paid") {
 		t.Fatalf("dlq show %s: %v\n%s", seq[1], err, out)
 	}
-	out, err = evCLI(env, "events", "status")
+	out, err = cli(t, env, "events", "status")
 	if err != nil || !regexp.MustCompile(`(?m)^DLQ\s+-\s+1\s`).MatchString(out) {
 		t.Fatalf("status: %v\n%s", err, out)
 	}
 
 	// Replaying before the fix changes nothing and says so.
-	out, err = evCLI(env, "events", "replay", "--consumer", "invoice", "--dlq")
+	out, err = cli(t, env, "events", "replay", "--consumer", "invoice", "--dlq")
 	if err == nil || !strings.Contains(out, "still failing") {
 		t.Fatalf("replay before the fix: %v\n%s", err, out)
 	}
@@ -93,7 +93,7 @@ func TestEvPoisonEventDLQAndReplay(t *testing.T) {
 	if _, err := evDB(st).Exec(`DROP TRIGGER ev_poison`); err != nil {
 		t.Fatal(err)
 	}
-	out, err = evCLI(env, "events", "replay", "--consumer", "invoice", "--dlq")
+	out, err = cli(t, env, "events", "replay", "--consumer", "invoice", "--dlq")
 	if err != nil || !strings.Contains(out, "1 handled") {
 		t.Fatalf("replay after the fix: %v\n%s", err, out)
 	}
@@ -101,7 +101,7 @@ func TestEvPoisonEventDLQAndReplay(t *testing.T) {
 		t.Fatalf("DLQ holds %d after a successful replay, want 0", got)
 	}
 	// Replaying the whole stream again is harmless: effects stay once.
-	out, err = evCLI(env, "events", "replay", "--consumer", "invoice", "--from", "1")
+	out, err = cli(t, env, "events", "replay", "--consumer", "invoice", "--from", "1")
 	if err != nil {
 		t.Fatalf("replay of the stream: %v\n%s", err, out)
 	}
@@ -109,7 +109,5 @@ func TestEvPoisonEventDLQAndReplay(t *testing.T) {
 		t.Fatalf("poisoned order: %d invoices numbered 3, want exactly one", n)
 	}
 	evAssertOnce(t, evCountEffects(t, st))
-	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
-		t.Fatalf("audit: %s", body)
-	}
+	requireAudit(t, s.URL, s.AdminKey)
 }

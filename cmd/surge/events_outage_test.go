@@ -35,7 +35,7 @@ func TestEvBrokerDownDuringCheckouts(t *testing.T) {
 	testrig.Eventually(t, "the first orders' effects", func() bool { return evCountEffects(t, st).settled() })
 
 	nt.Stop()
-	out, err := evCLI(env, "events", "status")
+	out, err := cli(t, env, "events", "status")
 	if err == nil {
 		t.Fatalf("events status with the broker down succeeded:\n%s", out)
 	}
@@ -72,12 +72,10 @@ func TestEvBrokerDownDuringCheckouts(t *testing.T) {
 	if got := evStreamMsgs(t, js, "ORDERS"); got != uint64(e.Outbox) {
 		t.Fatalf("ORDERS holds %d events, the outbox %d", got, e.Outbox)
 	}
-	if out, err := evCLI(env, "events", "status"); err != nil {
+	if out, err := cli(t, env, "events", "status"); err != nil {
 		t.Fatalf("events status after recovery: %v\n%s", err, out)
 	}
-	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
-		t.Fatalf("audit: %s", body)
-	}
+	requireAudit(t, s.URL, s.AdminKey)
 }
 
 // TestEvRelayDiesBetweenPublishAndMark publishes events with a relay that
@@ -137,9 +135,7 @@ func evSoleRelayDies(t *testing.T) {
 	}
 	testrig.Eventually(t, "every effect", func() bool { return evCountEffects(t, st).settled() })
 	evAssertOnce(t, evCountEffects(t, st))
-	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
-		t.Fatalf("audit: %s", body)
-	}
+	requireAudit(t, s.URL, s.AdminKey)
 }
 
 func evRelayDies(t *testing.T, dbURL string) {
@@ -184,9 +180,7 @@ func evRelayDies(t *testing.T, dbURL string) {
 	}
 	testrig.Eventually(t, "every effect", func() bool { return evCountEffects(t, st).settled() })
 	evAssertOnce(t, evCountEffects(t, st))
-	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
-		t.Fatalf("audit: %s", body)
-	}
+	requireAudit(t, s.URL, s.AdminKey)
 }
 
 // evListenClosed returns a loopback address nothing listens on any more.

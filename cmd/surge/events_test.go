@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -215,22 +214,6 @@ func evStreamMsgs(t testing.TB, js jetstream.JetStream, name string) uint64 {
 	return info.State.Msgs
 }
 
-// evCLI runs a surge subcommand in-process, as an operator would.
-func evCLI(env map[string]string, args ...string) (string, error) {
-	var out syncBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	err := run(ctx, args, func(k string) string { return env[k] }, &out, &out)
-	return out.String(), err
-}
-
-func evAudit(t testing.TB, url, adminKey string) (bool, string) {
-	t.Helper()
-	code, _, body := do(t, "GET", url+"/v1/admin/audit?settle=60s", adminKey, "")
-	var rep struct{ Passed bool }
-	return code == http.StatusOK && json.Unmarshal([]byte(body), &rep) == nil && rep.Passed, body
-}
-
 func (s evCrashAfterPublish) RelayOutbox(ctx context.Context, limit int, now time.Time, publish event.Publish) (int, error) {
 	return s.Store.RelayOutbox(ctx, limit, now, func(ctx context.Context, batch []event.Envelope) ([]string, error) {
 		acked, err := publish(ctx, batch)
@@ -249,7 +232,7 @@ func (evMarkDies) MarkOutbox(context.Context, []int64, time.Time) error {
 // no broker to ask, whether named by URL or expected under the data dir.
 func TestEvStatusBrokerUnreachable(t *testing.T) {
 	t.Parallel()
-	out, err := evCLI(map[string]string{"SURGE_DATA": t.TempDir()}, "events", "status")
+	out, err := cli(t, map[string]string{"SURGE_DATA": t.TempDir()}, "events", "status")
 	if err == nil {
 		t.Fatalf("status without any broker succeeded:\n%s", out)
 	}
@@ -258,7 +241,7 @@ func TestEvStatusBrokerUnreachable(t *testing.T) {
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
-	out, err = evCLI(map[string]string{"SURGE_DATA": t.TempDir(), "SURGE_NATS_URL": "nats://" + ln}, "events", "status")
+	out, err = cli(t, map[string]string{"SURGE_DATA": t.TempDir(), "SURGE_NATS_URL": "nats://" + ln}, "events", "status")
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("status with a dead broker URL: %v\n%s", err, out)
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,32 +40,6 @@ func (f shopFixture) checkoutH(t *testing.T, slug, key string) (int, http.Header
 	t.Helper()
 	return do(t, "POST", f.base+"/v1/shops/"+slug+"/checkout", f.token,
 		`{"items":[{"sku":"TEE","quantity":1}]}`, "Idempotency-Key", key)
-}
-
-// requireAudit runs the audit once, letting in-flight work settle first,
-// and fails the test on any breach: a breach that heals itself by a second
-// look is still a breach (docs/INVARIANTS.md). Only a request refused
-// before the audit ran (429 or 503 after a flood) is sent again, after its
-// Retry-After.
-func requireAudit(t testing.TB, base, admin string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		code, h, body := do(t, "GET", base+"/v1/admin/audit?settle=60s", admin, "")
-		if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && time.Now().Before(deadline) {
-			wait, err := strconv.Atoi(h.Get("Retry-After"))
-			if err != nil || wait < 1 {
-				wait = 1
-			}
-			time.Sleep(time.Duration(wait) * time.Second) // the server asked for this pause
-			continue
-		}
-		var rep struct{ Passed, Settled bool }
-		if code != http.StatusOK || json.Unmarshal([]byte(body), &rep) != nil || !rep.Passed || !rep.Settled {
-			t.Fatalf("audit: %d %s", code, body)
-		}
-		return
-	}
 }
 
 // TestPostgresOutage stops PostgreSQL under a running Surge: catalog reads

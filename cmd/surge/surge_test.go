@@ -141,3 +141,24 @@ func TestServeAndRestart(t *testing.T) {
 		t.Fatalf("shop key after restart: %d", code)
 	}
 }
+
+// cli runs a surge subcommand in-process exactly as a user would, with env
+// as the whole environment.
+func cli(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	var out syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := run(ctx, args, func(k string) string { return env[k] }, &out, &out)
+	return out.String(), err
+}
+
+// runOK runs a surge command as a user would and returns what it printed.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := cli(t, nil, args...)
+	if err != nil {
+		t.Fatalf("surge %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
