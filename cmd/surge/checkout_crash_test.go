@@ -55,7 +55,7 @@ func TestCheckoutSurvivesSIGKILL(t *testing.T) {
 							return
 						}
 						mu.Lock()
-						a.order = r.ckOrderID()
+						a.order = r.orderID()
 						ackedCount++
 						mu.Unlock()
 					}
@@ -80,7 +80,7 @@ func TestCheckoutSurvivesSIGKILL(t *testing.T) {
 				if r.code != http.StatusCreated && r.code != http.StatusAccepted {
 					t.Fatalf("retry of %s after the restart: %s", a.key, r)
 				}
-				id := r.ckOrderID()
+				id := r.orderID()
 				if a.order != "" && id != a.order {
 					t.Fatalf("retry of %s: order %s, acknowledged before the kill as %s", a.key, id, a.order)
 				}

@@ -46,7 +46,7 @@ func TestCheckoutBadInput(t *testing.T) {
 	if pending.code != http.StatusAccepted {
 		t.Fatalf("checkout with the provider down: %s, want 202", pending)
 	}
-	pendingID := pending.ckOrderID()
+	pendingID := pending.orderID()
 	wantLevel := stockLevel{SKU: "TEE", Received: 10, Available: 8, Reserved: 1, Sold: 1}
 	if l := shop.level(t, "TEE"); l != wantLevel {
 		t.Fatalf("inventory before the bad requests: %+v, want %+v", l, wantLevel)

@@ -104,9 +104,9 @@ func TestCheckoutFaultyProvider(t *testing.T) {
 				codes[r.code]++
 				switch {
 				case r.err == nil && (r.code == http.StatusCreated || r.code == http.StatusAccepted):
-					acked[r.ckOrderID()] = true
+					acked[r.orderID()] = true
 				case r.err == nil && r.code == http.StatusPaymentRequired:
-					acked[r.ckOrderID()] = true // declined: cancelled, still an order
+					acked[r.orderID()] = true // declined: cancelled, still an order
 				default:
 					t.Fatalf("checkout %d: %s, want 201, 202 or 402", i, r)
 				}
@@ -183,7 +183,7 @@ func TestCheckoutExpiredReservationsReturn(t *testing.T) {
 				if r.code != http.StatusAccepted || !strings.Contains(r.body, `"status":"pending_payment"`) {
 					t.Fatalf("checkout %d with the provider down: %s, want 202 pending_payment", i, r)
 				}
-				ids = append(ids, r.ckOrderID())
+				ids = append(ids, r.orderID())
 			}
 			// Reserved right after checkout, unless the sweeper already ran
 			// on a very slow machine: then it must all be back.

@@ -50,8 +50,8 @@ func (c *ckRetries) String() string {
 	return fmt.Sprint(c.n)
 }
 
-// ckOrderID returns the order id of a checkout answer, or "".
-func (r reply) ckOrderID() string {
+// orderID returns the order id of a checkout answer, or "".
+func (r reply) orderID() string {
 	var b struct {
 		Order struct{ ID string } `json:"order"`
 	}
@@ -171,7 +171,7 @@ func TestCheckoutNeverOversells(t *testing.T) {
 			for i, r := range answers {
 				switch {
 				case r.err == nil && (r.code == http.StatusCreated || r.code == http.StatusAccepted):
-					id := r.ckOrderID()
+					id := r.orderID()
 					if id == "" || won[id] {
 						t.Fatalf("buyer %d: order id missing or repeated: %s", i, r)
 					}
@@ -263,7 +263,7 @@ func TestCheckoutIdempotencyKeyUnderConcurrency(t *testing.T) {
 			}
 			t.Logf("%d answered 201, %d answered 409 in progress", n-inProgress, inProgress)
 
-			if orders := shop.orders(t, ""); len(orders) != 1 || orders[0].ID != replay.ckOrderID() {
+			if orders := shop.orders(t, ""); len(orders) != 1 || orders[0].ID != replay.orderID() {
 				t.Fatalf("orders: %+v, want exactly the one replayed", orders)
 			}
 			if l := shop.level(t, "TEE"); l.Sold != 2 || l.Reserved != 0 || l.Available != 48 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/relay"
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/testrig"
@@ -94,9 +96,23 @@ func TestEvRelayDiesBetweenPublishAndMark(t *testing.T) {
 // after the broker acknowledged a batch and before marking it published.
 type evCrashAfterPublish struct{ *store.Store }
 
+func (s evCrashAfterPublish) RelayOutbox(ctx context.Context, limit int, now time.Time, publish event.Publish) (int, error) {
+	return s.Store.RelayOutbox(ctx, limit, now, func(ctx context.Context, batch []event.Envelope) ([]string, error) {
+		acked, err := publish(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("relay died after the broker acknowledged %d events, before marking them", len(acked))
+	})
+}
+
 // evMarkDies is the outbox as the only relay of a SQLite outbox sees it
 // that dies after the broker acknowledged its batches, before any mark.
 type evMarkDies struct{ *store.Store }
+
+func (evMarkDies) MarkOutbox(context.Context, []int64, time.Time) error {
+	return errors.New("relay died after the broker acknowledged, before marking")
+}
 
 func evSoleRelayDies(t *testing.T) {
 	dir := t.TempDir()

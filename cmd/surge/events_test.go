@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/surge-commerce/surge/internal/app"
-	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/store"
 )
 
@@ -212,20 +210,6 @@ func evStreamMsgs(t testing.TB, js jetstream.JetStream, name string) uint64 {
 		t.Fatalf("stream %s: %v", name, err)
 	}
 	return info.State.Msgs
-}
-
-func (s evCrashAfterPublish) RelayOutbox(ctx context.Context, limit int, now time.Time, publish event.Publish) (int, error) {
-	return s.Store.RelayOutbox(ctx, limit, now, func(ctx context.Context, batch []event.Envelope) ([]string, error) {
-		acked, err := publish(ctx, batch)
-		if err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("relay died after the broker acknowledged %d events, before marking them", len(acked))
-	})
-}
-
-func (evMarkDies) MarkOutbox(context.Context, []int64, time.Time) error {
-	return errors.New("relay died after the broker acknowledged, before marking")
 }
 
 // TestEvStatusBrokerUnreachable: `surge events status` fails when there is

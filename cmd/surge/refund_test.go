@@ -29,7 +29,7 @@ func TestRefundIsOwedUntilConfirmed(t *testing.T) {
 			if r.code != http.StatusCreated {
 				t.Fatalf("checkout: %s", r)
 			}
-			order := r.ckOrderID()
+			order := r.orderID()
 			if err := sim.SetFaults(psp.Faults{ErrorRate: 1}); err != nil {
 				t.Fatal(err)
 			}
