@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,19 +10,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/store"
-	"github.com/surge-commerce/surge/internal/testrig"
 )
-
-// cli runs a surge subcommand in-process exactly as a user would, with env
-// as the whole environment.
-func cli(t *testing.T, env map[string]string, args ...string) (string, error) {
-	t.Helper()
-	var out syncBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	err := run(ctx, args, func(k string) string { return env[k] }, &out, &out)
-	return out.String(), err
-}
 
 // TestAuditCommand runs `surge audit` against the store of a real `surge
 // serve` that took orders: while it runs, after it stopped, and after its
@@ -31,15 +18,6 @@ func cli(t *testing.T, env map[string]string, args ...string) (string, error) {
 // split from the shared ones it always failed (--stream-replicas).
 func TestAuditCommand(t *testing.T) {
 	t.Parallel()
-	engines := []struct {
-		name string
-		env  func(t *testing.T) map[string]string
-	}{
-		{"sqlite", func(t *testing.T) map[string]string { return map[string]string{} }},
-		{"postgres", func(t *testing.T) map[string]string {
-			return map[string]string{"SURGE_DATABASE_URL": testrig.PostgresURL(t)}
-		}},
-	}
 	for _, engine := range engines {
 		t.Run(engine.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -56,7 +55,7 @@ func TestBackupAndRestore(t *testing.T) {
 	quiet := filepath.Join(dir, "quiet.tar.gz")
 	runOK(t, "backup", "--out", quiet, "--data", filepath.Join(dir, "a"))
 	runOK(t, "restore", "--from", quiet, "--data", filepath.Join(dir, "b"))
-	if _, err := runErr(t, "restore", "--from", quiet, "--data", filepath.Join(dir, "b")); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if _, err := cli(t, nil, "restore", "--from", quiet, "--data", filepath.Join(dir, "b")); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("restoring over a restored directory: %v, want a refusal", err)
 	}
 	b := startSurge(t, map[string]string{"SURGE_DATA": filepath.Join(dir, "b"), "SURGE_RATE_LIMITS": "off"})
@@ -97,21 +96,4 @@ func countOrders(t *testing.T, base, key string) int {
 		}
 		cursor = page.NextCursor
 	}
-}
-
-// runOK runs a surge command as a user would and returns what it printed.
-func runOK(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := runErr(t, args...)
-	if err != nil {
-		t.Fatalf("surge %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
-func runErr(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var stdout, stderr syncBuffer
-	err := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr)
-	return stdout.String() + stderr.String(), err
 }

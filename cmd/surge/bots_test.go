@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -74,10 +73,10 @@ func TestBotsAgainstHonestBuyers(t *testing.T) {
 }
 
 // clientFrom is an HTTP client whose connections leave from addr.
-func clientFrom(t *testing.T, addr string) *http.Client {
+func clientFrom(t *testing.T, addr string) *client {
 	t.Helper()
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(addr)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}
+	return &client{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}}
 }
 
 // bought runs one buyer: sign up, ask a challenge and solve it, join the
@@ -85,7 +84,7 @@ func clientFrom(t *testing.T, addr string) *http.Client {
 // (one that counts its identities) polls every second whatever the server
 // asks; an honest buyer waits what the server asks, up to a second. It
 // reports whether the buyer got a unit.
-func bought(t *testing.T, c *http.Client, base, card string, identities *atomic.Int64) bool {
+func bought(t *testing.T, c *client, base, card string, identities *atomic.Int64) bool {
 	bot := identities != nil
 	deadline := time.Now().Add(90 * time.Second)
 	pause := func(h http.Header) {
@@ -97,94 +96,69 @@ func bought(t *testing.T, c *http.Client, base, card string, identities *atomic.
 	}
 	var token string
 	for token == "" {
-		code, h, body := send(c, "POST", base+"/v1/shops/demo/customers", "", "")
-		if code == http.StatusCreated {
-			token = field(body, "token")
+		r := c.call("POST", base+"/v1/shops/demo/customers", "", "")
+		if r.code == http.StatusCreated {
+			token = field(r.body, "token")
 			if bot {
 				identities.Add(1)
 			}
 			break
 		}
-		if bot && code == http.StatusTooManyRequests {
+		if bot && r.code == http.StatusTooManyRequests {
 			return false // no identity left for this bot
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("sign-up: %d %s", code, body)
+			t.Errorf("sign-up: %s", r)
 			return false
 		}
-		pause(h)
+		pause(r.header)
 	}
-	_, _, body := send(c, "GET", base+"/v1/shops/demo/sales/DROP/queue/challenge", token, "")
-	challenge := field(body, "challenge")
+	challenge := field(c.call("GET", base+"/v1/shops/demo/sales/DROP/queue/challenge", token, "").body, "challenge")
 	proof, _ := json.Marshal(flashsale.Proof{Challenge: challenge, Nonce: flashsale.SolvePoW(challenge, 10)})
 	var ticket string
 	for ticket == "" {
-		code, h, body := send(c, "POST", base+"/v1/shops/demo/sales/DROP/queue", token, string(proof))
-		if code == http.StatusOK {
-			ticket = field(body, "token")
+		r := c.call("POST", base+"/v1/shops/demo/sales/DROP/queue", token, string(proof))
+		if r.code == http.StatusOK {
+			ticket = field(r.body, "token")
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("join: %d %s", code, body)
+			t.Errorf("join: %s", r)
 			return false
 		}
-		pause(h)
+		pause(r.header)
 	}
 	for key := 0; time.Now().Before(deadline); {
-		code, h, body := send(c, "GET", base+"/v1/shops/demo/sales/DROP/queue", token, "", "Surge-Queue-Ticket", ticket)
-		if code == http.StatusOK {
-			ticket = field(body, "token")
-			switch field(body, "status") {
+		r := c.call("GET", base+"/v1/shops/demo/sales/DROP/queue", token, "", "Surge-Queue-Ticket", ticket)
+		if r.code == http.StatusOK {
+			ticket = field(r.body, "token")
+			switch field(r.body, "status") {
 			case "sold_out":
 				return false
 			case "admitted":
-				code, h, body = send(c, "POST", base+"/v1/shops/demo/checkout", token,
+				r = c.call("POST", base+"/v1/shops/demo/checkout", token,
 					`{"items":[{"sku":"DROP","quantity":1}],"payment_method":"`+card+`"}`,
 					"Idempotency-Key", fmt.Sprintf("%s-%d", card, key), "Surge-Queue-Ticket", ticket)
 				switch {
-				case code == http.StatusCreated:
+				case r.code == http.StatusCreated:
 					return true
-				case code == http.StatusConflict && (bytes.Contains(body, []byte("instrument-limit")) || bytes.Contains(body, []byte("out-of-stock"))):
+				case r.code == http.StatusConflict && (strings.Contains(r.body, "instrument-limit") || strings.Contains(r.body, "out-of-stock")):
 					return false
-				case code == http.StatusConflict && bytes.Contains(body, []byte("purchase-limit")):
+				case r.code == http.StatusConflict && strings.Contains(r.body, "purchase-limit"):
 					return false
 				}
 				key++
 			}
 		}
-		pause(h)
+		pause(r.header)
 	}
 	t.Errorf("a buyer neither bought nor saw the sale sold out within 90 s")
 	return false
 }
 
-func send(c *http.Client, method, url, token, body string, header ...string) (int, http.Header, []byte) {
-	var rd io.Reader
-	if body != "" {
-		rd = bytes.NewReader([]byte(body))
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, http.Header{}, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
-}
-
-func field(body []byte, name string) string {
+func field(body, name string) string {
 	var m map[string]any
-	_ = json.Unmarshal(body, &m)
+	_ = json.Unmarshal([]byte(body), &m)
 	v, _ := m[name].(string)
 	return v
 }

@@ -7,45 +7,19 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/surge-commerce/surge/internal/testrig"
 )
 
-// catEngines starts a Surge per SQL engine: the catalog must behave the
-// same on both.
-var catEngines = []struct {
-	name string
-	env  func(t *testing.T) map[string]string
-}{
-	{"sqlite", func(t *testing.T) map[string]string { return map[string]string{} }},
-	{"postgres", func(t *testing.T) map[string]string {
-		return map[string]string{"SURGE_DATABASE_URL": testrig.PostgresURL(t)}
-	}},
-}
+// catEngines are the engines the catalog runs on: it must behave the same
+// on both.
+var catEngines = engines
 
-// catShop is a shop created through the platform admin API.
-type catShop struct {
-	s    *surge
-	slug string
-	key  string
-}
+// catShop is a shop the catalog tests fill.
+type catShop struct{ shop }
 
 func catCreateShop(t *testing.T, s *surge, slug string) catShop {
 	t.Helper()
-	code, _, body := do(t, "POST", s.URL+"/v1/admin/shops", s.AdminKey, `{"slug":"`+slug+`","name":"Shop `+slug+`"}`)
-	if code != http.StatusCreated {
-		t.Fatalf("create shop %s: %d %s", slug, code, body)
-	}
-	var resp struct {
-		APIKey string `json:"api_key"`
-	}
-	if err := json.Unmarshal([]byte(body), &resp); err != nil || resp.APIKey == "" {
-		t.Fatalf("create shop %s: no api_key in %s", slug, body)
-	}
-	return catShop{s: s, slug: slug, key: resp.APIKey}
+	return catShop{newShop(t, s.URL, s.AdminKey, slug)}
 }
-
-func (c catShop) url(path string) string { return c.s.URL + "/v1/shops/" + c.slug + path }
 
 func (c catShop) put(t *testing.T, sku, body string) (int, string) {
 	t.Helper()
@@ -236,18 +210,18 @@ func catBadInput(t *testing.T, c catShop) {
 
 	// Shop creation: bad payloads create nothing, a duplicate slug is 409.
 	for _, body := range []string{`{"slug":"Bad Slug","name":"x"}`, `{"slug":"ok-slug","name":"x","extra":1}`, `{"slug":"ok-slug"`} {
-		code, _, resp := do(t, "POST", c.s.URL+"/v1/admin/shops", c.s.AdminKey, body)
+		code, _, resp := do(t, "POST", c.base+"/v1/admin/shops", c.admin, body)
 		if code != http.StatusBadRequest && code != http.StatusUnprocessableEntity {
 			t.Errorf("create shop %s: %d %s; want 400 or 422", body, code, resp)
 		}
 	}
-	if code, _, _ := do(t, "GET", c.s.URL+"/v1/shops/ok-slug/products", "", ""); code != http.StatusNotFound {
+	if code, _, _ := do(t, "GET", c.base+"/v1/shops/ok-slug/products", "", ""); code != http.StatusNotFound {
 		t.Errorf("a rejected shop exists: %d", code)
 	}
-	if code, _, body := do(t, "POST", c.s.URL+"/v1/admin/shops", c.s.AdminKey, `{"slug":"`+c.slug+`","name":"Again"}`); code != http.StatusConflict {
+	if code, _, body := do(t, "POST", c.base+"/v1/admin/shops", c.admin, `{"slug":"`+c.slug+`","name":"Again"}`); code != http.StatusConflict {
 		t.Errorf("duplicate slug: %d %s; want 409", code, body)
 	}
-	if code, _, _ := do(t, "GET", c.s.URL+"/v1/shops/no-such-shop/products/KEEP", "", ""); code != http.StatusNotFound {
+	if code, _, _ := do(t, "GET", c.base+"/v1/shops/no-such-shop/products/KEEP", "", ""); code != http.StatusNotFound {
 		t.Errorf("unknown shop: %d, want 404", code)
 	}
 }
@@ -277,7 +251,7 @@ func catTenants(t *testing.T, acme, other catShop) {
 			{"another shop's key", acme.key, http.StatusForbidden},
 			{"no key", "", http.StatusUnauthorized},
 			{"a wrong key", "sk_wrong", http.StatusUnauthorized},
-			{"the platform admin key", acme.s.AdminKey, http.StatusUnauthorized},
+			{"the platform admin key", acme.admin, http.StatusUnauthorized},
 		} {
 			code, h, body := do(t, r.method, other.url(r.path), k.key, r.body)
 			if code != k.want || !strings.HasPrefix(h.Get("Content-Type"), "application/problem+json") {
@@ -291,7 +265,7 @@ func catTenants(t *testing.T, acme, other catShop) {
 	if code, _, _ := do(t, "GET", other.url("/products/NEW"), "", ""); code != http.StatusNotFound {
 		t.Fatalf("another shop's key planted a product: %d", code)
 	}
-	if code, _, _ := do(t, "PUT", acme.s.URL+"/v1/admin/shops/other/tier", acme.key, `{"tier":"premium"}`); code != http.StatusUnauthorized {
+	if code, _, _ := do(t, "PUT", acme.base+"/v1/admin/shops/other/tier", acme.key, `{"tier":"premium"}`); code != http.StatusUnauthorized {
 		t.Errorf("a shop key on a platform route: %d, want 401", code)
 	}
 

@@ -350,7 +350,7 @@ func TestTicketOfEndedSaleAdmitsNobody(t *testing.T) {
 	customer := func() string {
 		r := sh.must(t, http.StatusCreated, "POST", sh.url("/customers"), "", "")
 		var c struct{ Token string }
-		_ = json.Unmarshal(r.body, &c)
+		_ = json.Unmarshal([]byte(r.body), &c)
 		return c.Token
 	}
 	join := func(token string) (string, int64) {
@@ -359,7 +359,7 @@ func TestTicketOfEndedSaleAdmitsNobody(t *testing.T) {
 			Token    string
 			Position int64
 		}
-		_ = json.Unmarshal(r.body, &tk)
+		_ = json.Unmarshal([]byte(r.body), &tk)
 		return tk.Token, tk.Position
 	}
 	early := customer()

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/surge-commerce/surge/internal/app"
 	"github.com/surge-commerce/surge/internal/config"
 	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/store"
@@ -84,7 +85,7 @@ func runEvents(ctx context.Context, args []string, getenv func(string) string, s
 func connectEvents(cfg *config.Config) (jetstream.JetStream, func(), error) {
 	url := cfg.NATSURL
 	if url == "" {
-		b, err := os.ReadFile(natsURLFile(cfg.DataDir))
+		b, err := os.ReadFile(app.NATSURLFile(cfg.DataDir))
 		if err != nil {
 			return nil, nil, fmt.Errorf("broker unreachable: no SURGE_NATS_URL and no running embedded broker under %s", cfg.DataDir)
 		}
@@ -166,7 +167,7 @@ func replay(ctx context.Context, js jetstream.JetStream, cfg *config.Config, nam
 	}
 	defer st.Close()
 	var h worker.Handler
-	for _, c := range consumers(st, time.Now) {
+	for _, c := range app.Consumers(st, time.Now) {
 		if c.Name() == name {
 			h = c
 		}

@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -18,37 +14,27 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/surge-commerce/surge/internal/event"
-	"github.com/surge-commerce/surge/internal/relay"
+	"github.com/surge-commerce/surge/internal/app"
 	"github.com/surge-commerce/surge/internal/store"
-	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // evShop is a shop selling one product with plenty of stock, and a
-// customer who buys it.
+// customer (token) who buys it.
 type evShop struct {
-	url, slug, key, customer string
+	shop
+	token string
 }
 
 func evNewShop(t testing.TB, url, adminKey, slug string) evShop {
 	t.Helper()
-	code, _, body := do(t, "POST", url+"/v1/admin/shops", adminKey, `{"slug":"`+slug+`","name":"Events"}`)
-	if code != http.StatusCreated {
-		t.Fatalf("create shop: %d %s", code, body)
-	}
-	sh := evShop{url: url, slug: slug, key: regexp.MustCompile(`"api_key":"([^"]+)"`).FindStringSubmatch(body)[1]}
-	code, _, body = do(t, "PUT", url+"/v1/shops/"+slug+"/admin/products/EVT", sh.key,
+	sh := evShop{shop: newShop(t, url, adminKey, slug)}
+	code, _, body := do(t, "PUT", sh.url("/admin/products/EVT"), sh.key,
 		`{"title":"Event tee","price":1500,"currency":"EUR","stock":100000}`)
 	if code != http.StatusCreated {
 		t.Fatalf("put product: %d %s", code, body)
 	}
-	code, _, body = do(t, "POST", url+"/v1/shops/"+slug+"/customers", "", "")
-	if code != http.StatusCreated {
-		t.Fatalf("create customer: %d %s", code, body)
-	}
-	sh.customer = regexp.MustCompile(`"token":"([^"]+)"`).FindStringSubmatch(body)[1]
+	sh.token = sh.customer(t)
 	return sh
 }
 
@@ -63,7 +49,7 @@ func (sh evShop) checkout(t testing.TB, key string) (int, string) {
 	var code int
 	var body string
 	for range 30 {
-		code, _, body = do(t, "POST", sh.url+"/v1/shops/"+sh.slug+"/checkout", sh.customer,
+		code, _, body = do(t, "POST", sh.url("/checkout"), sh.token,
 			`{"items":[{"sku":"EVT","quantity":1}]}`, "Idempotency-Key", key)
 		if code != http.StatusServiceUnavailable && code != http.StatusTooManyRequests && code != http.StatusConflict {
 			break
@@ -90,18 +76,6 @@ func evPaid(t testing.TB, sh evShop, prefix string, n int) []string {
 		ids = append(ids, id)
 	}
 	return ids
-}
-
-// evPoll waits until cond holds, for up to limit.
-func evPoll(t testing.TB, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition
-	}
 }
 
 // evOpenStore opens the store a running Surge uses (its SQLite file under
@@ -205,7 +179,7 @@ func evAssertOnce(t testing.TB, e evEffects) {
 func evConnect(t testing.TB, url, dataDir string) jetstream.JetStream {
 	t.Helper()
 	if url == "" {
-		b, err := os.ReadFile(natsURLFile(dataDir))
+		b, err := os.ReadFile(app.NATSURLFile(dataDir))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,150 +212,11 @@ func evStreamMsgs(t testing.TB, js jetstream.JetStream, name string) uint64 {
 	return info.State.Msgs
 }
 
-// evCLI runs a surge subcommand in-process, as an operator would.
-func evCLI(env map[string]string, args ...string) (string, error) {
-	var out syncBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	err := run(ctx, args, func(k string) string { return env[k] }, &out, &out)
-	return out.String(), err
-}
-
-func evAudit(t testing.TB, url, adminKey string) (bool, string) {
-	t.Helper()
-	code, _, body := do(t, "GET", url+"/v1/admin/audit?settle=60s", adminKey, "")
-	var rep struct{ Passed bool }
-	return code == http.StatusOK && json.Unmarshal([]byte(body), &rep) == nil && rep.Passed, body
-}
-
-// evCrashAfterPublish is the outbox as a relay sees it that dies right
-// after the broker acknowledged a batch and before marking it published.
-type evCrashAfterPublish struct{ *store.Store }
-
-func (s evCrashAfterPublish) RelayOutbox(ctx context.Context, limit int, now time.Time, publish event.Publish) (int, error) {
-	return s.Store.RelayOutbox(ctx, limit, now, func(ctx context.Context, batch []event.Envelope) ([]string, error) {
-		acked, err := publish(ctx, batch)
-		if err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("relay died after the broker acknowledged %d events, before marking them", len(acked))
-	})
-}
-
-// evMarkDies is the outbox as the only relay of a SQLite outbox sees it
-// that dies after the broker acknowledged its batches, before any mark.
-type evMarkDies struct{ *store.Store }
-
-func (evMarkDies) MarkOutbox(context.Context, []int64, time.Time) error {
-	return errors.New("relay died after the broker acknowledged, before marking")
-}
-
-// TestEvRelayDiesBetweenPublishAndMark publishes events with a relay that
-// never marks them, then lets a healthy relay publish them again: the
-// broker keeps one copy of each (Nats-Msg-Id = event id) and every effect
-// happens once. On PostgreSQL the relays share the outbox, each holding
-// its batch FOR UPDATE SKIP LOCKED while publishing; on SQLite the only
-// relay publishes by position, outside the write lock.
-func TestEvRelayDiesBetweenPublishAndMark(t *testing.T) {
-	t.Parallel()
-	t.Run("sqlite", func(t *testing.T) { evSoleRelayDies(t) })
-	t.Run("postgres", func(t *testing.T) { evRelayDies(t, testrig.PostgresURL(t)) })
-}
-
-func evSoleRelayDies(t *testing.T) {
-	dir := t.TempDir()
-	// No relay role: this test is the relay.
-	s := startSurge(t, map[string]string{"SURGE_DATA": dir, "SURGE_RATE_LIMITS": "off"}, "--roles", "api,worker,sweeper")
-	sh := evNewShop(t, s.URL, s.AdminKey, "evsole")
-	const orders = 5
-	evPaid(t, sh, "sole", orders)
-	st := evOpenStore(t, dir, "")
-	js := evConnect(t, "", dir)
-	log := slog.New(slog.DiscardHandler)
-	cfg := relay.Config{Sole: true}
-	healthy := relay.New(st, js, nil, cfg, time.Now, log, prometheus.NewRegistry())
-	dying := relay.New(evMarkDies{st}, js, nil, cfg, time.Now, log, prometheus.NewRegistry())
-	ctx := context.Background()
-
-	if n, err := dying.Drain(ctx); n != 0 || err == nil {
-		t.Fatalf("dying drain: %d marked, %v; want 0 marked and the crash", n, err)
-	}
-	if got := evStreamMsgs(t, js, "ORDERS"); got != 2*orders {
-		t.Fatalf("ORDERS holds %d events after the dying drain, want %d", got, 2*orders)
-	}
-	if e := evCountEffects(t, st); e.Unpublished != 2*orders {
-		t.Fatalf("%d events unpublished after the dying drain, want all %d", e.Unpublished, 2*orders)
-	}
-	// The workers may already apply the events that reached the broker; the
-	// relay on restart publishes them again.
-	if n, err := healthy.Drain(ctx); n != 2*orders || err != nil {
-		t.Fatalf("republish: %d published, %v; want %d", n, err, 2*orders)
-	}
-	if n, err := healthy.Drain(ctx); n != 0 || err != nil {
-		t.Fatalf("outbox not drained: %d more, %v", n, err)
-	}
-	if got := evStreamMsgs(t, js, "ORDERS"); got != 2*orders {
-		t.Fatalf("ORDERS holds %d events after the republish, want %d: the duplicates were not dropped", got, 2*orders)
-	}
-	evPoll(t, "every effect", 90*time.Second, func() bool { return evCountEffects(t, st).settled() })
-	evAssertOnce(t, evCountEffects(t, st))
-	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
-		t.Fatalf("audit: %s", body)
-	}
-}
-
-func evRelayDies(t *testing.T, dbURL string) {
-	dir := t.TempDir()
-	// No relay role: this test is the relay.
-	s := startSurge(t, map[string]string{"SURGE_DATA": dir, "SURGE_DATABASE_URL": dbURL, "SURGE_RATE_LIMITS": "off"},
-		"--roles", "api,worker,sweeper")
-	sh := evNewShop(t, s.URL, s.AdminKey, "evrelay")
-	const orders = 5
-	evPaid(t, sh, "relay", orders)
-	st := evOpenStore(t, dir, dbURL)
-	js := evConnect(t, "", dir)
-	log := slog.New(slog.DiscardHandler)
-	healthy := relay.New(st, js, nil, relay.Config{}, time.Now, log, prometheus.NewRegistry())
-	dying := relay.New(evCrashAfterPublish{st}, js, nil, relay.Config{}, time.Now, log, prometheus.NewRegistry())
-	ctx := context.Background()
-
-	// Events of one order go out in order, so the first round carries the
-	// order.created events and the second the order.paid ones.
-	if n, err := healthy.Round(ctx); n != orders || err != nil {
-		t.Fatalf("first round: %d published, %v; want %d order.created", n, err, orders)
-	}
-	if n, err := dying.Round(ctx); n != 0 || err == nil {
-		t.Fatalf("dying round: %d marked, %v; want 0 marked and the crash", n, err)
-	}
-	if got := evStreamMsgs(t, js, "ORDERS"); got != 2*orders {
-		t.Fatalf("ORDERS holds %d events after the dying round, want %d", got, 2*orders)
-	}
-	if e := evCountEffects(t, st); e.Unpublished != orders {
-		t.Fatalf("%d events unpublished after the dying round, want the %d order.paid", e.Unpublished, orders)
-	}
-	// The workers may already apply the events that reached the broker; the
-	// relay on restart publishes them again.
-	if n, err := healthy.Round(ctx); n != orders || err != nil {
-		t.Fatalf("republish round: %d published, %v; want %d", n, err, orders)
-	}
-	if n, err := healthy.Round(ctx); n != 0 || err != nil {
-		t.Fatalf("outbox not drained: %d more, %v", n, err)
-	}
-	if got := evStreamMsgs(t, js, "ORDERS"); got != 2*orders {
-		t.Fatalf("ORDERS holds %d events after the republish, want %d: the duplicate was not dropped", got, 2*orders)
-	}
-	evPoll(t, "every effect", 90*time.Second, func() bool { return evCountEffects(t, st).settled() })
-	evAssertOnce(t, evCountEffects(t, st))
-	if ok, body := evAudit(t, s.URL, s.AdminKey); !ok {
-		t.Fatalf("audit: %s", body)
-	}
-}
-
 // TestEvStatusBrokerUnreachable: `surge events status` fails when there is
 // no broker to ask, whether named by URL or expected under the data dir.
 func TestEvStatusBrokerUnreachable(t *testing.T) {
 	t.Parallel()
-	out, err := evCLI(map[string]string{"SURGE_DATA": t.TempDir()}, "events", "status")
+	out, err := cli(t, map[string]string{"SURGE_DATA": t.TempDir()}, "events", "status")
 	if err == nil {
 		t.Fatalf("status without any broker succeeded:\n%s", out)
 	}
@@ -390,7 +225,7 @@ func TestEvStatusBrokerUnreachable(t *testing.T) {
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
-	out, err = evCLI(map[string]string{"SURGE_DATA": t.TempDir(), "SURGE_NATS_URL": "nats://" + ln}, "events", "status")
+	out, err = cli(t, map[string]string{"SURGE_DATA": t.TempDir(), "SURGE_NATS_URL": "nats://" + ln}, "events", "status")
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("status with a dead broker URL: %v\n%s", err, out)
 	}
@@ -398,14 +233,4 @@ func TestEvStatusBrokerUnreachable(t *testing.T) {
 	if err := run(context.Background(), []string{"events"}, func(string) string { return "" }, &buf, &buf); err == nil {
 		t.Fatal("events without a subcommand succeeded")
 	}
-}
-
-// evListenClosed returns a loopback address nothing listens on any more.
-func evListenClosed() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := ln.Addr().String()
-	return addr, ln.Close()
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -17,84 +16,23 @@ import (
 )
 
 // Flash-sale end-to-end tests: the helpers and a crowd of buyers over HTTP
-// for a few units; the per-customer limit, the waiting room and the bot
-// limits are in flashsale2_test.go.
+// for a few units; the per-customer limit and the bot limits are in
+// flashsale_limits_test.go, the waiting room in flashsale_queue_test.go.
 
 // fsMaxTries bounds how often a buyer sends one request again after 429 or
 // 503 before giving up, as a real client would.
 const fsMaxTries = 20
-
-// fsResp is one HTTP answer. Requests made from buyer goroutines cannot call
-// t.Fatal, so the helpers return errors instead.
-type fsResp struct {
-	code   int
-	header http.Header
-	body   []byte
-}
-
-// problemType is the problem's type without the common prefix, e.g. "out-of-stock".
-func (r fsResp) problemType() string {
-	var p struct {
-		Type string `json:"type"`
-	}
-	_ = json.Unmarshal(r.body, &p)
-	return strings.TrimPrefix(p.Type, "https://surge.dev/problems/")
-}
-
-// fsClient sends at most cap(sem) requests at a time: thousands of buyer
-// goroutines share a few connections on a small machine, and a request's
-// timeout starts only once it is on its way.
-type fsClient struct {
-	http *http.Client
-	sem  chan struct{}
-}
-
-func fsNewClient(t *testing.T, inFlight int) *fsClient {
-	tr := &http.Transport{MaxConnsPerHost: inFlight, MaxIdleConnsPerHost: inFlight, IdleConnTimeout: 30 * time.Second}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &fsClient{http: &http.Client{Timeout: 60 * time.Second, Transport: tr}, sem: make(chan struct{}, inFlight)}
-}
-
-func (c *fsClient) call(method, url, token, body string, header ...string) (fsResp, error) {
-	c.sem <- struct{}{}
-	defer func() { <-c.sem }()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return fsResp{}, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fsResp{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return fsResp{code: resp.StatusCode, header: resp.Header, body: b}, err
-}
 
 // fsSend behaves like a well-mannered client: on 429 or 503 it waits the
 // Retry-After and sends the very same request again (same Idempotency-Key),
 // at most fsMaxTries times; gaveUp reports that the last answer was still
 // one of those. why is set for what no answer may be: a transport error, a
 // 5xx other than 503, or a 429/503 without a valid Retry-After.
-func fsSend(c *fsClient, method, url, token, body string, header ...string) (r fsResp, gaveUp bool, why string) {
+func fsSend(c *client, method, url, token, body string, header ...string) (r reply, gaveUp bool, why string) {
 	for try := 1; ; try++ {
-		var err error
-		r, err = c.call(method, url, token, body, header...)
-		if err != nil {
-			return r, false, method + " " + url + ": " + err.Error()
+		r = c.call(method, url, token, body, header...)
+		if r.err != nil {
+			return r, false, method + " " + url + ": " + r.err.Error()
 		}
 		// A 409 the same request can pass a moment later (its first try
 		// still running, or a lost lock race) says so with Retry-After.
@@ -126,7 +64,7 @@ type fsShop struct {
 	s    *surge
 	slug string
 	key  string // the shop's API key
-	c    *fsClient
+	c    *client
 	hdr  func() []string // extra headers on every setup call (nil: none)
 }
 
@@ -145,21 +83,14 @@ type fsTicket struct {
 	ETA          string `json:"eta"`
 }
 
-type fsLevel struct {
-	Received  int64 `json:"received"`
-	Available int64 `json:"available"`
-	Reserved  int64 `json:"reserved"`
-	Sold      int64 `json:"sold"`
-}
-
 func fsNewShop(t *testing.T, s *surge, slug string, hdr func() []string) *fsShop {
 	t.Helper()
-	sh := &fsShop{s: s, slug: slug, c: fsNewClient(t, 12), hdr: hdr}
+	sh := &fsShop{s: s, slug: slug, c: newClient(t, 12), hdr: hdr}
 	r := sh.must(t, http.StatusCreated, "POST", s.URL+"/v1/admin/shops", s.AdminKey, `{"slug":"`+slug+`","name":"Flash"}`)
 	var out struct {
 		APIKey string `json:"api_key"`
 	}
-	if err := json.Unmarshal(r.body, &out); err != nil || out.APIKey == "" {
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil || out.APIKey == "" {
 		t.Fatalf("create shop: %s", r.body)
 	}
 	sh.key = out.APIKey
@@ -169,7 +100,7 @@ func fsNewShop(t *testing.T, s *surge, slug string, hdr func() []string) *fsShop
 func (sh *fsShop) url(path string) string { return sh.s.URL + "/v1/shops/" + sh.slug + path }
 
 // send is fsSend with the shop's extra headers.
-func (sh *fsShop) send(method, url, token, body string, header ...string) (fsResp, bool, string) {
+func (sh *fsShop) send(method, url, token, body string, header ...string) (reply, bool, string) {
 	if sh.hdr != nil {
 		header = append(header, sh.hdr()...)
 	}
@@ -178,7 +109,7 @@ func (sh *fsShop) send(method, url, token, body string, header ...string) (fsRes
 
 // must sends a setup request (retrying overload answers) and fails the test
 // unless it gets want.
-func (sh *fsShop) must(t *testing.T, want int, method, url, token, body string, header ...string) fsResp {
+func (sh *fsShop) must(t *testing.T, want int, method, url, token, body string, header ...string) reply {
 	t.Helper()
 	r, gaveUp, why := sh.send(method, url, token, body, header...)
 	if why != "" || gaveUp || r.code != want {
@@ -198,11 +129,11 @@ func (sh *fsShop) sale(t *testing.T, sku, body string) {
 	sh.must(t, http.StatusOK, "PUT", sh.url("/admin/sales/"+sku), sh.key, body)
 }
 
-func (sh *fsShop) level(t *testing.T, sku string) fsLevel {
+func (sh *fsShop) level(t *testing.T, sku string) stockLevel {
 	t.Helper()
-	var l fsLevel
+	var l stockLevel
 	r := sh.must(t, http.StatusOK, "GET", sh.url("/admin/inventory/"+sku), sh.key, "")
-	if err := json.Unmarshal(r.body, &l); err != nil {
+	if err := json.Unmarshal([]byte(r.body), &l); err != nil {
 		t.Fatalf("inventory %s: %s", sku, r.body)
 	}
 	return l
@@ -210,16 +141,10 @@ func (sh *fsShop) level(t *testing.T, sku string) fsLevel {
 
 // waitLevel polls the inventory until it settles at want (payments still
 // pending move reserved to sold in the background).
-func (sh *fsShop) waitLevel(t *testing.T, sku string, want fsLevel) {
+func (sh *fsShop) waitLevel(t *testing.T, sku string, want stockLevel) {
 	t.Helper()
-	var got fsLevel
-	deadline := time.Now().Add(90 * time.Second)
-	for got = sh.level(t, sku); got != want; got = sh.level(t, sku) {
-		if time.Now().After(deadline) {
-			t.Fatalf("inventory of %s: %+v, want %+v", sku, got, want)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition
-	}
+	want.SKU = sku
+	testrig.Eventually(t, fmt.Sprintf("the inventory of %s at %+v", sku, want), func() bool { return sh.level(t, sku) == want })
 }
 
 // customers registers n customers, a few at a time.
@@ -233,7 +158,7 @@ func (sh *fsShop) customers(t *testing.T, n int) []fsCustomer {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 				r, gaveUp, why := sh.send("POST", sh.url("/customers"), "", "")
-				if why != "" || gaveUp || r.code != http.StatusCreated || json.Unmarshal(r.body, &out[i]) != nil {
+				if why != "" || gaveUp || r.code != http.StatusCreated || json.Unmarshal([]byte(r.body), &out[i]) != nil {
 					errs <- fmt.Sprintf("create customer: %d %s %s", r.code, r.body, why)
 					return
 				}
@@ -249,18 +174,18 @@ func (sh *fsShop) customers(t *testing.T, n int) []fsCustomer {
 }
 
 // join puts a customer in a sale's waiting room and returns the ticket.
-func (sh *fsShop) join(t *testing.T, sku string, c fsCustomer) (fsTicket, fsResp) {
+func (sh *fsShop) join(t *testing.T, sku string, c fsCustomer) (fsTicket, reply) {
 	t.Helper()
 	r := sh.must(t, http.StatusOK, "POST", sh.url("/sales/"+sku+"/queue"), c.Token, "")
 	var tk fsTicket
-	if err := json.Unmarshal(r.body, &tk); err != nil || tk.Token == "" {
+	if err := json.Unmarshal([]byte(r.body), &tk); err != nil || tk.Token == "" {
 		t.Fatalf("join %s: %s", sku, r.body)
 	}
 	return tk, r
 }
 
 // checkout buys one unit of sku with a queue ticket (none if empty).
-func (sh *fsShop) checkout(sku string, c fsCustomer, key, ticket string) (fsResp, bool, string) {
+func (sh *fsShop) checkout(sku string, c fsCustomer, key, ticket string) (reply, bool, string) {
 	header := []string{"Idempotency-Key", key}
 	if ticket != "" {
 		header = append(header, "Surge-Queue-Ticket", ticket)
@@ -275,7 +200,7 @@ func fsFigure(t *testing.T, sh *fsShop, sku, field string) float64 {
 	t.Helper()
 	r := sh.must(t, http.StatusOK, "GET", sh.url("/admin/sales/"+sku), sh.key, "")
 	var sale map[string]any
-	if err := json.Unmarshal(r.body, &sale); err != nil {
+	if err := json.Unmarshal([]byte(r.body), &sale); err != nil {
 		t.Fatal(err)
 	}
 	v, ok := sale[field].(float64)
@@ -295,19 +220,6 @@ func fsLogErrors(t *testing.T, s *surge) {
 			t.Log(l)
 			n++
 		}
-	}
-}
-
-// fsEngines runs fn on SQLite and on PostgreSQL, one after the other.
-func fsEngines(t *testing.T, fn func(t *testing.T, env map[string]string)) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			env := map[string]string{}
-			if engine == "postgres" {
-				env["SURGE_DATABASE_URL"] = testrig.PostgresURL(t)
-			}
-			fn(t, env)
-		})
 	}
 }
 
@@ -335,7 +247,7 @@ func fsBuy(sh *fsShop, sku string, c fsCustomer) (out fsOutcome, joined bool, wh
 		return fsGaveUp, false, ""
 	}
 	var tk fsTicket
-	if r.code != http.StatusOK || json.Unmarshal(r.body, &tk) != nil {
+	if r.code != http.StatusOK || json.Unmarshal([]byte(r.body), &tk) != nil {
 		return fsBad, false, fmt.Sprintf("join: %d %s", r.code, r.body)
 	}
 	for polls := 0; tk.Status == "waiting"; polls++ {
@@ -351,7 +263,7 @@ func fsBuy(sh *fsShop, sku string, c fsCustomer) (out fsOutcome, joined bool, wh
 		if gaveUp {
 			return fsGaveUp, true, ""
 		}
-		if r.code != http.StatusOK || json.Unmarshal(r.body, &tk) != nil {
+		if r.code != http.StatusOK || json.Unmarshal([]byte(r.body), &tk) != nil {
 			return fsBad, true, fmt.Sprintf("poll: %d %s", r.code, r.body)
 		}
 	}
@@ -383,7 +295,7 @@ func fsBuy(sh *fsShop, sku string, c fsCustomer) (out fsOutcome, joined bool, wh
 // other 5xx, and the audit passes. Not parallel: it is the heaviest test.
 func TestFlashSaleCrowd(t *testing.T) {
 	const buyers, units = 2000, 100
-	fsEngines(t, func(t *testing.T, env map[string]string) {
+	eachEngine(t, func(t *testing.T, env map[string]string) {
 		// One test process stands for all the buyers.
 		env["SURGE_RATE_LIMITS"] = "off"
 		env["SURGE_MAX_CONNS_PER_CLIENT"] = "100000"
@@ -432,14 +344,14 @@ func TestFlashSaleCrowd(t *testing.T) {
 			t.Fatalf("%d buyers won, want exactly %d", won, units)
 		}
 
-		sh.waitLevel(t, "HOT", fsLevel{Received: units, Available: 0, Reserved: 0, Sold: units})
+		sh.waitLevel(t, "HOT", stockLevel{Received: units, Available: 0, Reserved: 0, Sold: units})
 		r := sh.must(t, http.StatusOK, "GET", sh.url("/admin/sales/HOT"), sh.key, "")
 		var sale struct {
 			Stock            int64     `json:"stock"`
 			PerCustomerLimit int64     `json:"per_customer_limit"`
 			SoldOutAt        time.Time `json:"sold_out_at"`
 		}
-		if err := json.Unmarshal(r.body, &sale); err != nil || sale.Stock != units || sale.PerCustomerLimit != 1 || sale.SoldOutAt.IsZero() {
+		if err := json.Unmarshal([]byte(r.body), &sale); err != nil || sale.Stock != units || sale.PerCustomerLimit != 1 || sale.SoldOutAt.IsZero() {
 			t.Fatalf("sale after the crowd: %s", r.body)
 		}
 		if v := fsFigure(t, sh, "HOT", "units_left"); v != 0 {

@@ -11,11 +11,11 @@ import (
 func TestHealthcheckCommand(t *testing.T) {
 	t.Parallel()
 	s := startSurge(t, nil)
-	out, err := runErr(t, "healthcheck", "--url", s.URL+"/readyz")
+	out, err := cli(t, nil, "healthcheck", "--url", s.URL+"/readyz")
 	if err != nil || !strings.Contains(out, "ready") {
 		t.Fatalf("against a ready server: %v\n%s", err, out)
 	}
-	if _, err := runErr(t, "healthcheck", "--url", "http://127.0.0.1:1/readyz", "--timeout", "2s"); err == nil || !strings.Contains(err.Error(), "unreachable") {
+	if _, err := cli(t, nil, "healthcheck", "--url", "http://127.0.0.1:1/readyz", "--timeout", "2s"); err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("against nothing: %v, want unreachable", err)
 	}
 	if got := probeAddr("0.0.0.0:8080"); got != "127.0.0.1:8080" {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // TestOversizedInputIsBounded sends headers and a body over the caps: each
@@ -71,7 +73,7 @@ func TestAbuseLeavesNoGoroutines(t *testing.T) {
 	if code, _, _ := do(t, "GET", s.URL+"/healthz", "", ""); code != http.StatusOK {
 		t.Fatalf("healthz: %d", code)
 	}
-	http.DefaultClient.CloseIdleConnections()
+	api.http.CloseIdleConnections()
 	before := runtime.NumGoroutine()
 
 	var conns []net.Conn
@@ -106,7 +108,7 @@ func TestAbuseLeavesNoGoroutines(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	poll(t, "the connection cap to free up", func() bool {
+	testrig.Eventually(t, "the connection cap to free up", func() bool {
 		resp, err := http.Get(s.URL + "/healthz")
 		if err != nil {
 			return false
@@ -120,10 +122,10 @@ func TestAbuseLeavesNoGoroutines(t *testing.T) {
 			t.Fatalf("oversized body: %d, want 413", code)
 		}
 	}
-	http.DefaultClient.CloseIdleConnections()
+	api.http.CloseIdleConnections()
 	// Background work (relay, workers, sweeper) comes and goes, so allow a
 	// little slack over the count before the abuse.
-	poll(t, fmt.Sprintf("goroutines to return to about %d", before), func() bool {
+	testrig.Eventually(t, fmt.Sprintf("goroutines to return to about %d", before), func() bool {
 		return runtime.NumGoroutine() <= before+10
 	})
 }

@@ -3,30 +3,25 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
-// olRequest is one request of the overload mix: mostly catalog reads, some
+// olCall sends request n of the overload mix: mostly catalog reads, some
 // checkouts, each checkout under a fresh idempotency key.
-func olRequest(base string, tokens []string, n int64) (*http.Request, error) {
+func olCall(c *client, base string, tokens []string, n int64) reply {
 	sku := fmt.Sprintf("OL%02d", n%40)
 	if n%3 != 0 {
-		return http.NewRequest("GET", base+"/products/"+sku, nil)
+		return c.call("GET", base+"/products/"+sku, "", "")
 	}
-	req, err := http.NewRequest("POST", base+"/checkout", strings.NewReader(`{"items":[{"sku":"`+sku+`","quantity":1}]}`))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tokens[n%int64(len(tokens))])
-	req.Header.Set("Idempotency-Key", fmt.Sprintf("ol-%d", n))
-	return req, nil
+	return c.call("POST", base+"/checkout", tokens[n%int64(len(tokens))], `{"items":[{"sku":"`+sku+`","quantity":1}]}`,
+		"Idempotency-Key", fmt.Sprintf("ol-%d", n))
 }
 
 // olOutcome tallies answers by status and problem type.
@@ -41,23 +36,19 @@ func (o *olOutcome) add(k string) {
 	o.counts[k]++
 }
 
-// olSend sends one request and classifies the answer: "2xx", "shed" (a 503
-// problem of type overloaded with Retry-After), or what else came back.
-func olSend(client *http.Client, req *http.Request) string {
-	resp, err := client.Do(req)
-	if err != nil {
-		return "transport error: " + err.Error()
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+// olKind classifies an answer: "2xx", "shed" (a 503 problem of type
+// overloaded with Retry-After), or what else came back.
+func olKind(r reply) string {
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+	case r.err != nil:
+		return "transport error: " + r.err.Error()
+	case r.code >= 200 && r.code < 300:
 		return "2xx"
-	case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" &&
-		strings.Contains(string(body), `/problems/overloaded"`):
+	case r.code == http.StatusServiceUnavailable && r.header.Get("Retry-After") != "" &&
+		strings.Contains(r.body, `/problems/overloaded"`):
 		return "shed"
 	}
-	return fmt.Sprintf("%d %.200s", resp.StatusCode, body)
+	return fmt.Sprintf("%d %.200s", r.code, r.body)
 }
 
 // TestOverloadShedsCleanly offers three times the measured capacity on a
@@ -73,7 +64,7 @@ func TestOverloadShedsCleanly(t *testing.T) {
 	f := newShopFixture(t, s, "overload")
 	for i := range 40 {
 		sku := fmt.Sprintf("OL%02d", i)
-		code, _, body := do(t, "PUT", s.URL+"/v1/shops/overload/admin/products/"+sku, f.shopKey,
+		code, _, body := do(t, "PUT", s.URL+"/v1/shops/overload/admin/products/"+sku, f.key,
 			`{"title":"Item `+sku+`","price":900,"currency":"EUR","stock":1000000}`)
 		if code != http.StatusCreated {
 			t.Fatalf("put %s: %d %s", sku, code, body)
@@ -88,7 +79,7 @@ func TestOverloadShedsCleanly(t *testing.T) {
 		tokens = append(tokens, strings.Split(strings.Split(body, `"token":"`)[1], `"`)[0])
 	}
 	base := s.URL + "/v1/shops/overload"
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1000}}
+	c := &client{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1000}}}
 	var seq atomic.Int64
 
 	// Capacity: what 8 closed-loop clients complete in two seconds.
@@ -100,8 +91,7 @@ func TestOverloadShedsCleanly(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(stop) {
-				req, err := olRequest(base, tokens, seq.Add(1))
-				if err == nil && olSend(client, req) == "2xx" {
+				if olKind(olCall(c, base, tokens, seq.Add(1))) == "2xx" {
 					done.Add(1)
 				}
 			}
@@ -127,12 +117,9 @@ func TestOverloadShedsCleanly(t *testing.T) {
 			case <-time.After(wait): // the arrival schedule, not a wait for a condition
 			}
 		}
-		req, err := olRequest(base, tokens, seq.Add(1))
-		if err != nil {
-			t.Fatal(err)
-		}
+		n := seq.Add(1)
 		wg.Add(1)
-		go func() { defer wg.Done(); out.add(olSend(client, req)) }()
+		go func() { defer wg.Done(); out.add(olKind(olCall(c, base, tokens, n))) }()
 	}
 	wg.Wait()
 	t.Logf("capacity %.0f req/s, offered %.0f req/s: %v", capacity, rate, out.counts)
@@ -151,7 +138,7 @@ func TestOverloadShedsCleanly(t *testing.T) {
 func TestCheckoutConcurrency(t *testing.T) {
 	t.Parallel()
 	s := startSurge(t, map[string]string{"SURGE_CHECKOUT_CONCURRENCY": "3"})
-	if got := evMetric(t, s.URL, "surge_shed_checkout_limit"); got != 3 {
+	if got := metric(t, s.URL, "surge_shed_checkout_limit"); got != 3 {
 		t.Fatalf("checkout limit %v, want 3", got)
 	}
 }
@@ -162,7 +149,7 @@ func TestCheckoutConcurrency(t *testing.T) {
 func TestCheckoutPaceIgnoresReplaysAndRefusals(t *testing.T) {
 	t.Parallel()
 	s := startSurge(t, map[string]string{"SURGE_RATE_LIMITS": "off"})
-	shop := ckNewShop(t, s.URL, "test-admin-key-0123456789abcdef", "pace")
+	shop := newShop(t, s.URL, "test-admin-key-0123456789abcdef", "pace")
 	shop.product(t, "P1", 1000, 0)
 	token := shop.customers(t, 1)[0]
 	url := s.URL + "/v1/shops/pace/checkout"
@@ -170,14 +157,11 @@ func TestCheckoutPaceIgnoresReplaysAndRefusals(t *testing.T) {
 		t.Fatalf("checkout: %d %s", code, body)
 	}
 	const pace = "surge_shed_checkout_baseline_seconds"
-	deadline := time.Now().Add(30 * time.Second)
-	base := evMetric(t, s.URL, pace)
-	for ; base == 0; base = evMetric(t, s.URL, pace) {
-		if time.Now().After(deadline) {
-			t.Fatal("a checkout did not set the pace")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var base float64
+	testrig.Eventually(t, "a checkout to set the pace", func() bool {
+		base = metric(t, s.URL, pace)
+		return base != 0
+	})
 
 	for i := range 50 {
 		code, h, _ := do(t, "POST", url, token, `{"items":[{"sku":"P1","quantity":1}]}`, "Idempotency-Key", "pace-1")
@@ -191,7 +175,7 @@ func TestCheckoutPaceIgnoresReplaysAndRefusals(t *testing.T) {
 	// The pace is taken every 100 ms; watch it for ten of those. Were the
 	// quick answers counted, it would drop at the first.
 	for until := time.Now().Add(time.Second); time.Now().Before(until); time.Sleep(50 * time.Millisecond) {
-		if now := evMetric(t, s.URL, pace); now < base {
+		if now := metric(t, s.URL, pace); now < base {
 			t.Fatalf("the pace fell from %v to %v s on replays and refusals", base, now)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // runAsSurge, when set in the environment, makes the test binary behave as
@@ -61,28 +63,25 @@ func startProcess(t testing.TB, env map[string]string, args ...string) *proc {
 	}
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() { p.Kill(t) })
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
+	ready := false
+	t.Cleanup(func() {
+		if !ready {
+			t.Logf("surge never became ready:\n%s", p.Stdout)
+		}
+	})
+	testrig.Eventually(t, "surge to answer /readyz", func() bool {
 		select {
 		case <-p.exited:
-			t.Fatalf("surge exited early:\n%s", p.Stdout)
+			t.Fatalf("surge exited early")
 		default:
 		}
 		if m := listenLine.FindStringSubmatch(p.Stdout.String()); m != nil && p.URL == "" {
 			p.URL = m[1]
 		}
-		if p.URL != "" {
-			if resp, err := http.Get(p.URL + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return p
-				}
-			}
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition, not waiting out time
-	}
-	t.Fatalf("surge not ready within 90s:\n%s", p.Stdout)
-	return nil
+		ready = p.URL != "" && readyz(p.URL)
+		return ready
+	})
+	return p
 }
 
 // Kill sends SIGKILL and waits for the process to be gone.

@@ -14,7 +14,7 @@ import (
 // fulfilled), the refund is retried, and once the provider answers again
 // the audit finds the money back — on both engines.
 func TestRefundIsOwedUntilConfirmed(t *testing.T) {
-	for _, eng := range ckEngines {
+	for _, eng := range engines {
 		t.Run(eng.name, func(t *testing.T) {
 			t.Parallel()
 			sim := ckStartPSP(t, psp.Faults{})
@@ -22,14 +22,14 @@ func TestRefundIsOwedUntilConfirmed(t *testing.T) {
 			env["SURGE_PSP_URL"] = sim.URL()
 			env["SURGE_RECONCILE_INTERVAL"] = "200ms"
 			s := startSurge(t, env)
-			shop := ckNewShop(t, s.URL, s.AdminKey, "refunds")
+			shop := newShop(t, s.URL, s.AdminKey, "refunds")
 			shop.product(t, "TEE", 10, 0)
 			token := shop.customers(t, 1)[0]
 			r := ckCheckout(s.URL, "refunds", token, "k-1", ckItems("TEE", 1), false, nil)
 			if r.code != http.StatusCreated {
 				t.Fatalf("checkout: %s", r)
 			}
-			order := r.ckOrderID()
+			order := r.orderID()
 			if err := sim.SetFaults(psp.Faults{ErrorRate: 1}); err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +42,7 @@ func TestRefundIsOwedUntilConfirmed(t *testing.T) {
 				t.Fatalf("fulfil of a refunded order: %d %s", code, body)
 			}
 			// While the provider is down, the money is still owed.
-			if owed := evMetric(t, s.URL, "surge_refunds_owed"); owed != 1 {
+			if owed := metric(t, s.URL, "surge_refunds_owed"); owed != 1 {
 				t.Fatalf("refunds owed with the provider down: %v, want 1", owed)
 			}
 			if err := sim.SetFaults(psp.Faults{}); err != nil {

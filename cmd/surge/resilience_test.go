@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,30 +12,21 @@ import (
 	"github.com/surge-commerce/surge/internal/testrig"
 )
 
-// shopFixture creates a shop with one product and a customer token.
+// shopFixture is a shop with one product, TEE, and a customer (token).
 type shopFixture struct {
-	s        *surge
-	shopKey  string
-	customer string
+	shop
+	token string
 }
 
 func newShopFixture(t *testing.T, s *surge, slug string) shopFixture {
 	t.Helper()
-	code, _, body := do(t, "POST", s.URL+"/v1/admin/shops", s.AdminKey, `{"slug":"`+slug+`","name":"Shop"}`)
-	if code != http.StatusCreated {
-		t.Fatalf("create shop: %d %s", code, body)
-	}
-	f := shopFixture{s: s, shopKey: regexp.MustCompile(`"api_key":"([^"]+)"`).FindStringSubmatch(body)[1]}
-	code, _, body = do(t, "PUT", s.URL+"/v1/shops/"+slug+"/admin/products/TEE", f.shopKey,
+	f := shopFixture{shop: newShop(t, s.URL, s.AdminKey, slug)}
+	code, _, body := do(t, "PUT", f.url("/admin/products/TEE"), f.key,
 		`{"title":"Tee","price":1500,"currency":"EUR","stock":100}`)
 	if code != http.StatusCreated {
 		t.Fatalf("put product: %d %s", code, body)
 	}
-	code, _, body = do(t, "POST", s.URL+"/v1/shops/"+slug+"/customers", "", "")
-	if code != http.StatusCreated {
-		t.Fatalf("create customer: %d %s", code, body)
-	}
-	f.customer = regexp.MustCompile(`"token":"([^"]+)"`).FindStringSubmatch(body)[1]
+	f.token = f.customer(t)
 	return f
 }
 
@@ -49,46 +38,8 @@ func (f shopFixture) checkout(t *testing.T, slug, key string) (int, string) {
 
 func (f shopFixture) checkoutH(t *testing.T, slug, key string) (int, http.Header, string) {
 	t.Helper()
-	return do(t, "POST", f.s.URL+"/v1/shops/"+slug+"/checkout", f.customer,
+	return do(t, "POST", f.base+"/v1/shops/"+slug+"/checkout", f.token,
 		`{"items":[{"sku":"TEE","quantity":1}]}`, "Idempotency-Key", key)
-}
-
-// poll waits (generously) until cond holds.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition
-	}
-}
-
-// requireAudit runs the audit once, letting in-flight work settle first,
-// and fails the test on any breach: a breach that heals itself by a second
-// look is still a breach (docs/INVARIANTS.md). Only a request refused
-// before the audit ran (429 or 503 after a flood) is sent again, after its
-// Retry-After.
-func requireAudit(t testing.TB, base, admin string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		code, h, body := do(t, "GET", base+"/v1/admin/audit?settle=60s", admin, "")
-		if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && time.Now().Before(deadline) {
-			wait, err := strconv.Atoi(h.Get("Retry-After"))
-			if err != nil || wait < 1 {
-				wait = 1
-			}
-			time.Sleep(time.Duration(wait) * time.Second) // the server asked for this pause
-			continue
-		}
-		var rep struct{ Passed, Settled bool }
-		if code != http.StatusOK || json.Unmarshal([]byte(body), &rep) != nil || !rep.Passed || !rep.Settled {
-			t.Fatalf("audit: %d %s", code, body)
-		}
-		return
-	}
 }
 
 // TestPostgresOutage stops PostgreSQL under a running Surge: catalog reads
@@ -110,7 +61,7 @@ func TestPostgresOutage(t *testing.T) {
 	}
 
 	pg.Stop()
-	poll(t, "a stale catalog answer", func() bool {
+	testrig.Eventually(t, "a stale catalog answer", func() bool {
 		code, h, _ := do(t, "GET", product, "", "")
 		if code != http.StatusOK {
 			t.Fatalf("catalog read during the outage: %d, want 200 from cache", code)
@@ -121,17 +72,17 @@ func TestPostgresOutage(t *testing.T) {
 	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "problems/") {
 		t.Fatalf("checkout during the outage: %d %v %s, want 503 problem with Retry-After", code, h, body)
 	}
-	poll(t, "/readyz to fail", func() bool {
+	testrig.Eventually(t, "/readyz to fail", func() bool {
 		code, _, _ := do(t, "GET", s.URL+"/readyz", "", "")
 		return code == http.StatusServiceUnavailable
 	})
 
 	pg.Start()
-	poll(t, "/readyz to recover", func() bool {
+	testrig.Eventually(t, "/readyz to recover", func() bool {
 		code, _, _ := do(t, "GET", s.URL+"/readyz", "", "")
 		return code == http.StatusOK
 	})
-	poll(t, "checkout to work again", func() bool {
+	testrig.Eventually(t, "checkout to work again", func() bool {
 		code, _ := f.checkout(t, "pgdown", "after")
 		return code == http.StatusCreated
 	})
@@ -169,7 +120,7 @@ func TestRedisOutage(t *testing.T) {
 	if ok == 0 {
 		t.Fatal("no catalog read succeeded with Redis down")
 	}
-	poll(t, "the Redis breaker to show in /readyz", func() bool {
+	testrig.Eventually(t, "the Redis breaker to show in /readyz", func() bool {
 		get()
 		_, _, body := do(t, "GET", s.URL+"/readyz", "", "")
 		return strings.Contains(body, `"redis":"open"`)
@@ -212,8 +163,8 @@ func TestSlowProvider(t *testing.T) {
 	if err := sim.SetFaults(psp.Faults{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the pending order to be paid", func() bool {
-		_, _, body := do(t, "GET", s.URL+"/v1/shops/slowpsp/orders/"+orderID, f.customer, "")
+	testrig.Eventually(t, "the pending order to be paid", func() bool {
+		_, _, body := do(t, "GET", s.URL+"/v1/shops/slowpsp/orders/"+orderID, f.token, "")
 		return strings.Contains(body, `"status":"paid"`)
 	})
 	requireAudit(t, s.URL, s.AdminKey)

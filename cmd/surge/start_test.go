@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // A data directory belongs to one server: a second `surge serve` on it
@@ -145,13 +147,9 @@ func TestPSPNeedsAKeyOffLoopback(t *testing.T) {
 	go func() {
 		done <- run(open, []string{"psp", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, func(string) string { return "" }, &stdout, &stderr)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stderr.String(), "SURGE_PSP_API_KEY is unset") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no warning that the simulator is open; stderr:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition
-	}
+	testrig.Eventually(t, "a warning that the simulator is open", func() bool {
+		return strings.Contains(stderr.String(), "SURGE_PSP_API_KEY is unset")
+	})
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)

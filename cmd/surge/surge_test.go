@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running
@@ -88,61 +89,25 @@ func startSurge(t testing.TB, env map[string]string, args ...string) *surge {
 		case <-time.After(60 * time.Second):
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	ready := false
+	t.Cleanup(func() {
+		if !ready {
+			t.Logf("surge never became ready\nstdout:\n%s\nstderr:\n%s", s.Stdout, s.Stderr)
+		}
+	})
+	testrig.Eventually(t, "surge to answer /readyz", func() bool {
 		select {
 		case <-s.done:
-			t.Fatalf("surge exited early: %v\nstdout:\n%s\nstderr:\n%s", s.err, s.Stdout, s.Stderr)
+			t.Fatalf("surge exited early: %v", s.err)
 		default:
 		}
 		if m := listenLine.FindStringSubmatch(s.Stdout.String()); m != nil && s.URL == "" {
 			s.URL = m[1]
 		}
-		if s.URL != "" {
-			if resp, err := http.Get(s.URL + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return s
-				}
-			}
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition, not waiting out time
-	}
-	t.Fatalf("surge not ready within 60s\nstdout:\n%s\nstderr:\n%s", s.Stdout, s.Stderr)
-	return nil
-}
-
-// do sends a request with an optional bearer key and JSON body and returns
-// the status, headers and body.
-func do(t testing.TB, method, url, key, body string, header ...string) (int, http.Header, string) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+		ready = s.URL != "" && readyz(s.URL)
+		return ready
+	})
+	return s
 }
 
 // TestServeAndRestart is the smoke test of the embedded defaults: a shop and
@@ -175,4 +140,25 @@ func TestServeAndRestart(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("shop key after restart: %d", code)
 	}
+}
+
+// cli runs a surge subcommand in-process exactly as a user would, with env
+// as the whole environment.
+func cli(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	var out syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := run(ctx, args, func(k string) string { return env[k] }, &out, &out)
+	return out.String(), err
+}
+
+// runOK runs a surge command as a user would and returns what it printed.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := cli(t, nil, args...)
+	if err != nil {
+		t.Fatalf("surge %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
 }

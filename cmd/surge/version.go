@@ -5,8 +5,6 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
@@ -54,19 +52,4 @@ func (b buildInfo) String() string {
 func runVersion(stdout io.Writer) error {
 	fmt.Fprintln(stdout, readBuildInfo())
 	return nil
-}
-
-// buildInfoMetric is the surge_build_info gauge: always 1, with the build
-// in its labels, so dashboards can tell which binary a replica runs.
-func buildInfoMetric() prometheus.Collector {
-	b := readBuildInfo()
-	g := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "surge_build_info",
-		Help: "The running binary's build: version, VCS revision and Go version (always 1).",
-		ConstLabels: prometheus.Labels{
-			"version": b.Version, "revision": b.Revision, "goversion": b.GoVersion,
-		},
-	})
-	g.Set(1)
-	return g
 }

@@ -24,7 +24,7 @@ import (
 )
 
 // world is one schedule's system: the real store and services, wired as
-// cmd/surge/serve.go wires them, around an injected clock and a payment
+// internal/app wires them, around an injected clock and a payment
 // simulator of its own.
 type world struct {
 	sched    Schedule

@@ -49,7 +49,7 @@ var rooms = map[string]string{
 	"internal/connlimit": edge, "internal/httpapi": edge, "internal/loadshed": edge, "internal/web": edge,
 	"internal/ratelimit": edge,
 
-	"cmd/surge": runtime, "internal/config": runtime, "internal/datadir": runtime,
+	"cmd/surge": runtime, "internal/app": runtime, "internal/config": runtime, "internal/datadir": runtime,
 	"internal/demo": runtime,
 
 	"internal/psp": tool, "internal/loadtest": tool, "internal/explore": tool,

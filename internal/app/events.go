@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func prepareEvents(ctx context.Context, st *store.Store, brk *broker.Broker, cfg
 	}
 	if brk.Embedded() {
 		// Other local tools (surge events ...) find the running broker here.
-		if err := os.WriteFile(natsURLFile(cfg.DataDir), []byte(brk.URL()), 0o640); err != nil {
+		if err := os.WriteFile(NATSURLFile(cfg.DataDir), []byte(brk.URL()), 0o640); err != nil {
 			return err
 		}
 		if brk.UncleanStart() {
@@ -44,39 +44,18 @@ func prepareEvents(ctx context.Context, st *store.Store, brk *broker.Broker, cfg
 	return nil
 }
 
-// consumers are the event consumers, in serve's worker role and in
-// surge events replay alike.
-func consumers(st *store.Store, now func() time.Time) []worker.Handler {
+// Consumers are the event consumers, in the worker role and in a replay
+// alike.
+func Consumers(st *store.Store, now func() time.Time) []worker.Handler {
 	return []worker.Handler{
 		notify.NewHandler(st, now), invoice.NewHandler(st, now),
 		analytics.NewHandler(st, now), recommend.NewHandler(st, now),
 	}
 }
 
-func natsURLFile(dataDir string) string { return filepath.Join(dataDir, "nats.url") }
-
-// relayWake merges this process's commits and, on PostgreSQL, every
-// process's commits (LISTEN/NOTIFY) into one wake-up channel.
-func relayWake(ctx context.Context, st *store.Store, cfg *config.Config) <-chan struct{} {
-	wake := make(chan struct{}, 1)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-st.OutboxWake():
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	if st.Engine() == store.Postgres {
-		go store.ListenOutbox(ctx, cfg.DatabaseURL, wake)
-	}
-	return wake
-}
+// NATSURLFile is where a server with an embedded broker leaves its URL for
+// the other commands on the same data directory.
+func NATSURLFile(dataDir string) string { return filepath.Join(dataDir, "nats.url") }
 
 // outboxInfo reports the outbox lag in /readyz detail.
 func outboxInfo(st *store.Store, now func() time.Time) func(context.Context) any {

@@ -1,17 +1,51 @@
-package main
+package app
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/surge-commerce/surge/internal/config"
 	"github.com/surge-commerce/surge/internal/psp"
 	"github.com/surge-commerce/surge/internal/pspclient"
 )
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// connectRedis returns a Redis client when one is configured, and a line
+// describing it. Redis only speeds things up and shares limits, so an
+// unreachable Redis is reported, never fatal: the client keeps trying and
+// everything falls back to in-process until it answers.
+func connectRedis(ctx context.Context, url string) (*redis.Client, string) {
+	if url == "" {
+		return nil, "off (in-process cache and limits)"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, "misconfigured, running without it: " + err.Error()
+	}
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, 200*time.Millisecond, 200*time.Millisecond
+	c := redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx).Err(); err != nil {
+		return c, "unreachable for now (" + err.Error() + "); in-process fallback until it answers"
+	}
+	return c, "on (" + opts.Addr + ")"
+}
 
 // startPayments returns the provider client: the configured provider, or
 // a simulator started in this process so the embedded default needs
