@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -46,30 +45,11 @@ func testProductPreconditions(t *testing.T, s *store.Store) {
 
 	// The race: both writers hold version 1; exactly one may write.
 	must[catalog.Product](t)(first(s.PutProduct(c, product(sh.ID, "RACE", 1), t0)))
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, errs[i] = s.PutProductIf(c, product(sh.ID, "RACE", int64(10+i)), t0.Add(time.Second), match(1))
-		}()
-	}
-	wg.Wait()
-	won := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case errcode.Is(err, errcode.PreconditionFailed), errcode.Is(err, errcode.Conflict):
-			// Conflict: PostgreSQL may abort the loser as a serialization
-			// failure before the version check sees it; it changed nothing
-			// either way.
-		default:
-			t.Fatalf("racing put: %v", err)
-		}
-	}
-	if got := must[catalog.Product](t)(s.Product(c, sh.ID, "RACE")); won != 1 || got.Version != 2 {
-		t.Fatalf("%d of 2 racing writers won (%v); product at version %d, want 2", won, errs, got.Version)
+	race(t, "product put", func(i int) error {
+		_, _, err := s.PutProductIf(c, product(sh.ID, "RACE", int64(10+i)), t0.Add(time.Second), match(1))
+		return err
+	})
+	if got := must[catalog.Product](t)(s.Product(c, sh.ID, "RACE")); got.Version != 2 {
+		t.Fatalf("after the race the product is at version %d, want 2", got.Version)
 	}
 }
