@@ -77,7 +77,7 @@ func newAPI(d apiDeps) (*httpapi.Server, error) {
 			// take every replica out of the balancer (docs/INVARIANTS.md,
 			// I8). The NATS-down drill found it did. A quarter second, so a
 			// broker that does not answer cannot slow /readyz past the
-			// balancer's check timeout (500 ms in deploy/ and the drills).
+			// balancer's check timeout (500 ms in the drills' HAProxy, 1 s in deploy/kubernetes).
 			"broker": func(ctx context.Context) any {
 				ctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 				defer cancel()
