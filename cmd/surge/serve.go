@@ -248,6 +248,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Site:          site,
 		ConsoleKey:    deriveKey(ticketKey, "surge console sessions"),
 		SaleFigures:   saleFigures(st),
+		DeadLetters:   worker.DeadLetters{JS: brk.JetStream(), Handlers: consumers(st, now)},
 		WebhookSecret: webhookSecret, Webhooks: st, Registry: reg,
 		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
 			opts := auditOptions(cfg, st, settle, auditGrace(cfg))
