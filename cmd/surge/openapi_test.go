@@ -212,7 +212,7 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	c.call(s, "GET", "/v1/admin/audit", "/v1/admin/audit", A, "")
 	c.call(s, "GET", "/v1/admin/dead-letters", "/v1/admin/dead-letters", A, "")
 	c.call(s, "POST", "/v1/admin/dead-letters/replay", "/v1/admin/dead-letters/replay", A, `{"consumer":"invoice"}`)
-	c.call(s, "POST", "/v1/admin/dead-letters/replay", "/v1/admin/dead-letters/replay", A, `{"consumer":"nope"}`) // 422
+	c.call(s, "POST", "/v1/admin/dead-letters/replay", "/v1/admin/dead-letters/replay", A, `{"consumer":"nope"}`)     // 422
 	c.call(s, "POST", "/v1/payments/webhook", "/v1/payments/webhook", "", `{"id":"x"}`, "Psp-Signature", "t=1,v1=00") // 401
 	c.call(s, "DELETE", T, P, K, "")
 	c.call(s, "DELETE", T, P, K, "")                                                                                                              // 404

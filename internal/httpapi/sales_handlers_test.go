@@ -113,7 +113,7 @@ func TestPublicSaleHandlers(t *testing.T) {
 			{name: "a sale with nothing left", route: put, method: "PUT", path: "/v1/shops/acme/admin/sales/CAP", token: key,
 				body: `{"stock":0}`, status: http.StatusOK},
 			{name: "read it", route: info, method: "GET", path: "/v1/shops/acme/sales/TEE", status: http.StatusOK,
-				want: map[string]any{"sku": "TEE", "starts_at": later.Format(time.RFC3339), "waiting_room": true, "pow_difficulty": 4, "sold_out": false},
+				want:  map[string]any{"sku": "TEE", "starts_at": later.Format(time.RFC3339), "waiting_room": true, "pow_difficulty": 4, "sold_out": false},
 				check: noStock},
 			{name: "read a sold-out one", route: info, method: "GET", path: "/v1/shops/acme/sales/CAP", status: http.StatusOK,
 				want: map[string]any{"waiting_room": false, "pow_difficulty": 0, "sold_out": true}, check: noStock},
