@@ -195,6 +195,8 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	c.call(s, "PUT", "/v1/shops/{shop}/admin/sales/{sku}", "/v1/shops/oas/admin/sales/MUG", K, `{"stock":5}`, "If-None-Match", "*") // 412
 	_, body = c.call(s, "POST", "/v1/shops/{shop}/sales/{sku}/queue", "/v1/shops/oas/sales/MUG/queue", C, "")
 	c.call(s, "GET", "/v1/shops/{shop}/sales/{sku}/queue", "/v1/shops/oas/sales/MUG/queue", C, "", "Surge-Queue-Ticket", id(body, "token"))
+	c.call(s, "GET", "/v1/shops/{shop}/sales/{sku}", "/v1/shops/oas/sales/MUG", "", "")
+	c.call(s, "GET", "/v1/shops/{shop}/sales/{sku}", "/v1/shops/oas/sales/TEE-1", "", "") // 404
 	c.call(s, "PUT", "/v1/shops/{shop}/admin/sales/{sku}", "/v1/shops/oas/admin/sales/MUG", K, `{"stock":5,"admission_rate":10,"pow_difficulty":8}`)
 	_, body = c.call(s, "GET", "/v1/shops/{shop}/sales/{sku}/queue/challenge", "/v1/shops/oas/sales/MUG/queue/challenge", C, "")
 	challenge := id(body, "challenge")
@@ -208,6 +210,9 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	c.call(s, "POST", "/v1/shops/{shop}/admin/keys", "/v1/shops/oas/admin/keys", K, `{"grace_seconds":60}`)
 	c.call(s, "POST", "/v1/admin/shops/{shop}/keys", "/v1/admin/shops/oas/keys", A, "")
 	c.call(s, "GET", "/v1/admin/audit", "/v1/admin/audit", A, "")
+	c.call(s, "GET", "/v1/admin/dead-letters", "/v1/admin/dead-letters", A, "")
+	c.call(s, "POST", "/v1/admin/dead-letters/replay", "/v1/admin/dead-letters/replay", A, `{"consumer":"invoice"}`)
+	c.call(s, "POST", "/v1/admin/dead-letters/replay", "/v1/admin/dead-letters/replay", A, `{"consumer":"nope"}`)     // 422
 	c.call(s, "POST", "/v1/payments/webhook", "/v1/payments/webhook", "", `{"id":"x"}`, "Psp-Signature", "t=1,v1=00") // 401
 	c.call(s, "DELETE", T, P, K, "")
 	c.call(s, "DELETE", T, P, K, "")                                                                                                              // 404

@@ -53,8 +53,9 @@ func TestAPIReferenceInABrowser(t *testing.T) {
 
 // The pages in a real browser (internal/web/e2e, playwright-core driving
 // Debian's chromium): a buyer pays on a 360 px screen, a double click
-// places one order, a flash sale sells out while its page shows, and the
-// ops console shows a sale's units falling and the audit passing.
+// places one order, a keyboard alone buys, a sale counts down to its start
+// on the server's clock, a flash sale sells out while its page shows, and
+// the ops console shows a sale's units falling and the audit passing.
 func TestStorefrontInABrowser(t *testing.T) {
 	t.Parallel()
 	node, chromium := testrig.Node(t), testrig.Chromium(t)
@@ -81,6 +82,16 @@ func TestStorefrontInABrowser(t *testing.T) {
 	if code, _, body := do(t, "PUT", s.URL+"/v1/shops/demo/admin/sales/DROP-OPS", key.APIKey, `{"stock":10}`); code/100 != 2 {
 		t.Fatalf("sale: %d %s", code, body)
 	}
+	// A sale two hours away, for the countdown before anyone joins.
+	if code, _, body := do(t, "PUT", s.URL+"/v1/shops/demo/admin/products/DROP-SOON", key.APIKey,
+		`{"title":"Coming drop","description":"Not yet","price":5900,"currency":"EUR","stock":5}`); code/100 != 2 {
+		t.Fatalf("product: %d %s", code, body)
+	}
+	soon := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
+	if code, _, body := do(t, "PUT", s.URL+"/v1/shops/demo/admin/sales/DROP-SOON", key.APIKey,
+		`{"stock":5,"admission_rate":10,"starts_at":"`+soon+`"}`); code/100 != 2 {
+		t.Fatalf("sale: %d %s", code, body)
+	}
 	dir := "../../internal/web/e2e"
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -94,7 +105,7 @@ func TestStorefrontInABrowser(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, "--test", "storefront.test.js", "ops.test.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SURGE_URL="+s.URL, "CHROMIUM="+chromium, "SHOP_KEY="+key.APIKey, "SALE_SKU=DROP-E2E",
-		"OPS_SKU=DROP-OPS", "ADMIN_KEY="+s.AdminKey)
+		"SOON_SKU=DROP-SOON", "OPS_SKU=DROP-OPS", "ADMIN_KEY="+s.AdminKey)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test storefront.test.js: %v\n%s", err, out)

@@ -24,6 +24,7 @@ import (
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/tracing"
 	"github.com/surge-commerce/surge/internal/web"
+	"github.com/surge-commerce/surge/internal/worker"
 )
 
 // apiDeps is what the HTTP interface is built from.
@@ -92,6 +93,7 @@ func newAPI(d apiDeps) (*httpapi.Server, error) {
 		Site:          site,
 		ConsoleKey:    deriveKey(d.ticketKey, "surge console sessions"),
 		SaleFigures:   saleFigures(st),
+		DeadLetters:   worker.DeadLetters{JS: d.brk.JetStream(), Handlers: Consumers(st, d.now)},
 		WebhookSecret: d.webhookSecret, Webhooks: st, Registry: d.reg,
 		Auditor: func(ctx context.Context, settle time.Duration) (audit.Report, error) {
 			opts := AuditOptions(cfg, st, settle, auditGrace(cfg))

@@ -13,7 +13,7 @@ var publicRoutes = map[string]bool{
 	"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /openapi.json": true,
 	"GET /v1/shops/{shop}/products/{sku}": true, "GET /v1/shops/{shop}/products": true,
 	"GET /v1/shops/{shop}/search": true, "GET /v1/shops/{shop}/products/{sku}/recommendations": true,
-	"POST /v1/shops/{shop}/customers": true,
+	"POST /v1/shops/{shop}/customers": true, "GET /v1/shops/{shop}/sales/{sku}": true,
 	// Signed by the payment provider instead (TestPaymentWebhookHandler).
 	"POST /v1/payments/webhook": true,
 }

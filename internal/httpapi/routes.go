@@ -49,6 +49,8 @@ func (s *Server) routes() {
 	s.handle("GET /v1/admin/flags", ls.Admin, s.listFlags())
 	s.handle("GET /v1/admin/flags/{flag}", ls.Admin, s.getFlag())
 	s.handle("PUT /v1/admin/flags/{flag}", ls.Admin, s.setFlag())
+	s.handle("GET /v1/admin/dead-letters", ls.Admin, s.listDeadLetters())
+	s.handle("POST /v1/admin/dead-letters/replay", ls.Admin, s.replayDeadLetters())
 
 	// Shop admin (shop key).
 	s.handle("POST /v1/shops/{shop}/admin/keys", ls.Admin, s.rotateKey())
@@ -85,6 +87,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/shops/{shop}/carts/{cart}", ls.Checkout, s.getCart())
 	s.handle("PUT /v1/shops/{shop}/carts/{cart}/lines/{sku}", ls.Checkout, s.setCartLine())
 	s.handle("DELETE /v1/shops/{shop}/carts/{cart}/lines/{sku}", ls.Checkout, s.setCartLine())
+	s.handle("GET /v1/shops/{shop}/sales/{sku}", ls.Browse, s.getPublicSale())
 	s.handle("POST /v1/shops/{shop}/sales/{sku}/queue", ls.Queue, s.joinQueue())
 	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue", ls.Queue, s.queueStatus())
 	s.handle("GET /v1/shops/{shop}/sales/{sku}/queue/challenge", ls.Queue, s.queueChallenge())

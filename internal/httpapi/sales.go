@@ -83,6 +83,46 @@ func (s *Server) deleteSale() http.Handler {
 	})
 }
 
+// saleInfo is what anyone may know of a flash sale before joining it.
+// Now is the server's clock, so a page counts down to StartsAt right even
+// when the buyer's clock is off.
+type saleInfo struct {
+	SKU           string    `json:"sku"`
+	StartsAt      time.Time `json:"starts_at"`
+	Now           time.Time `json:"now"`
+	WaitingRoom   bool      `json:"waiting_room"`
+	PowDifficulty int       `json:"pow_difficulty"`
+	SoldOut       bool      `json:"sold_out"`
+}
+
+// saleCacheControl lets browsers and edge caches absorb the crowd that
+// reloads a sale's page before its start, while the sold-out state and
+// the server's clock stay no more than a second old.
+const saleCacheControl = "public, max-age=1"
+
+// getPublicSale tells a buyer when a sale starts and what joining asks,
+// without the stock figures only the shop sees.
+func (s *Server) getPublicSale() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sh, err := s.shops.Resolve(r.Context(), r.PathValue("shop"))
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		sale, err := s.sales.Get(r.Context(), sh.ID, r.PathValue("sku"))
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", saleCacheControl)
+		encode(w, http.StatusOK, saleInfo{
+			SKU: sale.SKU, StartsAt: sale.StartsAt.UTC(), Now: s.now().UTC(),
+			WaitingRoom: sale.AdmissionRate > 0, PowDifficulty: sale.PowDifficulty,
+			SoldOut: sale.UnitsLeft != nil && *sale.UnitsLeft <= 0,
+		})
+	})
+}
+
 // joinQueue puts the customer in a sale's waiting room. Joining again
 // returns the same place.
 func (s *Server) joinQueue() http.Handler {

@@ -82,6 +82,51 @@ func TestSaleAdminHandlers(t *testing.T) {
 	})
 }
 
+// Anyone may read when a sale starts, what joining asks and whether it is
+// sold out, with the server's clock, but not the shop's stock figures.
+func TestPublicSaleHandlers(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, nil, func(t *testing.T, r *rig) {
+		key := r.newShop("acme")
+		r.newShop("other")
+		r.newProduct("acme", key, "TEE", 10)
+		r.newProduct("acme", key, "CAP", 10)
+		const info = "GET /v1/shops/{shop}/sales/{sku}"
+		const put = "PUT /v1/shops/{shop}/admin/sales/{sku}"
+		later := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+		noStock := func(t *testing.T, res *httptest.ResponseRecorder) {
+			t.Helper()
+			header("Cache-Control", "public, max-age=1")(t, res)
+			body := decodeBody[map[string]any](t, res)
+			for _, secret := range []string{"stock", "units_left", "queue_length", "admission_rate", "version"} {
+				if _, ok := body[secret]; ok {
+					t.Errorf("the public sale shows %s: %v", secret, body)
+				}
+			}
+			if now, err := time.Parse(time.RFC3339Nano, body["now"].(string)); err != nil || time.Since(now).Abs() > time.Hour {
+				t.Errorf("now = %v (%v), want the server's clock", body["now"], err)
+			}
+		}
+		r.run(t, []row{
+			{name: "a sale that opens later", route: put, method: "PUT", path: "/v1/shops/acme/admin/sales/TEE", token: key,
+				body: `{"stock":5,"admission_rate":2,"pow_difficulty":4,"starts_at":"` + later.Format(time.RFC3339) + `"}`, status: http.StatusOK},
+			{name: "a sale with nothing left", route: put, method: "PUT", path: "/v1/shops/acme/admin/sales/CAP", token: key,
+				body: `{"stock":0}`, status: http.StatusOK},
+			{name: "read it", route: info, method: "GET", path: "/v1/shops/acme/sales/TEE", status: http.StatusOK,
+				want:  map[string]any{"sku": "TEE", "starts_at": later.Format(time.RFC3339), "waiting_room": true, "pow_difficulty": 4, "sold_out": false},
+				check: noStock},
+			{name: "read a sold-out one", route: info, method: "GET", path: "/v1/shops/acme/sales/CAP", status: http.StatusOK,
+				want: map[string]any{"waiting_room": false, "pow_difficulty": 0, "sold_out": true}, check: noStock},
+			{name: "a SKU not on sale", route: info, method: "GET", path: "/v1/shops/acme/sales/NOPE",
+				status: http.StatusNotFound, problem: "sale-not-found"},
+			{name: "another shop's sale", route: info, method: "GET", path: "/v1/shops/other/sales/TEE",
+				status: http.StatusNotFound, problem: "sale-not-found"},
+			{name: "an unknown shop", route: info, method: "GET", path: "/v1/shops/nope/sales/TEE",
+				status: http.StatusNotFound, problem: "shop-not-found"},
+		})
+	})
+}
+
 func TestWaitingRoomHandlers(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, nil, func(t *testing.T, r *rig) {

@@ -76,6 +76,9 @@ type Config struct {
 	ConsoleKey []byte
 	// SaleFigures reads every flash sale's live figures for the console.
 	SaleFigures func(context.Context) ([]SaleFigure, error)
+	// DeadLetters lists and replays the event pipeline's dead letters;
+	// nil when the server runs without a broker.
+	DeadLetters DeadLetters
 	// Info adds informational details (never failing readiness) to /readyz.
 	Info map[string]func(ctx context.Context) any
 	// Auditor runs the invariant checks for GET /v1/admin/audit, after
@@ -141,6 +144,7 @@ type Server struct {
 	site           *web.Site
 	consoleKey     []byte
 	saleFigures    func(context.Context) ([]SaleFigure, error)
+	deadLetters    DeadLetters
 	rendered       *otter.Cache[string, []byte] // product JSON by shop/sku/version
 	now            func() time.Time
 	checks         map[string]Check
@@ -184,6 +188,7 @@ func NewServer(cfg Config) *Server {
 		site:           cfg.Site,
 		consoleKey:     cfg.ConsoleKey,
 		saleFigures:    cfg.SaleFigures,
+		deadLetters:    cfg.DeadLetters,
 		now:            time.Now,
 		checks:         cfg.Checks,
 		registry:       cfg.Registry,

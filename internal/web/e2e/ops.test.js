@@ -15,15 +15,44 @@ before(async () => {
 });
 after(async () => browser?.close());
 
+// tabTo presses Tab until the focused element's text is name, and checks
+// that the focus shows.
+async function tabTo(page, name) {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press("Tab");
+    const text = await page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+    if (text === name) {
+      assert.notEqual(await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle), "none", `${name} shows no focus`);
+      return;
+    }
+  }
+  assert.fail(`the tab order never reaches ${name}`);
+}
+
+// unlabelled lists the form fields a screen reader could not name.
+async function unlabelled(page) {
+  return page.evaluate(() => [...document.querySelectorAll("input, select, textarea")]
+    .filter((el) => el.type !== "hidden" && !el.labels?.length && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
+    .map((el) => el.outerHTML));
+}
+
 test("the console shows a sale's units falling and the audit passing", { skip }, async () => {
   const sku = process.env.OPS_SKU;
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   const page = await ctx.newPage();
   page.setDefaultTimeout(30_000);
   await page.goto(`${url}/ops`);
+  await page.getByLabel("Key").waitFor();
+  await tabTo(page, "Skip to content");
   await page.getByLabel("Key").fill(process.env.ADMIN_KEY);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("Key").press("Enter");
   await page.locator("#who").filter({ hasText: "Platform admin" }).waitFor();
+  await page.locator("#dead-letters").filter({ hasText: "No dead letter." }).waitFor();
+  assert.deepEqual(await unlabelled(page), []);
+  await tabTo(page, "Refresh dead letters");
+  await page.keyboard.press("Enter");
+  await page.locator("#dead-letters-result").filter({ hasText: "Dead letters refreshed." }).waitFor();
+  assert.equal(await page.locator("#dead-letters-result").getAttribute("aria-live"), "polite");
   const units = page.locator(`#sales tr[data-sku="${sku}"] td:nth-child(3)`);
   await units.waitFor();
   const start = Number(await units.textContent());

@@ -9,6 +9,7 @@ export type Customer = Schemas["CustomerCreated"];
 export type CheckoutRequest = Schemas["CheckoutRequest"];
 export type Problem = Schemas["Problem"];
 export type Challenge = Schemas["Challenge"];
+export type SaleInfo = Schemas["SaleInfo"];
 /** The prefix of every problem `type` Surge answers with. */
 export declare const problemTypeBase = "https://surge.dev/problems/";
 /** An answer of application/problem+json, as an exception. */
@@ -84,6 +85,12 @@ export declare class SurgeClient {
      * that asks a proof of work gets one: the client asks the challenge and
      * solves it (a short wait at the difficulties shops use), then joins.
      */
+    /**
+     * A flash sale as any buyer may see it before joining: its start, the
+     * server's clock (now), whether it has a waiting room or asks a proof
+     * of work, and whether it is sold out.
+     */
+    sale(shop: string, sku: string): Promise<SaleInfo>;
     joinQueue(shop: string, sku: string): Promise<Ticket>;
     /** The proof-of-work challenge to join a sale's waiting room. */
     queueChallenge(shop: string, sku: string): Promise<Challenge>;

@@ -126,6 +126,14 @@ export class SurgeClient {
      * that asks a proof of work gets one: the client asks the challenge and
      * solves it (a short wait at the difficulties shops use), then joins.
      */
+    /**
+     * A flash sale as any buyer may see it before joining: its start, the
+     * server's clock (now), whether it has a waiting room or asks a proof
+     * of work, and whether it is sold out.
+     */
+    async sale(shop, sku) {
+        return (await this.call("GET", `/v1/shops/${enc(shop)}/sales/${enc(sku)}`)).body;
+    }
     async joinQueue(shop, sku) {
         const path = `/v1/shops/${enc(shop)}/sales/${enc(sku)}/queue`;
         try {

@@ -727,6 +727,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/shops/{shop}/sales/{sku}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a flash sale's start and what joining asks
+         * @description Public and briefly cacheable: when the sale starts, whether it has a waiting room and asks a proof of work, and whether it is sold out. `now` is the server's clock, so a countdown to `starts_at` is right even when the buyer's clock is not. The shop's stock figures are not shown.
+         */
+        get: operations["getPublicSale"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List dead letters by consumer and error
+         * @description Events a consumer gave up on after its retries, grouped by consumer and last error.
+         */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/dead-letters/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay dead letters through their consumer
+         * @description Runs the dead letters of one consumer (or of every consumer, with no body or no consumer) through its handler again. Letters that now succeed leave the DLQ; effects already applied are not applied twice. The status is 200 when the replay ran, even if some letters still fail: the report says which.
+         */
+        post: operations["replayDeadLetters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1072,6 +1132,21 @@ export interface components {
             version: number;
             /** Format: date-time */
             created_at?: string;
+        };
+        SaleInfo: {
+            sku: string;
+            /** Format: date-time */
+            starts_at: string;
+            /**
+             * Format: date-time
+             * @description The server's clock when it answered
+             */
+            now: string;
+            /** @description Buyers join the waiting room (POST .../queue) before checking out */
+            waiting_room: boolean;
+            /** @description Leading zero bits of the proof of work joining asks (0: none) */
+            pow_difficulty: number;
+            sold_out: boolean;
         };
     };
     responses: never;
@@ -5733,6 +5808,270 @@ export interface operations {
                 };
             };
             /** @description Overloaded or a dependency is unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPublicSale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shop: string;
+                sku: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description public, max-age=1 */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {
+                     *       "sku": "DROP-1",
+                     *       "starts_at": "2026-12-04T17:00:00Z",
+                     *       "now": "2026-12-04T16:58:21.402113Z",
+                     *       "waiting_room": true,
+                     *       "pow_difficulty": 0,
+                     *       "sold_out": false
+                     *     } */
+                    "application/json": components["schemas"]["SaleInfo"];
+                };
+            };
+            /** @description No such shop, or the SKU is not on flash sale */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or a dependency is unavailable (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {
+                     *       "items": [
+                     *         {
+                     *           "consumer": "invoice",
+                     *           "error": "invoice rejected: order on hold",
+                     *           "count": 1,
+                     *           "first_seq": 1,
+                     *           "last_seq": 1
+                     *         }
+                     *       ]
+                     *     } */
+                    "application/json": {
+                        items: {
+                            consumer: string;
+                            /** @description The consumer's last error for these letters */
+                            error: string;
+                            count: number;
+                            /** @description First sequence in the DLQ stream (surge events dlq show SEQ) */
+                            first_seq: number;
+                            last_seq: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description No or wrong admin key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server runs without an event broker (broker-unavailable), it cannot reach it, or it is overloaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replayDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description notify, invoice, analytics or recommend; empty for all */
+                    consumer?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {
+                     *       "items": [
+                     *         {
+                     *           "consumer": "invoice",
+                     *           "applied": 1,
+                     *           "failed": 0,
+                     *           "failures": []
+                     *         }
+                     *       ]
+                     *     } */
+                    "application/json": {
+                        items: {
+                            consumer: string;
+                            /** @description Letters that succeeded and left the DLQ */
+                            applied: number;
+                            /** @description Letters that still fail and stay */
+                            failed: number;
+                            failures: string[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or wrong admin key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over the cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server runs without an event broker (broker-unavailable), it cannot reach it, or it is overloaded */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -19,6 +19,7 @@ export type Customer = Schemas["CustomerCreated"];
 export type CheckoutRequest = Schemas["CheckoutRequest"];
 export type Problem = Schemas["Problem"];
 export type Challenge = Schemas["Challenge"];
+export type SaleInfo = Schemas["SaleInfo"];
 
 /** The prefix of every problem `type` Surge answers with. */
 export const problemTypeBase = "https://surge.dev/problems/";
@@ -183,6 +184,15 @@ export class SurgeClient {
    * that asks a proof of work gets one: the client asks the challenge and
    * solves it (a short wait at the difficulties shops use), then joins.
    */
+  /**
+   * A flash sale as any buyer may see it before joining: its start, the
+   * server's clock (now), whether it has a waiting room or asks a proof
+   * of work, and whether it is sold out.
+   */
+  async sale(shop: string, sku: string): Promise<SaleInfo> {
+    return (await this.call("GET", `/v1/shops/${enc(shop)}/sales/${enc(sku)}`)).body as SaleInfo;
+  }
+
   async joinQueue(shop: string, sku: string): Promise<Ticket> {
     const path = `/v1/shops/${enc(shop)}/sales/${enc(sku)}/queue`;
     try {
