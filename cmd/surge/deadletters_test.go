@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/surge-commerce/surge/internal/app"
+	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/testrig"
 	"github.com/surge-commerce/surge/internal/worker"
 )
@@ -50,15 +51,15 @@ func TestDeadLettersReplayThroughTheAPI(t *testing.T) {
 	testrig.Eventually(t, "the poison event in the DLQ", func() bool { return evStreamMsgs(t, js, "DLQ") == 1 })
 
 	code, _, body := do(t, "GET", s.URL+"/v1/admin/dead-letters", s.AdminKey, "")
-	var list struct{ Items []worker.DeadLetterGroup }
+	var list struct{ Items []event.DeadLetterGroup }
 	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil || len(list.Items) != 1 ||
 		list.Items[0].Consumer != "invoice" || list.Items[0].Count != 1 || !strings.Contains(list.Items[0].Error, "order on hold") {
 		t.Fatalf("list: %d %s", code, body)
 	}
-	replay := func() worker.ReplayReport {
+	replay := func() event.ReplayReport {
 		t.Helper()
 		code, _, body := do(t, "POST", s.URL+"/v1/admin/dead-letters/replay", s.AdminKey, `{"consumer":"invoice"}`)
-		var out struct{ Items []worker.ReplayReport }
+		var out struct{ Items []event.ReplayReport }
 		if err := json.Unmarshal([]byte(body), &out); code != 200 || err != nil || len(out.Items) != 1 {
 			t.Fatalf("replay: %d %s", code, body)
 		}

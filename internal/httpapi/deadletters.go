@@ -5,14 +5,14 @@ import (
 	"net/http"
 
 	"github.com/surge-commerce/surge/internal/errcode"
-	"github.com/surge-commerce/surge/internal/worker"
+	"github.com/surge-commerce/surge/internal/event"
 )
 
 // DeadLetters reads and replays the event pipeline's dead letters
-// (worker.DeadLetters).
+// (worker.DeadLetters in the event pipeline).
 type DeadLetters interface {
-	List(ctx context.Context) ([]worker.DeadLetterGroup, error)
-	Replay(ctx context.Context, consumer string) ([]worker.ReplayReport, error)
+	List(ctx context.Context) ([]event.DeadLetterGroup, error)
+	Replay(ctx context.Context, consumer string) ([]event.ReplayReport, error)
 }
 
 // noBroker answers for a server that runs without an event broker.

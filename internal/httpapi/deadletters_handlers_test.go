@@ -6,26 +6,27 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/worker"
 )
 
 // fakeDeadLetters holds one invoice dead letter until it is replayed.
 type fakeDeadLetters struct{ left int }
 
-func (f *fakeDeadLetters) List(context.Context) ([]worker.DeadLetterGroup, error) {
+func (f *fakeDeadLetters) List(context.Context) ([]event.DeadLetterGroup, error) {
 	if f.left == 0 {
 		return nil, nil
 	}
-	return []worker.DeadLetterGroup{{Consumer: "invoice", Error: "order on hold", Count: f.left, FirstSeq: 1, LastSeq: 1}}, nil
+	return []event.DeadLetterGroup{{Consumer: "invoice", Error: "order on hold", Count: f.left, FirstSeq: 1, LastSeq: 1}}, nil
 }
 
-func (f *fakeDeadLetters) Replay(ctx context.Context, consumer string) ([]worker.ReplayReport, error) {
+func (f *fakeDeadLetters) Replay(ctx context.Context, consumer string) ([]event.ReplayReport, error) {
 	if consumer != "" && consumer != "invoice" {
 		return worker.DeadLetters{}.Replay(ctx, consumer) // its own refusal of a name it does not know
 	}
-	rep := worker.ReplayReport{Consumer: "invoice", Applied: f.left, Failures: []string{}}
+	rep := event.ReplayReport{Consumer: "invoice", Applied: f.left, Failures: []string{}}
 	f.left = 0
-	return []worker.ReplayReport{rep}, nil
+	return []event.ReplayReport{rep}, nil
 }
 
 func TestDeadLetterHandlers(t *testing.T) {

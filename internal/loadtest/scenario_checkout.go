@@ -145,7 +145,7 @@ func (c *checkoutScenario) verify(ctx context.Context, e *env) ([]Check, *FlashR
 		return nil, nil, err
 	}
 	ch := Check{Name: "acknowledged orders kept", Passed: len(lost) == 0 && len(unread) == 0,
-		Summary: fmt.Sprintf("%d acknowledged, %d lost, %d could not be read back", len(acked), len(lost), len(unread)),
+		Summary:  fmt.Sprintf("%d acknowledged, %d lost, %d could not be read back", len(acked), len(lost), len(unread)),
 		Breaches: append(lost, unread...)}
 	c.mu.Lock()
 	c.lost = len(lost)

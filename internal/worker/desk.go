@@ -18,30 +18,10 @@ type DeadLetters struct {
 	Handlers []Handler
 }
 
-// DeadLetterGroup is the dead letters of one consumer that failed with
-// one error.
-type DeadLetterGroup struct {
-	Consumer string `json:"consumer"`
-	Error    string `json:"error"`
-	Count    int    `json:"count"`
-	// FirstSeq and LastSeq are the group's first and last sequences in
-	// the DLQ stream (surge events dlq show SEQ).
-	FirstSeq uint64 `json:"first_seq"`
-	LastSeq  uint64 `json:"last_seq"`
-}
-
-// ReplayReport is what replaying one consumer's dead letters did.
-type ReplayReport struct {
-	Consumer string   `json:"consumer"`
-	Applied  int      `json:"applied"`
-	Failed   int      `json:"failed"`
-	Failures []string `json:"failures"`
-}
-
 // List groups the dead letters by consumer and error, in the order their
 // first letter arrived. Errors: unavailable (broker).
-func (d DeadLetters) List(ctx context.Context) ([]DeadLetterGroup, error) {
-	var out []DeadLetterGroup
+func (d DeadLetters) List(ctx context.Context) ([]event.DeadLetterGroup, error) {
+	var out []event.DeadLetterGroup
 	at := map[[2]string]int{}
 	err := EachMessage(ctx, d.JS, event.DLQ.Name, 0, 0, func(seq uint64, m *jetstream.RawStreamMsg) error {
 		k := [2]string{m.Header.Get(event.HeaderConsumer), m.Header.Get(event.HeaderError)}
@@ -49,7 +29,7 @@ func (d DeadLetters) List(ctx context.Context) ([]DeadLetterGroup, error) {
 		if !ok {
 			i = len(out)
 			at[k] = i
-			out = append(out, DeadLetterGroup{Consumer: k[0], Error: k[1], FirstSeq: seq})
+			out = append(out, event.DeadLetterGroup{Consumer: k[0], Error: k[1], FirstSeq: seq})
 		}
 		out[i].Count++
 		out[i].LastSeq = seq
@@ -66,7 +46,7 @@ func (d DeadLetters) List(ctx context.Context) ([]DeadLetterGroup, error) {
 // leave the DLQ, and effects already applied are not applied twice
 // (docs/INVARIANTS.md, I5). Errors: invalid (unknown consumer),
 // unavailable (broker).
-func (d DeadLetters) Replay(ctx context.Context, consumer string) ([]ReplayReport, error) {
+func (d DeadLetters) Replay(ctx context.Context, consumer string) ([]event.ReplayReport, error) {
 	var hs []Handler
 	for _, h := range d.Handlers {
 		if consumer == "" || h.Name() == consumer {
@@ -78,9 +58,9 @@ func (d DeadLetters) Replay(ctx context.Context, consumer string) ([]ReplayRepor
 		v.Add("consumer", fmt.Sprintf("no consumer %q", consumer))
 		return nil, v.Err()
 	}
-	out := []ReplayReport{}
+	out := []event.ReplayReport{}
 	for _, h := range hs {
-		rep := ReplayReport{Consumer: h.Name(), Failures: []string{}}
+		rep := event.ReplayReport{Consumer: h.Name(), Failures: []string{}}
 		r, err := Replay(ctx, d.JS, h, 0, 0, true, func(line string) { rep.Failures = append(rep.Failures, line) })
 		if err != nil {
 			return nil, unreachable(err)
