@@ -53,11 +53,15 @@ type Cluster struct {
 	Sweeper          *Component
 	HAProxy          *Component
 
-	// Proxies stand between the replicas and each dependency.
-	PGProxy    *Proxy
-	RedisProxy *Proxy
-	NATSProxy  []*Proxy
-	PSPProxy   *Proxy
+	// Proxies stand between the replicas and each dependency. The
+	// replicas list both PostgreSQL proxies and want a writable server
+	// (target_session_attrs=read-write), so they follow a promoted
+	// standby without a restart; PGProxy is the primary's.
+	PGProxy        *Proxy
+	PGStandbyProxy *Proxy
+	RedisProxy     *Proxy
+	NATSProxy      []*Proxy
+	PSPProxy       *Proxy
 
 	// direct is the replicas' settings with every URL pointing at the
 	// dependency itself; see Env.
@@ -126,6 +130,9 @@ func (c *Cluster) startDependencies(ctx context.Context, opts Options) error {
 	}
 	c.DatabaseURL = c.Primary.URL()
 	if c.PGProxy, err = newProxy(c.toxi, "postgres", c.Primary.Addr); err != nil {
+		return err
+	}
+	if c.PGStandbyProxy, err = newProxy(c.toxi, "postgres-standby", c.Standby.Addr); err != nil {
 		return err
 	}
 
@@ -203,7 +210,7 @@ func (c *Cluster) startSurge(ctx context.Context, opts Options) error {
 		natsURLs = append(natsURLs, "nats://"+p.Listen)
 	}
 	env := append(append([]string{}, opts.Env...),
-		"SURGE_DATABASE_URL=postgres://postgres@"+c.PGProxy.Listen+"/postgres?sslmode=disable",
+		"SURGE_DATABASE_URL=postgres://postgres@"+c.PGProxy.Listen+","+c.PGStandbyProxy.Listen+"/postgres?sslmode=disable&target_session_attrs=read-write",
 		"SURGE_NATS_URL="+strings.Join(natsURLs, ","),
 		"SURGE_STREAM_REPLICAS=3",
 		"SURGE_REDIS_URL=redis://"+c.RedisProxy.Listen,

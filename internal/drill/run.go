@@ -13,6 +13,10 @@ import (
 	"github.com/surge-commerce/surge/internal/loadtest"
 )
 
+// checks are a drill's own goals, by drill name, beyond what every drill
+// must meet.
+var checks = map[string]func(Result) []string{}
+
 // Options are a drill run's load and schedule.
 type Options struct {
 	Timing
@@ -36,6 +40,10 @@ type Result struct {
 	// run).
 	BaselineP99 float64 `json:"baseline_p99_ms"`
 	RecoveredIn float64 `json:"recovered_in_s"`
+	// FirstWriteAfterFault is the seconds from the fault to the end of
+	// the first second in which a write was acknowledged (a 201): the
+	// recovery time of a failover (-1: none in the run).
+	FirstWriteAfterFault float64 `json:"first_paid_after_fault_s"`
 	// Errors are failed requests (no answer, 5xx, dropped) and Sheds the
 	// 429 and 503 answers, during the whole run.
 	Errors       int64 `json:"errors"`
@@ -129,6 +137,7 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 	}
 	res.AuditPassed = rep.Audit.Passed
 	res.BaselineP99, res.RecoveredIn = recovery(res.Series, res.FaultAt, res.HealAt)
+	res.FirstWriteAfterFault = firstWrite(res.Series, res.FaultAt)
 	switch {
 	case res.Lost > 0:
 		res.Problems = append(res.Problems, fmt.Sprintf("%d acknowledged orders lost", res.Lost))
@@ -144,6 +153,9 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 	}
 	if res.RecoveredIn < 0 {
 		res.Problems = append(res.Problems, "latency never came back to its pre-fault p99")
+	}
+	if check := checks[d.Name]; check != nil {
+		res.Problems = append(res.Problems, check(res)...)
 	}
 	res.Passed = len(res.Problems) == 0
 	return res, writeReport(o.Out, res)
@@ -174,6 +186,17 @@ func recovery(series []loadtest.Point, faultAt, healAt float64) (baseline, recov
 		run = 0
 	}
 	return baseline, -1
+}
+
+// firstWrite returns the seconds from faultAt to the end of the first
+// whole second after it with a 201 answer, or -1.
+func firstWrite(series []loadtest.Point, faultAt float64) float64 {
+	for _, p := range series {
+		if p.T >= faultAt && p.StatusCodes["201"] > 0 {
+			return p.T + 1 - faultAt
+		}
+	}
+	return -1
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
