@@ -14,6 +14,9 @@ type Component struct {
 	Name  string
 	spec  spec
 	ready func(context.Context) error
+	// env is spec.env as the topology made it, before any Restart added
+	// to it.
+	env []string
 
 	mu   sync.Mutex
 	proc *proc
