@@ -293,6 +293,7 @@ func (c *Cluster) newReplica(bin, name, role string, env []string) (*Component, 
 	}
 	return &Component{
 		Name: name,
+		URL:  "http://" + addr,
 		spec: spec{name: bin, log: filepath.Join(c.Dir, name+".log"),
 			args: []string{"serve", "--roles", role},
 			env:  append(append([]string{}, env...), "SURGE_ADDR="+addr, "SURGE_DATA="+data)},
@@ -310,6 +311,11 @@ func (c *Cluster) start(ctx context.Context, comp *Component) error {
 // `surge audit` that must see the system as it is, not as a drill disturbs
 // it. Later entries win.
 func (c *Cluster) Env() []string { return append([]string{}, c.direct...) }
+
+// Surge returns every Surge replica (API, relay, worker, sweeper).
+func (c *Cluster) Surge() []*Component {
+	return append(append([]*Component{}, c.API...), c.Relay, c.Worker, c.Sweeper)
+}
 
 // Pids returns the pids of every running process the cluster started, by
 // component name, so callers can check that Down left none behind.

@@ -11,7 +11,10 @@ import (
 // Component is one long-running process of the topology. Stop, Kill and
 // Start are what drills use to fail it and bring it back.
 type Component struct {
-	Name  string
+	Name string
+	// URL is where a Surge process answers HTTP (/readyz, /metrics);
+	// empty for other programs.
+	URL   string
 	spec  spec
 	ready func(context.Context) error
 	// env is spec.env as the topology made it, before any Restart added

@@ -98,12 +98,7 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 		healAt, faultErr = time.Now(), errors.Join(faultErr, err)
 		mu.Unlock()
 	})
-	cfg := loadtest.Config{
-		Target: c.FrontURL, AdminKey: c.AdminKey, Scenario: "checkout", Rate: o.Rate,
-		Duration: o.Before + o.Window + o.After, Out: filepath.Join(o.Out, "load"),
-		SKUs: 20, Customers: 100, Connections: 64, Timeout: 10 * time.Second,
-		Drain: 30 * time.Second, AuditWait: 60 * time.Second, Seed: o.Seed, Progress: 10 * time.Second,
-	}
+	cfg := loadConfig(c, o.Rate, o.Before+o.Window+o.After, o.Seed, o.Out)
 	var loadStart time.Time
 	cfg.OnLoad = func(t time.Time) { loadStart = t; start <- t }
 	rep, err := loadtest.Run(ctx, cfg, io.Discard, stderr)
@@ -159,6 +154,16 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 	}
 	res.Passed = len(res.Problems) == 0
 	return res, writeReport(o.Out, res)
+}
+
+// loadConfig is the steady checkout load every drill runs under.
+func loadConfig(c *cluster.Cluster, rate float64, d time.Duration, seed uint64, out string) loadtest.Config {
+	return loadtest.Config{
+		Target: c.FrontURL, AdminKey: c.AdminKey, Scenario: "checkout", Rate: rate,
+		Duration: d, Out: filepath.Join(out, "load"),
+		SKUs: 20, Customers: 100, Connections: 64, Timeout: 10 * time.Second,
+		Drain: 30 * time.Second, AuditWait: 60 * time.Second, Seed: seed, Progress: 10 * time.Second,
+	}
 }
 
 // recovery returns the pre-fault p99 (the worst second after a 2 s
