@@ -47,6 +47,8 @@ type Trend struct {
 	Drift   float64 `json:"drift"`
 	Noise   float64 `json:"noise"`
 	Verdict string  `json:"verdict"`
+	// Points are the samples fitted: seconds into the load, value.
+	Points [][2]float64 `json:"points"`
 }
 
 // SoakResult is a soak's report.
@@ -65,20 +67,22 @@ type SoakResult struct {
 const flat = "flat within noise"
 
 // Soak runs the steady checkout load for o.Duration and samples every
-// Surge process's /metrics each o.Every. A metric is flat when its
-// least-squares drift over the soak is within three standard errors of
+// Surge process's /metrics each o.Every while the load lasts. The first
+// fifth is warm-up (pools, caches and the garbage collector's target
+// growing to the load) and is not fitted. A metric is flat when its
+// least-squares drift over the rest is within three standard errors of
 // the slope, or under 5% of its mean (a heap that breathes is not a leak).
 func Soak(ctx context.Context, c *cluster.Cluster, o SoakOptions, stderr io.Writer) (SoakResult, error) {
 	res := SoakResult{Rate: o.Rate}
 	type key struct{ process, metric string }
 	var (
-		mu      sync.Mutex
 		samples = map[key][][2]float64{}
 		t0      time.Time
 		wg      sync.WaitGroup
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// samples belongs to the sampler until wg.Wait.
 	started := make(chan struct{})
 	wg.Go(func() {
 		select {
@@ -88,19 +92,21 @@ func Soak(ctx context.Context, c *cluster.Cluster, o SoakOptions, stderr io.Writ
 		}
 		tick := time.NewTicker(o.Every)
 		defer tick.Stop()
-		for {
+		for time.Since(t0) <= o.Duration {
 			for _, p := range c.Surge() {
+				if time.Since(t0) < o.Duration/5 {
+					break
+				}
 				vals, err := scrape(ctx, p.URL+"/metrics")
 				if err != nil {
 					fmt.Fprintf(stderr, "soak: %s: %v\n", p.Name, err)
 					continue
 				}
-				mu.Lock()
+				at := time.Since(t0).Seconds()
 				for m, v := range vals {
 					k := key{p.Name, m}
-					samples[k] = append(samples[k], [2]float64{time.Since(t0).Seconds(), v})
+					samples[k] = append(samples[k], [2]float64{at, v})
 				}
-				mu.Unlock()
 			}
 			select {
 			case <-tick.C:
@@ -144,7 +150,7 @@ func Soak(ctx context.Context, c *cluster.Cluster, o SoakOptions, stderr io.Writ
 
 // trend fits v = a + b·t by least squares over (t, v) samples.
 func trend(pts [][2]float64) Trend {
-	tr := Trend{Samples: len(pts), Verdict: "too few samples"}
+	tr := Trend{Samples: len(pts), Verdict: "too few samples", Points: pts}
 	n := float64(len(pts))
 	if len(pts) < 3 {
 		return tr
