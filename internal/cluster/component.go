@@ -11,18 +11,19 @@ import (
 // Component is one long-running process of the topology. Stop, Kill and
 // Start are what drills use to fail it and bring it back.
 type Component struct {
-	Name string
-	// URL is where a Surge process answers HTTP (/readyz, /metrics);
-	// empty for other programs.
-	URL   string
+	Name  string
 	spec  spec
 	ready func(context.Context) error
-	// env is spec.env as the topology made it, before any Restart added
-	// to it.
-	env []string
 
 	mu   sync.Mutex
 	proc *proc
+
+	// URL is where a Surge process answers HTTP (/readyz, /metrics);
+	// empty for other programs.
+	URL string
+	// env is spec.env as the topology made it, before any Restart added
+	// to it.
+	env []string
 }
 
 // Start starts the component (again) and waits until it is ready.

@@ -48,11 +48,8 @@ type Config struct {
 	PSPAPIKey        string
 	// TokenSecrets are "kid:secret" pairs for customer tokens, the first
 	// signing; empty uses secrets generated and kept in the database.
-	TokenSecrets string
-	TokenTTL     time.Duration
-	// ClockOffset shifts what the process takes for now; a drill and test
-	// aid that plays a replica whose clock is wrong, never for production.
-	ClockOffset       time.Duration
+	TokenSecrets      string
+	TokenTTL          time.Duration
 	ReservationTTL    time.Duration
 	IdempotencyTTL    time.Duration
 	ReconcileInterval time.Duration
@@ -83,6 +80,10 @@ type Config struct {
 	// empty exports none.
 	OTLPEndpoint     string
 	TraceSampleRatio float64
+
+	// ClockOffset shifts what the process takes for now: a drill and test
+	// aid that plays a replica whose clock is wrong, never for production.
+	ClockOffset time.Duration
 
 	envErrs []string
 }
