@@ -53,15 +53,15 @@ type Cluster struct {
 	Sweeper          *Component
 	HAProxy          *Component
 
-	// Proxies stand between the replicas and each dependency. The
-	// replicas list both PostgreSQL proxies and want a writable server
-	// (target_session_attrs=read-write), so they follow a promoted
-	// standby without a restart; PGProxy is the primary's.
-	PGProxy        *Proxy
+	// Proxies stand between the replicas and each dependency.
+	PGProxy    *Proxy
+	RedisProxy *Proxy
+	NATSProxy  []*Proxy
+	PSPProxy   *Proxy
+	// PGStandbyProxy is the standby's. The replicas list both PostgreSQL
+	// proxies and want a writable server (target_session_attrs=read-write),
+	// so they follow a promoted standby without a restart.
 	PGStandbyProxy *Proxy
-	RedisProxy     *Proxy
-	NATSProxy      []*Proxy
-	PSPProxy       *Proxy
 
 	// direct is the replicas' settings with every URL pointing at the
 	// dependency itself; see Env.
