@@ -29,6 +29,7 @@ func runDrill(ctx context.Context, args []string, getenv func(string) string, st
        surge drill down --dir DIR
        surge drill list
        surge drill run NAME[,NAME...]|all [--seeds N] [--rate R] [--before D] [--window D] [--after D] [--out DIR]
+       surge drill soak [--duration D] [--every D] [--rate R] [--out DIR]
 
 up starts, on loopback: PostgreSQL primary and streaming standby, Redis, a
 three-node NATS JetStream cluster, the payment simulator, three API replicas,
@@ -40,7 +41,9 @@ list names the drills; run brings the topology up, runs each named drill
 under steady checkout load once per seed (load, fault, heal, drain, audit),
 writes report.json and report.html per drill and seed under --out, prints
 the scorecard and exits non-zero on any breach (an acknowledged order lost,
-a failed audit, requests still failing at the end).
+a failed audit, requests still failing at the end). soak runs the steady load for --duration,
+samples each Surge process's heap, goroutines, open descriptors and
+resident set every --every, and fails when one of them climbs beyond noise.
 `)
 	}
 	if len(args) == 0 || wantsHelp(args) {
@@ -58,6 +61,8 @@ a failed audit, requests still failing at the end).
 		return nil
 	case "run":
 		return drillRun(ctx, args[1:], usage, stdout, stderr)
+	case "soak":
+		return drillSoak(ctx, args[1:], usage, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("drill "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -124,7 +124,10 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		defer rdb.Close()
 	}
 
-	now := time.Now
+	now := shiftedClock(cfg.ClockOffset)
+	if cfg.ClockOffset != 0 {
+		log.Warn("this process's clock is shifted on purpose (--clock-offset): a drill or test aid, never for production", "offset", cfg.ClockOffset.String())
+	}
 	admin := platform.NewAdmin(st, cfg.AdminKey, now)
 	pay, webhookSecret, stopPSP, err := startPayments(ctx, &cfg.Config, "http://"+ln.Addr().String()+"/v1/payments/webhook", log)
 	if err != nil {

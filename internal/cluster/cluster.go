@@ -60,6 +60,10 @@ type Cluster struct {
 	RedisProxy *Proxy
 	NATSProxy  []*Proxy
 	PSPProxy   *Proxy
+	// PGStandbyProxy is the standby's. The replicas list both PostgreSQL
+	// proxies and want a writable server (target_session_attrs=read-write),
+	// so they follow a promoted standby without a restart.
+	PGStandbyProxy *Proxy
 
 	// pspURL and pspKey reach the simulator itself, past its proxy, for
 	// its fault knobs (SetPSPFaults).
@@ -132,6 +136,9 @@ func (c *Cluster) startDependencies(ctx context.Context, opts Options) error {
 	}
 	c.DatabaseURL = c.Primary.URL()
 	if c.PGProxy, err = newProxy(c.toxi, "postgres", c.Primary.Addr); err != nil {
+		return err
+	}
+	if c.PGStandbyProxy, err = newProxy(c.toxi, "postgres-standby", c.Standby.Addr); err != nil {
 		return err
 	}
 
@@ -210,7 +217,7 @@ func (c *Cluster) startSurge(ctx context.Context, opts Options) error {
 		natsURLs = append(natsURLs, "nats://"+p.Listen)
 	}
 	env := append(append([]string{}, opts.Env...),
-		"SURGE_DATABASE_URL=postgres://postgres@"+c.PGProxy.Listen+"/postgres?sslmode=disable",
+		"SURGE_DATABASE_URL=postgres://postgres@"+c.PGProxy.Listen+","+c.PGStandbyProxy.Listen+"/postgres?sslmode=disable&target_session_attrs=read-write",
 		"SURGE_NATS_URL="+strings.Join(natsURLs, ","),
 		"SURGE_STREAM_REPLICAS=3",
 		"SURGE_REDIS_URL=redis://"+c.RedisProxy.Listen,
@@ -293,6 +300,7 @@ func (c *Cluster) newReplica(bin, name, role string, env []string) (*Component, 
 	}
 	return &Component{
 		Name: name,
+		URL:  "http://" + addr,
 		spec: spec{name: bin, log: filepath.Join(c.Dir, name+".log"),
 			args: []string{"serve", "--roles", role},
 			env:  append(append([]string{}, env...), "SURGE_ADDR="+addr, "SURGE_DATA="+data)},
@@ -310,6 +318,11 @@ func (c *Cluster) start(ctx context.Context, comp *Component) error {
 // `surge audit` that must see the system as it is, not as a drill disturbs
 // it. Later entries win.
 func (c *Cluster) Env() []string { return append([]string{}, c.direct...) }
+
+// Surge returns every Surge replica (API, relay, worker, sweeper).
+func (c *Cluster) Surge() []*Component {
+	return append(append([]*Component{}, c.API...), c.Relay, c.Worker, c.Sweeper)
+}
 
 // Pids returns the pids of every running process the cluster started, by
 // component name, so callers can check that Down left none behind.

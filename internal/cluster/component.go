@@ -17,6 +17,13 @@ type Component struct {
 
 	mu   sync.Mutex
 	proc *proc
+
+	// URL is where a Surge process answers HTTP (/readyz, /metrics);
+	// empty for other programs.
+	URL string
+	// env is spec.env as the topology made it, before any Restart added
+	// to it.
+	env []string
 }
 
 // Start starts the component (again) and waits until it is ready.

@@ -81,6 +81,10 @@ type Config struct {
 	OTLPEndpoint     string
 	TraceSampleRatio float64
 
+	// ClockOffset shifts what the process takes for now: a drill and test
+	// aid that plays a replica whose clock is wrong, never for production.
+	ClockOffset time.Duration
+
 	envErrs []string
 }
 
@@ -156,6 +160,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv func(string) string) {
 	fs.BoolVar(&c.PprofAllowRemote, "pprof-allow-remote", c.envBool(getenv, "SURGE_PPROF_ALLOW_REMOTE", false), "allow --pprof-addr on a non-loopback address: profiles have no authentication (env SURGE_PPROF_ALLOW_REMOTE)")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318) that receives a span per request and per event handled; empty exports none (env OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.Float64Var(&c.TraceSampleRatio, "trace-sample-ratio", c.envFloat(getenv, "SURGE_TRACE_SAMPLE_RATIO", 1), "share of new traces exported, 0 to 1; requests with a traceparent follow its sampled flag (env SURGE_TRACE_SAMPLE_RATIO)")
+	fs.DurationVar(&c.ClockOffset, "clock-offset", c.envDuration(getenv, "SURGE_CLOCK_OFFSET", 0), "drills and tests only: shift this process's clock by this much (e.g. 5m or -5m) to play a replica whose clock is wrong (env SURGE_CLOCK_OFFSET)")
 	fs.BoolVar(&c.AccessLog, "access-log", c.envBool(getenv, "SURGE_ACCESS_LOG", true), "log every request (env SURGE_ACCESS_LOG=false disables)")
 }
 

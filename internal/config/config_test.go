@@ -50,6 +50,7 @@ func TestDefaults(t *testing.T) {
 		"reservation ttl":  {c.ReservationTTL, 15 * time.Minute},
 		"idempotency ttl":  {c.IdempotencyTTL, 24 * time.Hour},
 		"outbox retention": {c.OutboxRetention, 24 * time.Hour},
+		"clock offset":     {c.ClockOffset, time.Duration(0)},
 	}
 	for name, c := range checks {
 		if c[0] != c[1] {

@@ -14,6 +14,10 @@ import (
 	"github.com/surge-commerce/surge/internal/loadtest"
 )
 
+// checks are a drill's own goals, by drill name, beyond what every drill
+// must meet.
+var checks = map[string]func(Result) []string{}
+
 // Options are a drill run's load and schedule.
 type Options struct {
 	Timing
@@ -41,6 +45,10 @@ type Result struct {
 	// complete requests with none failing, whatever their latency (-1:
 	// never in the run, a breach).
 	ServingIn float64 `json:"serving_in_s"`
+	// FirstWriteAfterFault is the seconds from the fault to the end of
+	// the first second in which a write was acknowledged (a 201): the
+	// recovery time of a failover (-1: none in the run).
+	FirstWriteAfterFault float64 `json:"first_paid_after_fault_s"`
 	// Errors are failed requests (no answer, 5xx, dropped) and Sheds the
 	// 429 and 503 answers, during the whole run.
 	Errors       int64 `json:"errors"`
@@ -96,12 +104,7 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 		healAt, faultErr = time.Now(), errors.Join(faultErr, err)
 		mu.Unlock()
 	})
-	cfg := loadtest.Config{
-		Target: c.FrontURL, AdminKey: c.AdminKey, Scenario: "checkout", Rate: o.Rate,
-		Duration: o.Before + o.Window + o.After, Out: filepath.Join(o.Out, "load"),
-		SKUs: 20, Customers: 100, Connections: 64, Timeout: 10 * time.Second,
-		Drain: 30 * time.Second, AuditWait: 60 * time.Second, Seed: o.Seed, Progress: 10 * time.Second,
-	}
+	cfg := loadConfig(c, o.Rate, o.Before+o.Window+o.After, o.Seed, o.Out)
 	var loadStart time.Time
 	cfg.OnLoad = func(t time.Time) { loadStart = t; start <- t }
 	rep, err := loadtest.Run(ctx, cfg, io.Discard, stderr)
@@ -138,6 +141,7 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 	bound := max(res.BaselineP99*1.5, res.BaselineP99+50)
 	res.RecoveredIn = cleanAfter(res.Series, res.HealAt, bound)
 	res.ServingIn = cleanAfter(res.Series, res.HealAt, math.Inf(1))
+	res.FirstWriteAfterFault = firstWrite(res.Series, res.FaultAt)
 	switch {
 	case res.Lost > 0:
 		res.Problems = append(res.Problems, fmt.Sprintf("%d acknowledged orders lost", res.Lost))
@@ -154,8 +158,21 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 	if res.ServingIn < 0 {
 		res.Problems = append(res.Problems, "requests still failed at the end of the run: never served again after the heal")
 	}
+	if check := checks[d.Name]; check != nil {
+		res.Problems = append(res.Problems, check(res)...)
+	}
 	res.Passed = len(res.Problems) == 0
 	return res, writeReport(o.Out, res)
+}
+
+// loadConfig is the steady checkout load every drill runs under.
+func loadConfig(c *cluster.Cluster, rate float64, d time.Duration, seed uint64, out string) loadtest.Config {
+	return loadtest.Config{
+		Target: c.FrontURL, AdminKey: c.AdminKey, Scenario: "checkout", Rate: rate,
+		Duration: d, Out: filepath.Join(out, "load"),
+		SKUs: 20, Customers: 100, Connections: 64, Timeout: 10 * time.Second,
+		Drain: 30 * time.Second, AuditWait: 60 * time.Second, Seed: seed, Progress: 10 * time.Second,
+	}
 }
 
 // baseline is the pre-fault p99: the worst second after a 2 s warm-up
@@ -187,6 +204,17 @@ func cleanAfter(series []loadtest.Point, healAt, bound float64) float64 {
 			continue
 		}
 		run = 0
+	}
+	return -1
+}
+
+// firstWrite returns the seconds from faultAt to the end of the first
+// whole second after it with a 201 answer, or -1.
+func firstWrite(series []loadtest.Point, faultAt float64) float64 {
+	for _, p := range series {
+		if p.T >= faultAt && p.StatusCodes["201"] > 0 {
+			return p.T + 1 - faultAt
+		}
 	}
 	return -1
 }
