@@ -55,8 +55,8 @@ func TestSweeperLeavesAChargeInFlight(t *testing.T) {
 			t.Fatalf("the sweeper moved an order whose charge is in flight to %s", o.Status)
 		}
 		close(gate.release)
-		if resp := <-placed; resp.Status != checkout.StatusPaid {
-			t.Fatalf("checkout answered %d, want %d", resp.Status, checkout.StatusPaid)
+		if resp := <-placed; resp.Outcome != checkout.OutcomeCreated {
+			t.Fatalf("checkout answered %s, want %s", resp.Outcome, checkout.OutcomeCreated)
 		}
 		m.clock.advance(time.Hour)
 		if _, err := sweeper.Reconcile(context.Background()); err != nil {
@@ -124,8 +124,8 @@ func TestProviderRefusalCancelsAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.Status != checkout.StatusDeclined {
-			t.Fatalf("checkout answered %d, want %d", resp.Status, checkout.StatusDeclined)
+		if resp.Outcome != checkout.OutcomeDeclined {
+			t.Fatalf("checkout answered %s, want %s", resp.Outcome, checkout.OutcomeDeclined)
 		}
 		if o := m.order(t, resp.OrderID); o.Status != order.Cancelled {
 			t.Fatalf("order %s, want cancelled", o.Status)
@@ -156,8 +156,8 @@ func TestChargeThatUsesItsBudgetIsRecorded(t *testing.T) {
 		svc := m.service(cfg, hangingPayments{m.pay})
 		req := checkout.Request{ShopID: m.sl.ShopID, CustomerID: m.sl.Customer, Key: "hang", Items: []checkout.Item{{SKU: "A", Quantity: 1}}}
 		first, err := svc.Checkout(context.Background(), req)
-		if err != nil || first.Status != checkout.StatusPending {
-			t.Fatalf("checkout: %d %v, want %d", first.Status, err, checkout.StatusPending)
+		if err != nil || first.Outcome != checkout.OutcomeAccepted {
+			t.Fatalf("checkout: %s %v, want %s", first.Outcome, err, checkout.OutcomeAccepted)
 		}
 		again, err := svc.Checkout(context.Background(), req)
 		if err != nil || !again.Replayed || again.OrderID != first.OrderID {

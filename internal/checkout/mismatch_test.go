@@ -80,8 +80,8 @@ func mismatchAtCheckout(t *testing.T, m *money, amount int64, currency string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Status == checkout.StatusPaid {
-		t.Fatalf("checkout answered %d for a capture of %d %s", resp.Status, amount, currency)
+	if resp.Outcome == checkout.OutcomeCreated {
+		t.Fatalf("checkout answered %s for a capture of %d %s", resp.Outcome, amount, currency)
 	}
 	return resp.OrderID, ref
 }
@@ -116,8 +116,8 @@ func TestLedgerSweepRefundsStrayCaptures(t *testing.T) {
 		svc := m.service(checkout.Config{}, nil)
 		resp, err := svc.Checkout(context.Background(), checkout.Request{ShopID: m.sl.ShopID, CustomerID: m.sl.Customer,
 			Key: "k1", Items: []checkout.Item{{SKU: "A", Quantity: 1}}})
-		if err != nil || resp.Status != checkout.StatusPaid {
-			t.Fatalf("checkout: %d, %v", resp.Status, err)
+		if err != nil || resp.Outcome != checkout.OutcomeCreated {
+			t.Fatalf("checkout: %s, %v", resp.Outcome, err)
 		}
 		paid := m.order(t, resp.OrderID)
 		second := m.capture(t, "second", paid.ID, paid.Total, paid.Currency)

@@ -7,18 +7,37 @@ import (
 	"github.com/surge-commerce/surge/internal/order"
 )
 
-// The API statuses of checkout outcomes. They are stored with the response
-// under the idempotency key, so a replay answers exactly the same.
+// Outcome is how a checkout ended. It is stored under the request's
+// Idempotency-Key with the answer's body, so that every replay repeats it;
+// the HTTP interface chooses how each outcome is answered.
+type Outcome int
+
+// The outcomes; the zero Outcome is none (a key without an answer yet).
 const (
-	StatusPaid     = 201 // paid synchronously
-	StatusPending  = 202 // payment outcome not known yet
-	StatusDeclined = 402 // the provider declined; the order is cancelled
+	OutcomeCreated  Outcome = iota + 1 // placed and paid synchronously
+	OutcomeAccepted                    // placed; the payment's outcome is not known yet
+	OutcomeDeclined                    // the provider declined; the order is cancelled
 )
+
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeCreated:
+		return "created"
+	case OutcomeAccepted:
+		return "accepted"
+	case OutcomeDeclined:
+		return "declined"
+	}
+	return "none"
+}
 
 // Response is what the client is told, stored under its Idempotency-Key
 // and replayed byte for byte.
 type Response struct {
-	Status   int
+	Outcome Outcome
+	// Body is {"order": ...}: the order as it was when the outcome was
+	// reached. Keys stored by versions that rendered the answer in
+	// checkout hold a declined answer's whole problem instead.
 	Body     []byte
 	OrderID  string
 	Replayed bool
@@ -43,26 +62,16 @@ func ToJSON(o order.Order) OrderJSON {
 	return OrderJSON{ID: o.ID, Status: o.Status, Lines: lines, Total: o.Total, Currency: o.Currency, CreatedAt: o.CreatedAt}
 }
 
-// ProblemTypeBase matches the HTTP API's problem type URIs.
-const ProblemTypeBase = "https://surge.dev/problems/"
-
-// respond renders the response for an order in its current status.
+// respond records the outcome of an order in its current status.
 func respond(o order.Order) Response {
+	r := Response{Outcome: OutcomeCreated, Body: orderBody(o), OrderID: o.ID}
 	switch o.Status {
 	case order.Cancelled:
-		body, _ := json.Marshal(struct {
-			Type   string    `json:"type"`
-			Title  string    `json:"title"`
-			Status int       `json:"status"`
-			Detail string    `json:"detail"`
-			Order  OrderJSON `json:"order"`
-		}{ProblemTypeBase + "payment-declined", "Payment declined", StatusDeclined,
-			"the payment was not accepted; the order is cancelled and its stock released", ToJSON(o)})
-		return Response{Status: StatusDeclined, Body: body, OrderID: o.ID}
+		r.Outcome = OutcomeDeclined
 	case order.PendingPayment:
-		return Response{Status: StatusPending, Body: orderBody(o), OrderID: o.ID}
+		r.Outcome = OutcomeAccepted
 	}
-	return Response{Status: StatusPaid, Body: orderBody(o), OrderID: o.ID}
+	return r
 }
 
 func orderBody(o order.Order) []byte {

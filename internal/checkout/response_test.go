@@ -8,36 +8,31 @@ import (
 )
 
 // respond decides what every replay of a key answers, so each status must
-// map to exactly one HTTP status and body shape.
+// map to exactly one outcome, stored with the order.
 func TestRespond(t *testing.T) {
 	cases := []struct {
-		status order.Status
-		code   int
+		status  order.Status
+		outcome Outcome
 	}{
-		{order.PendingPayment, StatusPending},
-		{order.Paid, StatusPaid},
-		{order.Fulfilled, StatusPaid},
-		{order.Cancelled, StatusDeclined},
+		{order.PendingPayment, OutcomeAccepted},
+		{order.Paid, OutcomeCreated},
+		{order.Fulfilled, OutcomeCreated},
+		{order.Cancelled, OutcomeDeclined},
 	}
 	for _, c := range cases {
 		o := order.Order{ID: "ord_1", Status: c.status, Total: 1999, Currency: "EUR"}
 		r := respond(o)
-		if r.Status != c.code || r.OrderID != "ord_1" || r.Replayed {
+		if r.Outcome != c.outcome || r.OrderID != "ord_1" || r.Replayed {
 			t.Errorf("%s: %+v", c.status, r)
 		}
 		var body struct {
-			Type   string    `json:"type"`
-			Status int       `json:"status"`
-			Order  OrderJSON `json:"order"`
+			Order OrderJSON `json:"order"`
 		}
 		if err := json.Unmarshal(r.Body, &body); err != nil {
 			t.Fatalf("%s: body %s: %v", c.status, r.Body, err)
 		}
 		if body.Order.ID != "ord_1" || body.Order.Status != c.status || body.Order.Total != 1999 || body.Order.Lines == nil {
 			t.Errorf("%s: order in body %+v", c.status, body.Order)
-		}
-		if c.status == order.Cancelled && (body.Type != ProblemTypeBase+"payment-declined" || body.Status != StatusDeclined) {
-			t.Errorf("declined body: type %q status %d", body.Type, body.Status)
 		}
 	}
 }

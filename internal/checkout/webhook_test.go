@@ -67,8 +67,8 @@ func TestWebhookWaitsForTheChargeInFlight(t *testing.T) {
 				// slow the machine.
 			}
 			close(p.release)
-			if resp := <-placed; resp.Status != 201 {
-				t.Fatalf("checkout answered %d, want 201 (paid)", resp.Status)
+			if resp := <-placed; resp.Outcome != checkout.OutcomeCreated {
+				t.Fatalf("checkout answered %s, want created (paid)", resp.Outcome)
 			}
 			if err := <-hooked; err != nil {
 				t.Fatalf("webhook after the charge was recorded: %v", err)

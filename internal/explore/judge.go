@@ -110,23 +110,23 @@ func (w *world) judge(ctx context.Context) ([]Breach, error) {
 	}
 	r := w.rec
 	for _, a := range r.attempts {
-		switch a.status {
-		case checkout.StatusPaid, checkout.StatusPending:
+		switch a.result {
+		case checkout.OutcomeCreated, checkout.OutcomeAccepted:
 			o, err := w.st.Order(ctx, a.orderID)
 			if errcode.Is(err, errcode.NotFound) {
-				add("acknowledged order exists (I3)", "step %d: %d for order %s, which the store does not have", a.step, a.status, a.orderID)
+				add("acknowledged order exists (I3)", "step %d: %s for order %s, which the store does not have", a.step, a.result, a.orderID)
 				continue
 			}
 			if err != nil {
 				return nil, err
 			}
-			if a.status == checkout.StatusPaid && o.Status != order.Paid && o.Status != order.Fulfilled && o.Status != order.Refunded {
+			if a.result == checkout.OutcomeCreated && o.Status != order.Paid && o.Status != order.Fulfilled && o.Status != order.Refunded {
 				add("paid means paid (I9)", "step %d: 201 for order %s, which ended %s", a.step, a.orderID, o.Status)
 			}
-			if _, refused := w.refused.Load(a.orderID); refused && a.status == checkout.StatusPending {
+			if _, refused := w.refused.Load(a.orderID); refused && a.result == checkout.OutcomeAccepted {
 				add("a refusal is not unknown (I9)", "step %d: the provider refused order %s's charge outright (4xx), the client was told 202", a.step, a.orderID)
 			}
-		case checkout.StatusDeclined:
+		case checkout.OutcomeDeclined:
 			if kept[a.orderID] > 0 {
 				add("declined keeps no money (I9)", "step %d: 402 for order %s, whose capture the provider kept", a.step, a.orderID)
 			}

@@ -22,9 +22,9 @@ func TestFalseOutOfStock(t *testing.T) {
 		breach bool
 	}{
 		{"nothing else happened", nil, nil, true},
-		{"an earlier order holds the units", []attempt{{items: item(3), start: 1, end: 2, status: 201}}, nil, false},
+		{"an earlier order holds the units", []attempt{{items: item(3), start: 1, end: 2, result: checkout.OutcomeCreated}}, nil, false},
 		{"a checkout in flight may hold them", []attempt{{items: item(3), start: 9, end: 12}}, nil, false},
-		{"an earlier decline holds nothing", []attempt{{items: item(3), start: 1, end: 2, status: 402}}, nil, true},
+		{"an earlier decline holds nothing", []attempt{{items: item(3), start: 1, end: 2, result: checkout.OutcomeDeclined}}, nil, true},
 		{"an earlier error that may have committed", []attempt{{items: item(3), start: 1, end: 2, code: errcode.Unavailable}}, nil, false},
 		{"an admin write of the SKU ran beside it", nil, []adminWrite{{sku: "S0", op: OpPutSale, start: 9, end: 12, ok: true, asked: 5}}, false},
 		{"the shop lowered the stock before", nil, []adminWrite{{sku: "S0", op: OpPutProduct, start: 1, end: 2, ok: true, asked: 2}}, false},
@@ -58,8 +58,8 @@ func TestKeyBreaches(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRecorder(Schedule{KeyTTL: time.Hour})
-			first := attempt{key: "k1", fingerprint: "f", start: 1, end: 2, at: epoch, endAt: epoch, status: 201, orderID: "o1"}
-			second := attempt{key: "k1", fingerprint: "f", start: 3, end: 4, at: epoch.Add(tc.later), endAt: epoch.Add(tc.later), status: 201, orderID: "o2"}
+			first := attempt{key: "k1", fingerprint: "f", start: 1, end: 2, at: epoch, endAt: epoch, result: checkout.OutcomeCreated, orderID: "o1"}
+			second := attempt{key: "k1", fingerprint: "f", start: 3, end: 4, at: epoch.Add(tc.later), endAt: epoch.Add(tc.later), result: checkout.OutcomeCreated, orderID: "o2"}
 			r.attempts = []attempt{first, second}
 			if got := len(r.keyBreaches()) > 0; got != tc.breach {
 				t.Fatalf("breach = %v, want %v", got, tc.breach)

@@ -24,7 +24,7 @@ type attempt struct {
 	start, end  int64
 	// at and endAt are the clock when it was sent and answered.
 	at, endAt time.Time
-	status    int // 201, 202 or 402; 0 on an error
+	result    checkout.Outcome // none on an error
 	orderID   string
 	code, typ string // the error's code and type
 	sku       string // the SKU an out_of_stock or purchase_limit names
@@ -34,7 +34,7 @@ type attempt struct {
 // refused outright, or declined (checkout releases a declined order's
 // stock before answering). Other errors may come after a commit.
 func (a attempt) holdsNothing() bool {
-	return a.status == checkout.StatusDeclined || a.code == errcode.Conflict || a.code == errcode.Invalid
+	return a.result == checkout.OutcomeDeclined || a.code == errcode.Conflict || a.code == errcode.Invalid
 }
 
 func (a attempt) units(sku string) int64 {
@@ -135,7 +135,7 @@ func (r *recorder) addWrite(w adminWrite, limit *int64) {
 // outcome fills an attempt's answer.
 func (a *attempt) outcome(resp checkout.Response, err error) {
 	if err == nil {
-		a.status, a.orderID = resp.Status, resp.OrderID
+		a.result, a.orderID = resp.Outcome, resp.OrderID
 		return
 	}
 	a.code = errcode.Code(err)

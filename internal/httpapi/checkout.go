@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
 	"github.com/surge-commerce/surge/internal/checkout"
+	"github.com/surge-commerce/surge/internal/errcode"
 )
 
 type checkoutRequest struct {
@@ -52,15 +54,29 @@ func (s *Server) checkout() http.Handler {
 			s.problem(w, r, err)
 			return
 		}
-		writeStored(w, sh.Slug, resp)
+		s.writeStored(w, r, sh.Slug, resp)
 	})
 }
 
-// writeStored writes a checkout response exactly as it was stored.
-func writeStored(w http.ResponseWriter, shop string, resp checkout.Response) {
+// checkoutStatus is the HTTP status that answers each checkout outcome.
+var checkoutStatus = map[checkout.Outcome]int{
+	checkout.OutcomeCreated:  http.StatusCreated,
+	checkout.OutcomeAccepted: http.StatusAccepted,
+	checkout.OutcomeDeclined: http.StatusPaymentRequired,
+}
+
+// writeStored answers a checkout with its stored outcome and order, the
+// same bytes on every replay (docs/INVARIANTS.md, I4).
+func (s *Server) writeStored(w http.ResponseWriter, r *http.Request, shop string, resp checkout.Response) {
+	status, ok := checkoutStatus[resp.Outcome]
+	body, err := checkoutBody(resp)
+	if !ok || err != nil {
+		s.problem(w, r, errcode.Wrap(errcode.Internal, err, "checkout response %s of order %s is unreadable", resp.Outcome, resp.OrderID))
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	if resp.Status >= 400 {
+	if status >= 400 {
 		h.Set("Content-Type", "application/problem+json")
 	}
 	h.Set("Cache-Control", "no-store")
@@ -70,6 +86,44 @@ func writeStored(w http.ResponseWriter, shop string, resp checkout.Response) {
 	if resp.Replayed {
 		h.Set("Idempotent-Replayed", "true")
 	}
-	w.WriteHeader(resp.Status)
-	_, _ = w.Write(resp.Body)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// declinedProblem is the answer to a declined payment: a problem that
+// carries the cancelled order. Its fields and their order are the bytes
+// every replay repeats.
+type declinedProblem struct {
+	Type   string          `json:"type"`
+	Title  string          `json:"title"`
+	Status int             `json:"status"`
+	Detail string          `json:"detail"`
+	Order  json.RawMessage `json:"order"`
+}
+
+// checkoutBody is the body that answers resp: its stored order, wrapped in
+// a problem when the payment was declined. A declined key stored by a
+// version that rendered the problem in checkout already holds it, and is
+// answered as stored.
+func checkoutBody(resp checkout.Response) ([]byte, error) {
+	if resp.Outcome != checkout.OutcomeDeclined {
+		return resp.Body, nil
+	}
+	var stored struct {
+		Type  string          `json:"type"`
+		Order json.RawMessage `json:"order"`
+	}
+	if err := json.Unmarshal(resp.Body, &stored); err != nil {
+		return nil, err
+	}
+	if stored.Type != "" {
+		return resp.Body, nil
+	}
+	return json.Marshal(declinedProblem{
+		Type:   ProblemTypeBase + "payment-declined",
+		Title:  "Payment declined",
+		Status: http.StatusPaymentRequired,
+		Detail: "the payment was not accepted; the order is cancelled and its stock released",
+		Order:  stored.Order,
+	})
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/errcode"
-	"github.com/surge-commerce/surge/internal/psp"
+	"github.com/surge-commerce/surge/internal/payment/wire"
 )
 
 // Webhooks remembers which provider events were applied, by the
@@ -35,20 +35,20 @@ func (s *Server) paymentWebhook() http.Handler {
 			return
 		}
 		if s.webhookSecret == "" ||
-			psp.VerifySignature(s.webhookSecret, r.Header.Get("Psp-Signature"), body, time.Now(), 5*time.Minute) != nil {
+			wire.VerifySignature(s.webhookSecret, r.Header.Get(wire.SignatureHeader), body, time.Now(), 5*time.Minute) != nil {
 			s.problem(w, r, errcode.New(errcode.Unauthorized, "the webhook signature is missing or wrong"))
 			return
 		}
-		var ev psp.Event
+		var ev wire.Event
 		if err := json.Unmarshal(body, &ev); err != nil || ev.Payment.MerchantReference == "" {
 			s.problem(w, r, malformed("the body is not a payment event"))
 			return
 		}
 		p := checkout.Payment{Ref: ev.Payment.ID, Amount: ev.Payment.Amount, Currency: ev.Payment.Currency}
 		switch ev.Payment.Status {
-		case "captured":
+		case wire.StatusCaptured:
 			p.Outcome = checkout.PaymentPaid
-		case "declined":
+		case wire.StatusDeclined:
 			p.Outcome = checkout.PaymentDeclined
 		default:
 			w.WriteHeader(http.StatusNoContent) // nothing checkout acts on

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+
+	"github.com/surge-commerce/surge/internal/payment/wire"
 )
 
 // maxKeyLen bounds the Idempotency-Key header.
@@ -99,13 +101,6 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p)
 }
 
-// paymentList is the body of list and ledger responses. Next is the cursor
-// of the following ledger page, empty on the last one.
-type paymentList struct {
-	Data []Payment `json:"data"`
-	Next string    `json:"next,omitempty"`
-}
-
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	ref := r.URL.Query().Get("merchant_reference")
 	if ref == "" {
@@ -117,7 +112,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, paymentList{Data: list})
+	writeJSON(w, http.StatusOK, wire.PaymentList{Data: list})
 }
 
 func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +126,7 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, paymentList{Data: list, Next: next})
+	writeJSON(w, http.StatusOK, wire.PaymentList{Data: list, Next: next})
 }
 
 func (s *Server) transition(op operation) http.HandlerFunc {

@@ -4,12 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 )
-
-// ProblemTypeBase prefixes the `type` of every problem the simulator
-// returns. The slug after it is stable: clients may branch on it.
-const ProblemTypeBase = "https://psp.surge.dev/problems/"
 
 // Problem type slugs (see ProblemTypeBase).
 const (
@@ -24,17 +19,6 @@ const (
 	typeInternal          = "internal"
 	typeUnauthorized      = "unauthorized"
 )
-
-// Problem is an RFC 9457 problem details object.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-}
-
-// Slug returns the stable part of the problem type after ProblemTypeBase.
-func (p Problem) Slug() string { return strings.TrimPrefix(p.Type, ProblemTypeBase) }
 
 // problemError is an error that knows how it is reported.
 type problemError struct {

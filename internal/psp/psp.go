@@ -14,46 +14,43 @@
 // carry the same payment object.
 package psp
 
-import "time"
+import (
+	"time"
 
-// Payment statuses. A payment starts authorized, captured or declined;
-// authorized moves to captured or voided, captured moves to refunded.
-const (
-	StatusAuthorized = "authorized"
-	StatusCaptured   = "captured"
-	StatusVoided     = "voided"
-	StatusRefunded   = "refunded"
-	StatusDeclined   = "declined"
+	"github.com/surge-commerce/surge/internal/payment/wire"
 )
 
-// Payment is the provider's record of one payment as it appears on the wire.
-type Payment struct {
-	ID                string    `json:"id"`
-	MerchantReference string    `json:"merchant_reference"`
-	Amount            int64     `json:"amount"`
-	Currency          string    `json:"currency"`
-	Status            string    `json:"status"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	// CardFingerprint names the card the payment was made with, the same
-	// for every payment with that card whoever makes it (empty when the
-	// request named no payment method). The card itself is never kept.
-	CardFingerprint string `json:"card_fingerprint,omitempty"`
-}
+// The simulator serves the provider's wire format; these names are that
+// format's, kept here so the simulator's users can speak of it as theirs.
+const (
+	StatusAuthorized = wire.StatusAuthorized
+	StatusCaptured   = wire.StatusCaptured
+	StatusVoided     = wire.StatusVoided
+	StatusRefunded   = wire.StatusRefunded
+	StatusDeclined   = wire.StatusDeclined
 
-// PaymentMethod is what the provider tells of a payment method: its
-// fingerprint, without the card.
-type PaymentMethod struct {
-	ID              string `json:"id"`
-	CardFingerprint string `json:"card_fingerprint"`
-}
+	ProblemTypeBase = wire.ProblemTypeBase
+	SignatureHeader = wire.SignatureHeader
+)
 
-// Event is the body of a webhook: one payment state change.
-type Event struct {
-	ID      string  `json:"id"`
-	Type    string  `json:"type"`
-	Payment Payment `json:"payment"`
-}
+type (
+	Payment       = wire.Payment
+	PaymentMethod = wire.PaymentMethod
+	Event         = wire.Event
+	Problem       = wire.Problem
+)
 
-// eventType names the webhook event for a payment reaching status.
-func eventType(status string) string { return "payment." + status }
+// Errors returned by VerifySignature.
+var (
+	ErrSignatureMalformed = wire.ErrSignatureMalformed
+	ErrSignatureMismatch  = wire.ErrSignatureMismatch
+	ErrSignatureExpired   = wire.ErrSignatureExpired
+)
+
+// Sign is wire.Sign: the signature header value for body sent at t.
+func Sign(secret string, body []byte, t time.Time) string { return wire.Sign(secret, body, t) }
+
+// VerifySignature is wire.VerifySignature.
+func VerifySignature(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	return wire.VerifySignature(secret, header, body, now, tolerance)
+}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/surge-commerce/surge/internal/payment/wire"
 )
 
 // maxBody bounds every request body; the API's bodies are a few hundred bytes.
@@ -22,16 +24,9 @@ const (
 	defaultLedger   = 1_000
 )
 
-// createRequest is the body of POST /v1/payments.
-type createRequest struct {
-	MerchantReference string `json:"merchant_reference"`
-	Amount            int64  `json:"amount"`
-	Currency          string `json:"currency"`
-	Capture           bool   `json:"capture"`
-	// PaymentMethod names the card to charge (a test token such as
-	// "pm_card_a"); empty charges the merchant's default.
-	PaymentMethod string `json:"payment_method,omitempty"`
-}
+// createRequest is the body of POST /v1/payments, with the simulator's
+// checks.
+type createRequest wire.ChargeRequest
 
 // hash identifies the request for idempotency. It hashes the decoded
 // fields, not the raw bytes, so key order and whitespace do not matter.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/surge-commerce/surge/internal/payment/wire"
+
 	"github.com/surge-commerce/surge/internal/fifo"
 	"github.com/surge-commerce/surge/internal/store/sqlite"
 )
@@ -293,7 +295,7 @@ func (s *store) recordEvent(ctx context.Context, tx *sql.Tx, p Payment) error {
 	if !s.events {
 		return nil
 	}
-	ev := Event{ID: newID("evt_"), Type: eventType(p.Status), Payment: p}
+	ev := Event{ID: newID("evt_"), Type: wire.EventType(p.Status), Payment: p}
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return err

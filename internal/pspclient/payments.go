@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/payment/wire"
 )
 
 // Outcome is what the caller may conclude about an order's money.
@@ -40,15 +40,7 @@ const (
 )
 
 // Payment is the provider's record of a payment.
-type Payment struct {
-	ID                string    `json:"id"`
-	MerchantReference string    `json:"merchant_reference"`
-	Amount            int64     `json:"amount"`
-	Currency          string    `json:"currency"`
-	Status            string    `json:"status"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
-}
+type Payment = wire.Payment
 
 // Result is the outcome of a call and the payment it is about (zero when
 // the outcome is Unknown or NotFound).
@@ -62,18 +54,13 @@ type Result struct {
 // beats money returned beats a refusal.
 var (
 	outcomes = map[string]Outcome{
-		"captured": Paid, "authorized": Authorized, "refunded": Reversed, "voided": Reversed, "declined": Declined,
+		wire.StatusCaptured: Paid, wire.StatusAuthorized: Authorized, wire.StatusRefunded: Reversed,
+		wire.StatusVoided: Reversed, wire.StatusDeclined: Declined,
 	}
-	ranks = map[string]int{"captured": 1, "authorized": 2, "refunded": 3, "voided": 3, "declined": 4}
+	ranks = map[string]int{
+		wire.StatusCaptured: 1, wire.StatusAuthorized: 2, wire.StatusRefunded: 3, wire.StatusVoided: 3, wire.StatusDeclined: 4,
+	}
 )
-
-type chargeRequest struct {
-	MerchantReference string `json:"merchant_reference"`
-	Amount            int64  `json:"amount"`
-	Currency          string `json:"currency"`
-	Capture           bool   `json:"capture"`
-	PaymentMethod     string `json:"payment_method,omitempty"`
-}
 
 // Charge authorizes and captures amount (minor units) of currency for the
 // order. The order id is the Idempotency-Key, so repeating a Charge, here or
@@ -88,7 +75,7 @@ func (c *Client) Charge(ctx context.Context, orderID string, amount int64, curre
 
 // ChargeWith is Charge with a named payment method ("" for the default).
 func (c *Client) ChargeWith(ctx context.Context, orderID string, amount int64, currency, paymentMethod string) (Result, error) {
-	body, err := json.Marshal(chargeRequest{MerchantReference: orderID, Amount: amount, Currency: currency, Capture: true, PaymentMethod: paymentMethod})
+	body, err := json.Marshal(wire.ChargeRequest{MerchantReference: orderID, Amount: amount, Currency: currency, Capture: true, PaymentMethod: paymentMethod})
 	if err != nil {
 		return Result{Outcome: Unknown}, errcode.Wrap(errcode.Internal, err, "encode charge")
 	}
@@ -110,9 +97,7 @@ func (c *Client) Fingerprint(ctx context.Context, paymentMethod string) (string,
 	if err != nil {
 		return "", classify(err)
 	}
-	var pm struct {
-		CardFingerprint string `json:"card_fingerprint"`
-	}
+	var pm wire.PaymentMethod
 	if err := json.Unmarshal(resp.body, &pm); err != nil || pm.CardFingerprint == "" {
 		return "", errcode.New(errcode.Unavailable, "unreadable provider answer about a payment method")
 	}
@@ -130,9 +115,7 @@ func (c *Client) Lookup(ctx context.Context, orderID string) (Result, error) {
 	if err != nil {
 		return Result{Outcome: Unknown}, classify(err)
 	}
-	var list struct {
-		Data []Payment `json:"data"`
-	}
+	var list wire.PaymentList
 	if err := json.Unmarshal(resp.body, &list); err != nil {
 		return Result{Outcome: Unknown}, errcode.Wrap(errcode.Unavailable, err, "unreadable provider answer")
 	}
@@ -193,23 +176,18 @@ func (c *Client) Ledger(ctx context.Context) iter.Seq2[Payment, error] {
 	}
 }
 
-type ledgerPage struct {
-	Data []Payment `json:"data"`
-	Next string    `json:"next"`
-}
-
-func (c *Client) ledgerPage(ctx context.Context, after string) (ledgerPage, error) {
+func (c *Client) ledgerPage(ctx context.Context, after string) (wire.PaymentList, error) {
 	q := url.Values{"limit": {strconv.Itoa(c.pageSize)}}
 	if after != "" {
 		q.Set("after", after)
 	}
 	resp, err := c.call(ctx, http.MethodGet, "/v1/ledger?"+q.Encode(), "", nil)
 	if err != nil {
-		return ledgerPage{}, classify(err)
+		return wire.PaymentList{}, classify(err)
 	}
-	var page ledgerPage
+	var page wire.PaymentList
 	if err := json.Unmarshal(resp.body, &page); err != nil {
-		return ledgerPage{}, errcode.Wrap(errcode.Unavailable, err, "unreadable provider ledger")
+		return wire.PaymentList{}, errcode.Wrap(errcode.Unavailable, err, "unreadable provider ledger")
 	}
 	return page, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/payment/wire"
 	"github.com/surge-commerce/surge/internal/tracectx"
 )
 
@@ -26,12 +27,7 @@ type response struct {
 }
 
 // problem is the provider's RFC 9457 error body.
-type problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-}
+type problem wire.Problem
 
 // subtype is the stable last segment of the problem type, spelt as an
 // errcode subtype ("idempotency-key-reused" becomes "idempotency_key_reused").

@@ -38,15 +38,15 @@ type auditRig struct {
 
 // auditRespond renders what checkout stores under a key.
 func auditRespond(o order.Order) checkout.Response {
-	status := checkout.StatusPaid
+	outcome := checkout.OutcomeCreated
 	switch o.Status {
 	case order.PendingPayment:
-		status = checkout.StatusPending
+		outcome = checkout.OutcomeAccepted
 	case order.Cancelled:
-		status = checkout.StatusDeclined
+		outcome = checkout.OutcomeDeclined
 	}
 	body, _ := json.Marshal(map[string]any{"order": checkout.ToJSON(o)})
-	return checkout.Response{Status: status, Body: body, OrderID: o.ID}
+	return checkout.Response{Outcome: outcome, Body: body, OrderID: o.ID}
 }
 
 func auditHandlers(s *store.Store) []worker.Handler {

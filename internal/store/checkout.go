@@ -153,7 +153,7 @@ func (s *Store) writeOrder(ctx context.Context, t *pipeTx, p checkout.Placement,
 		return err
 	}
 	t.exec(nil, query, args...)
-	t.exec(nil, storeResponseQuery, r.Status, string(r.Body), "processing", o.ID)
+	t.exec(nil, storeResponseQuery, outcomeCode(r.Outcome), string(r.Body), "processing", o.ID)
 	reserved := make([]int64, len(p.Items))
 	interactive := len(p.Items) // the first item on flash sale, unless last
 	var sale *saleTry
@@ -282,7 +282,7 @@ func (s *Store) reclaimKey(ctx context.Context, db dbtx, p checkout.Placement) (
 		return nil, errcode.Typed(errcode.Conflict, "request_in_progress",
 			"a request with this Idempotency-Key is still being processed; retry shortly").With("order_id", orderID)
 	}
-	return &checkout.Response{Status: status, Body: []byte(body), OrderID: orderID}, nil
+	return &checkout.Response{Outcome: outcomeOf(status), Body: []byte(body), OrderID: orderID}, nil
 }
 
 // The purchase counts: an upsert that refuses to pass the limit, or,

@@ -73,7 +73,7 @@ func testRefusedCheckout(t *testing.T, s *store.Store, other func() *store.Store
 		return o, err
 	}
 	respond := func(o order.Order) checkout.Response {
-		return checkout.Response{Status: 202, Body: []byte(`{}`), OrderID: o.ID}
+		return checkout.Response{Outcome: checkout.OutcomeAccepted, Body: []byte(`{}`), OrderID: o.ID}
 	}
 
 	if _, err := place(ctx, "k1", respond, checkout.Item{SKU: "last", Quantity: 1}); err != nil {
@@ -181,7 +181,7 @@ func testSaleBuckets(t *testing.T, s *store.Store) {
 		t.Fatal(err)
 	}
 	respond := func(o order.Order) checkout.Response {
-		return checkout.Response{Status: 202, Body: []byte(`{}`), OrderID: o.ID}
+		return checkout.Response{Outcome: checkout.OutcomeAccepted, Body: []byte(`{}`), OrderID: o.ID}
 	}
 	var orders []order.Order
 	for i := range units + 1 {

@@ -90,7 +90,7 @@ func (s *Store) settleOrder(ctx context.Context, shopID int64, orderID string, t
 		}
 		t.exec(nil, query, args...)
 		r := respond(o)
-		t.exec(nil, storeResponseQuery, r.Status, string(r.Body), "done", o.ID)
+		t.exec(nil, storeResponseQuery, outcomeCode(r.Outcome), string(r.Body), "done", o.ID)
 		// Stock last, as in PlaceOrder: its lock is held until the commit.
 		return s.settleStock(ctx, t, o, instrument, to, buckets)
 	})

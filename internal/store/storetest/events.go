@@ -126,7 +126,7 @@ func (sl *Seller) PlaceOrder(c context.Context, status order.Status, skus ...str
 		items = append(items, checkout.Item{SKU: sku, Quantity: 1})
 	}
 	respond := func(o order.Order) checkout.Response {
-		return checkout.Response{Status: 201, Body: []byte(`{}`), OrderID: o.ID}
+		return checkout.Response{Outcome: checkout.OutcomeCreated, Body: []byte(`{}`), OrderID: o.ID}
 	}
 	o, _, err := sl.Store.PlaceOrder(c, checkout.Placement{
 		ShopID: sl.ShopID, CustomerID: sl.Customer, Key: fmt.Sprintf("key-%d", n), Fingerprint: fmt.Sprint(skus),

@@ -61,7 +61,7 @@ func (ss *saleShop) sale(stock int64, buckets int) flashsale.Sale {
 }
 
 func respond(o order.Order) checkout.Response {
-	return checkout.Response{Status: 201, Body: []byte(`{}`), OrderID: o.ID}
+	return checkout.Response{Outcome: checkout.OutcomeCreated, Body: []byte(`{}`), OrderID: o.ID}
 }
 
 // buy places an order for qty units as a customer of its own.

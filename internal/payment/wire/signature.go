@@ -1,4 +1,4 @@
-package psp
+package wire
 
 import (
 	"crypto/hmac"
@@ -15,9 +15,9 @@ const SignatureHeader = "Psp-Signature"
 
 // Errors returned by VerifySignature.
 var (
-	ErrSignatureMalformed = errors.New("psp: malformed signature header")
-	ErrSignatureMismatch  = errors.New("psp: no matching signature")
-	ErrSignatureExpired   = errors.New("psp: signature timestamp outside tolerance")
+	ErrSignatureMalformed = errors.New("payment signature: malformed signature header")
+	ErrSignatureMismatch  = errors.New("payment signature: no matching signature")
+	ErrSignatureExpired   = errors.New("payment signature: signature timestamp outside tolerance")
 )
 
 // maxSignatureHeader bounds the header a receiver will parse.
