@@ -31,7 +31,7 @@ func (o Outcome) String() string {
 	return "none"
 }
 
-// Response is what the client is told, stored under its Idempotency-Key
+// Response is a checkout's outcome and order, stored under its Idempotency-Key
 // and replayed byte for byte.
 type Response struct {
 	Outcome Outcome

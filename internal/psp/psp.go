@@ -20,8 +20,8 @@ import (
 	"github.com/surge-commerce/surge/internal/payment/wire"
 )
 
-// The simulator serves the provider's wire format; these names are that
-// format's, kept here so the simulator's users can speak of it as theirs.
+// The simulator serves the provider's wire format (package wire); these
+// names let its tests and callers say psp.Payment for the payment it serves.
 const (
 	StatusAuthorized = wire.StatusAuthorized
 	StatusCaptured   = wire.StatusCaptured
