@@ -41,9 +41,10 @@ list names the drills; run brings the topology up, runs each named drill
 under steady checkout load once per seed (load, fault, heal, drain, audit),
 writes report.json and report.html per drill and seed under --out, prints
 the scorecard and exits non-zero on any breach (an acknowledged order lost,
-a failed audit, requests still failing at the end). soak runs the steady load for --duration,
-samples each Surge process's heap, goroutines, open descriptors and
-resident set every --every, and fails when one of them climbs beyond noise.
+a failed audit, requests still failing at the end). soak runs the steady
+load for --duration, samples each Surge process's heap, goroutines, open
+descriptors and resident set every --every, and fails when one of them
+climbs beyond noise.
 `)
 	}
 	if len(args) == 0 || wantsHelp(args) {
