@@ -153,13 +153,13 @@ func newShedder(cfg *config.Config, st *store.Store, reg prometheus.Registerer) 
 	// slower checkouts mean a queue for the processor. On PostgreSQL
 	// they may mean a slower network or database, which shedding here
 	// would not cure.
-	shedCfg.FollowLatency = st.Engine() == store.SQLite
+	shedCfg.FollowLatency = st.OneWriter()
 	// On PostgreSQL nothing else paces checkouts, and an ordinary
 	// load's bursts brush the pool-sized bulkhead on a busy machine: a
 	// checkout waits a little for a slot rather than be refused. On
 	// SQLite the checkout limit paces them; a wait there only added
 	// to admitted checkouts' latency under overload (bench/RESULTS.md).
-	if st.Engine() == store.Postgres {
+	if !st.OneWriter() {
 		shedCfg.CheckoutWait = shedCfg.MaxWait
 	}
 	return loadshed.New(shedCfg, reg)

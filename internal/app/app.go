@@ -176,7 +176,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	// parallel effects: with 4 connections they fell seconds behind at
 	// half the maximum checkout rate, with 16 they keep up.
 	bg := st
-	if st.Engine() == store.Postgres {
+	if !st.OneWriter() {
 		if bg, err = store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, MaxConns: cfg.WorkerDBConns}); err != nil {
 			return err
 		}

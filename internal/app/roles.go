@@ -56,7 +56,7 @@ func sweeper(bg *store.Store, mods modules, cfg *config.Config, now func() time.
 func relayRole(ctx context.Context, st, bg *store.Store, brk *broker.Broker, cfg *config.Config,
 	now func() time.Time, log *slog.Logger, reg prometheus.Registerer) service {
 	return relay.New(bg, brk.JetStream(), relayWake(ctx, st, cfg),
-		relay.Config{Retention: cfg.OutboxRetention, Sole: bg.Engine() == store.SQLite}, now, log, reg)
+		relay.Config{Retention: cfg.OutboxRetention, Sole: bg.OneWriter()}, now, log, reg)
 }
 
 // workerRole runs the event consumers and, with SMTP configured, the mail
@@ -95,7 +95,7 @@ func relayWake(ctx context.Context, st *store.Store, cfg *config.Config) <-chan 
 			}
 		}
 	}()
-	if st.Engine() == store.Postgres {
+	if !st.OneWriter() {
 		go store.ListenOutbox(ctx, cfg.DatabaseURL, wake)
 	}
 	return wake

@@ -18,6 +18,7 @@ import (
 var notConformance = map[string]string{
 	"Close":            "owned by the suite's Open, which closes every store it makes",
 	"Engine":           "names the engine; no behaviour to hold both engines to",
+	"OneWriter":        "a capability the wiring reads; the dialect sets it, nothing to hold both engines to",
 	"Pools":            "hands out the connection pools for metrics",
 	"BreakerState":     "reports the database breaker, which needs a failing database",
 	"ReplicaLag":       "needs a read replica; replica_test.go covers it",

@@ -135,6 +135,12 @@ func IsPostgresURL(url string) bool {
 // Engine returns SQLite or Postgres.
 func (s *Store) Engine() string { return s.dialect.name }
 
+// OneWriter reports that writes queue for a single writer in this process
+// (SQLite): a store no other process writes to, whose checkouts are
+// processor time here, with one relay. Otherwise (PostgreSQL) many
+// processes write and tell each other of new events (ListenOutbox).
+func (s *Store) OneWriter() bool { return s.dialect.oneWriter }
+
 // Pools returns the connection pools by role, for metrics.
 func (s *Store) Pools() map[string]*sql.DB {
 	pools := s.dialect.pools(s.write, s.read)
