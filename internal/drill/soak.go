@@ -179,7 +179,10 @@ func trend(pts [][2]float64) Trend {
 	tr.PerHour, tr.Drift = b*3600, b*span
 	tr.Noise = 3 * math.Sqrt(sse/(n-2)/stt) * span
 	tr.Verdict = flat
-	if tr.Drift > tr.Noise && tr.Drift > 0.05*math.Abs(mv) {
+	// Goroutines and descriptors are counts: a drift under two is one of
+	// them held from some point on, a step, not a climb (the 30-minute
+	// soak flagged 22 descriptors at both ends that way).
+	if tr.Drift > tr.Noise && tr.Drift > 0.05*math.Abs(mv) && tr.Drift >= 2 {
 		tr.Verdict = "climbing"
 	}
 	return tr

@@ -23,6 +23,17 @@ func TestTrend(t *testing.T) {
 	if tr.Verdict != "climbing" || math.Abs(tr.PerHour-360) > 1e-6 {
 		t.Errorf("one goroutine more every 10 s: %+v, want climbing at 360/h", tr)
 	}
+	var step [][2]float64
+	for i := range 144 {
+		v := 22.0
+		if i > 100 {
+			v = 23 // one more descriptor held from late in the run
+		}
+		step = append(step, [2]float64{float64(i * 10), v})
+	}
+	if tr := trend(step); tr.Verdict != flat {
+		t.Errorf("22 descriptors, then 23: %+v, want %q", tr, flat)
+	}
 	if tr := trend(leak[:2]); tr.Verdict == flat {
 		t.Errorf("two samples: %+v, want no verdict", tr)
 	}
