@@ -21,6 +21,17 @@ const (
 	MaxQuantity = 1000
 )
 
+// Fits refuses a new line in a cart that already holds others lines of
+// other SKUs, when the cart would then hold more than max. The store calls
+// it under the cart's lock, so two lines added at once cannot both pass.
+// Errors: conflict (cart_full).
+func Fits(others, max int) error {
+	if others >= max {
+		return errcode.Typed(errcode.Conflict, "cart_full", "a cart holds at most %d lines", max)
+	}
+	return nil
+}
+
 // Line is a SKU and how many of it.
 type Line struct {
 	SKU      string `json:"sku"`
@@ -43,7 +54,7 @@ type Store interface {
 	// Cart returns a cart with its lines. Errors: not_found.
 	Cart(ctx context.Context, shopID int64, cartID string) (Cart, error)
 	// SetCartLine sets a line's quantity, removing it for 0. It refuses to
-	// add a line past maxLines. Errors: not_found, conflict.
+	// add a line past maxLines (Fits). Errors: not_found, conflict.
 	SetCartLine(ctx context.Context, shopID int64, cartID, sku string, qty int64, maxLines int, now time.Time) error
 }
 

@@ -2,6 +2,7 @@ package cart
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -119,4 +120,15 @@ func hasField(err error, field string) bool {
 		}
 	}
 	return false
+}
+
+// TestFits: a cart takes lines up to its maximum and refuses the next.
+func TestFits(t *testing.T) {
+	if err := Fits(MaxLines-1, MaxLines); err != nil {
+		t.Fatalf("the last line refused: %v", err)
+	}
+	var e *errcode.Error
+	if err := Fits(MaxLines, MaxLines); !errors.As(err, &e) || e.Code != errcode.Conflict || e.Type != "cart_full" {
+		t.Fatalf("a line past the maximum: %v, want conflict cart_full", err)
+	}
 }

@@ -1,7 +1,8 @@
 // Package inventory tracks stock per SKU: units received, available,
 // reserved by unpaid orders and sold. available + reserved + sold ==
-// received always holds; the store enforces it with conditional updates
-// and a CHECK constraint, never with read-modify-write.
+// received always holds; the store keeps it with conditional updates and
+// a CHECK constraint, and asks this package's rules (MainReceived) what a
+// change of stock may do.
 //
 // It must never import a driver or a transport.
 package inventory
@@ -64,4 +65,22 @@ func (s *Service) Restock(ctx context.Context, shopID int64, sku string, units i
 		return Level{}, errcode.Typed(errcode.NotFound, "product_not_found", "no product %q", sku)
 	}
 	return s.store.RestockIf(ctx, shopID, sku, units, cond)
+}
+
+// MainReceived splits a product's new stock between its flash sale and its
+// main row: the sale's buckets keep what they hold (inSale), the main row
+// gets the rest, which must cover what the main row has committed
+// (reserved or sold). Units that belong to orders are never taken back
+// (docs/INVARIANTS.md, I1). The store calls it under the rows' locks.
+// Errors: conflict (stock_below_committed).
+func MainReceived(sku string, received, inSale, committed int64) (int64, error) {
+	if received < inSale {
+		return 0, errcode.Typed(errcode.Conflict, "stock_below_committed",
+			"stock %d is less than the %d units of %q held by its flash sale", received, inSale, sku)
+	}
+	if main := received - inSale; main >= committed {
+		return main, nil
+	}
+	return 0, errcode.Typed(errcode.Conflict, "stock_below_committed",
+		"stock %d is less than the units of %q already reserved or sold", received, sku)
 }

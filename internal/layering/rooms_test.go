@@ -56,7 +56,7 @@ var rooms = map[string]string{
 	"internal/explore/e2e": tool, "internal/testrig": tool, "internal/store/storetest": tool,
 	"internal/layering": tool, "deploy": tool, "internal/cluster": tool, "internal/drill": tool,
 	"bench/catalog": tool, "bench/checkout": tool, "bench/console": tool, "bench/pow": tool, "bench/envelope": tool, "bench/events": tool,
-	"bench/flashsale": tool, "bench/topology": tool, "bench/flush": tool, "bench/loadgen": tool, "bench/overload": tool,
+	"bench/flashsale": tool, "bench/topology": tool, "bench/flush": tool, "bench/loadgen": tool, "bench/overload": tool, "bench/rules": tool,
 }
 
 // exceptions are imports across rooms the table does not allow, each with

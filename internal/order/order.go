@@ -8,6 +8,8 @@ package order
 
 import (
 	"time"
+
+	"github.com/surge-commerce/surge/internal/errcode"
 )
 
 // Status is where an order is in its life.
@@ -53,6 +55,19 @@ func CanTransition(from, to Status) bool {
 		}
 	}
 	return false
+}
+
+// NotInStatus is the refusal of a transition from a status the order is
+// not in (it moved on meanwhile, or never was there).
+func NotInStatus(o Order, from Status) error {
+	return errcode.Typed(errcode.Conflict, "order_not_in_status", "order %s is %s, not %s", o.ID, o.Status, from)
+}
+
+// NotPending is the refusal to settle (pay or cancel) an order that is no
+// longer pending payment: another path settled it first. It names the
+// order's status, which the caller acts on.
+func NotPending(o Order) error {
+	return errcode.Typed(errcode.Conflict, "order_not_pending", "order %s is %s", o.ID, o.Status).With("status", string(o.Status))
 }
 
 // Valid reports whether s is a known status.

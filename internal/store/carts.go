@@ -71,8 +71,8 @@ func (s *Store) SetCartLine(ctx context.Context, shopID int64, cartID, sku strin
 			t.exec(nil, `DELETE FROM cart_lines WHERE shop_id = ? AND cart_id = ? AND sku = ?`, shopID, cartID, sku)
 			return nil // goes out with the commit
 		}
-		if lines >= maxLines {
-			return errcode.Typed(errcode.Conflict, "cart_full", "a cart holds at most %d lines", maxLines)
+		if err := cart.Fits(lines, maxLines); err != nil {
+			return err
 		}
 		t.exec(nil, `INSERT INTO cart_lines (shop_id, cart_id, sku, quantity) VALUES (?, ?, ?, ?)
 			ON CONFLICT (shop_id, cart_id, sku) DO UPDATE SET quantity = excluded.quantity`, shopID, cartID, sku, qty)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/event"
+	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/order"
 	"github.com/surge-commerce/surge/internal/tracectx"
 )
@@ -214,7 +214,7 @@ type saleTry struct {
 }
 
 func (s *Store) trySale(t *pipeTx, p checkout.Placement, it checkout.Item, buckets int) *saleTry {
-	try := &saleTry{item: it, buckets: buckets, start: rand.IntN(buckets)}
+	try := &saleTry{item: it, buckets: buckets, start: flashsale.FirstBucket(buckets)}
 	t.queryRow(&try.took, reserveBucketQuery+` RETURNING available`,
 		[]any{it.Quantity, it.Quantity, p.ShopID, it.SKU, try.start, it.Quantity}, &try.left)
 	t.exec(nil, insertReservationQuery, p.ShopID, p.OrderID, it.SKU, it.Quantity, micros(p.ReservationExpiry), try.start)
@@ -304,7 +304,7 @@ const (
 func (s *Store) reserveLine(ctx context.Context, db dbtx, p checkout.Placement, it checkout.Item, sale sql.NullInt64) error {
 	start := 0
 	if sale.Int64 > 0 {
-		start = rand.IntN(int(sale.Int64))
+		start = flashsale.FirstBucket(int(sale.Int64))
 	}
 	bucket, err := s.reserveStock(ctx, db, p.ShopID, it, int(sale.Int64), start, 0)
 	if err != nil {
@@ -363,9 +363,9 @@ func (s *Store) reserveStock(ctx context.Context, db dbtx, shopID int64, it chec
 // gather reserves a quantity of a flash-sale SKU that no single row holds:
 // under the locks of the product (so no admin change runs beside it), of
 // the buckets and of the main row, in the lock order (flashsale.go) and
-// taken without waiting (it may hold buckets it tried), it
-// moves units from buckets into the main row until that holds the
-// quantity, and reserves it there. The SKU's total received is unchanged;
+// taken without waiting (it may hold buckets it tried), it moves the
+// units flashsale.Gather chooses from the buckets into the main row and
+// reserves the quantity there. The SKU's total received is unchanged;
 // the reservation's row is the main row. Errors: conflict (out_of_stock
 // when the SKU does not have the quantity).
 func (s *Store) gather(ctx context.Context, db dbtx, shopID int64, it checkout.Item) error {
@@ -383,24 +383,25 @@ func (s *Store) gather(ctx context.Context, db dbtx, shopID int64, it checkout.I
 		shopID, it.SKU).Scan(&have); err != nil {
 		return err
 	}
-	total := have
-	for _, b := range buckets {
-		total += b.available
+	numbers := slices.Sorted(maps.Keys(buckets))
+	available := make([]int64, len(numbers))
+	for i, b := range numbers {
+		available[i] = buckets[b].available
 	}
-	if total < it.Quantity {
+	take, ok := flashsale.Gather(have, available, it.Quantity)
+	if !ok {
 		return checkout.OutOfStock(it.SKU)
 	}
 	moved := int64(0)
-	for _, b := range slices.Sorted(maps.Keys(buckets)) {
-		take := min(buckets[b].available, it.Quantity-have-moved)
-		if take <= 0 {
+	for i, b := range numbers {
+		if take[i] == 0 {
 			continue
 		}
 		if _, err := db.ExecContext(ctx, s.q(`UPDATE inventory_buckets SET received = received - ?, available = available - ?
-			WHERE shop_id = ? AND sku = ? AND bucket = ?`), take, take, shopID, it.SKU, b); err != nil {
+			WHERE shop_id = ? AND sku = ? AND bucket = ?`), take[i], take[i], shopID, it.SKU, b); err != nil {
 			return err
 		}
-		moved += take
+		moved += take[i]
 	}
 	_, err = db.ExecContext(ctx, s.q(`UPDATE inventory SET received = received + ?, available = available + ? - ?, reserved = reserved + ?
 		WHERE shop_id = ? AND sku = ?`), moved, moved, it.Quantity, it.Quantity, shopID, it.SKU)

@@ -90,21 +90,16 @@ func (s *Store) StartSaleIf(ctx context.Context, shopID int64, sale flashsale.Sa
 		if err != nil {
 			return err
 		}
-		committed := main.reserved + main.sold
+		st := flashsale.Stock{Received: main.received, Committed: main.reserved + main.sold, Buckets: len(buckets)}
 		for _, b := range buckets {
-			committed += b.reserved + b.sold
+			st.Received += b.received
+			st.Committed += b.reserved + b.sold
 		}
-		if sale.Stock < committed {
-			return errcode.Typed(errcode.Conflict, "stock_below_committed",
-				"stock %d is less than the %d units of %s already reserved or sold", sale.Stock, committed, sale.SKU)
+		alloc, err := sale.Allocate(st)
+		if err != nil {
+			return err
 		}
-		// The sale's stock is the SKU's new total received; the ledger
-		// records the change (docs/INVARIANTS.md, I10).
-		total := main.received
-		for _, b := range buckets {
-			total += b.received
-		}
-		if err := s.recordStock(ctx, tx, shopID, sale.SKU, sale.Stock-total, "sale", now); err != nil {
+		if err := s.recordStock(ctx, tx, shopID, sale.SKU, alloc.Delta, "sale", now); err != nil {
 			return err
 		}
 		// The main row keeps only what it has committed; every unit still
@@ -113,15 +108,7 @@ func (s *Store) StartSaleIf(ctx context.Context, shopID int64, sale flashsale.Sa
 			WHERE shop_id = ? AND sku = ?`), shopID, sale.SKU); err != nil {
 			return err
 		}
-		free := sale.Stock - committed
-		for i := range max(sale.Buckets, len(buckets)) {
-			share := int64(0)
-			if i < sale.Buckets {
-				share = free / int64(sale.Buckets)
-				if int64(i) < free%int64(sale.Buckets) {
-					share++
-				}
-			}
+		for i, share := range alloc.Shares {
 			// The row inserted holds only its share, so it passes the
 			// CHECK whatever an existing bucket has reserved or sold; the
 			// update keeps those.
@@ -151,7 +138,7 @@ func (s *Store) StartSaleIf(ctx context.Context, shopID int64, sale flashsale.Sa
 		if err := s.insertSaleEvent(ctx, tx, shopID, sale.SKU, "sale.opened", now); err != nil {
 			return err
 		}
-		if free == 0 { // nothing left to sell: sold out from the start
+		if alloc.SoldOut { // nothing left to sell: sold out from the start
 			return s.markSoldOut(ctx, tx, shopID, sale.SKU, -1, now)
 		}
 		return nil

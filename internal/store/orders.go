@@ -105,7 +105,7 @@ func (s *Store) RefundOrderIf(ctx context.Context, orderID string, now time.Time
 // would otherwise succeed).
 func orderNotMoved(o order.Order, from order.Status, cond precondition.Condition) error {
 	if o.Status != from || cond.Holds(true, o.Version) {
-		return errcode.Typed(errcode.Conflict, "order_not_in_status", "order %s is %s, not %s", o.ID, o.Status, from)
+		return order.NotInStatus(o, from)
 	}
 	return cond.Failed(precondition.Name("order", o.ID))
 }

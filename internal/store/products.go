@@ -10,6 +10,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/precondition"
 )
 
@@ -75,10 +76,9 @@ func (s *Store) PutProductIf(ctx context.Context, p catalog.Product, now time.Ti
 }
 
 // setReceived sets the units received, moving the difference into (or out
-// of) available, and records the difference in the stock ledger. The
-// condition in the WHERE clause, not a prior read, keeps available from
-// going negative. Units a flash sale holds in buckets count towards
-// received; the main row takes the rest.
+// of) available, and records the difference in the stock ledger. Units a
+// flash sale holds in buckets count towards received; the main row takes
+// the rest, read under the rows' locks and split by inventory.MainReceived.
 func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku string, received int64, now time.Time) error {
 	// The buckets are summed under their locks, in the lock order of ADR
 	// 0018 (buckets, then the main row): a checkout gathering units from
@@ -89,36 +89,31 @@ func (s *Store) setReceived(ctx context.Context, tx *sql.Tx, shopID int64, sku s
 	if err != nil {
 		return err
 	}
-	var inBuckets int64
+	var inSale int64
 	for _, b := range buckets {
-		inBuckets += b.received
+		inSale += b.received
 	}
-	if received < inBuckets {
-		return errcode.Typed(errcode.Conflict, "stock_below_committed",
-			"stock %d is less than the %d units of %q held by its flash sale", received, inBuckets, sku)
-	}
-	received -= inBuckets
 	// Locked, so a restock beside this cannot slip between the read and
 	// the write and make the ledger's delta wrong.
-	var before int64
-	err = tx.QueryRowContext(ctx, s.q(`SELECT received FROM inventory WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
-		shopID, sku).Scan(&before)
+	var before, committed int64
+	err = tx.QueryRowContext(ctx, s.q(`SELECT received, reserved + sold FROM inventory WHERE shop_id = ? AND sku = ?`+s.forUpdate()),
+		shopID, sku).Scan(&before, &committed)
 	if err != nil && err != sql.ErrNoRows {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO inventory (shop_id, sku, received, available) VALUES (?, ?, ?, ?)
-		ON CONFLICT (shop_id, sku) DO UPDATE SET received = excluded.received,
-			available = inventory.available + (excluded.received - inventory.received), version = inventory.version + 1
-		WHERE inventory.available + (excluded.received - inventory.received) >= 0`),
-		shopID, sku, received, received)
+	main, err := inventory.MainReceived(sku, received, inSale, committed)
 	if err != nil {
 		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return errcode.Typed(errcode.Conflict, "stock_below_committed",
-			"stock %d is less than the units of %q already reserved or sold", received, sku)
+	// The CHECK constraints back the rule: available stays non-negative.
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO inventory (shop_id, sku, received, available) VALUES (?, ?, ?, ?)
+		ON CONFLICT (shop_id, sku) DO UPDATE SET received = excluded.received,
+			available = inventory.available + (excluded.received - inventory.received), version = inventory.version + 1`),
+		shopID, sku, main, main)
+	if err != nil {
+		return err
 	}
-	return s.recordStock(ctx, tx, shopID, sku, received-before, "product", now)
+	return s.recordStock(ctx, tx, shopID, sku, main-before, "product", now)
 }
 
 // DeleteProduct implements catalog.Store.

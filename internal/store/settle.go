@@ -77,7 +77,7 @@ func (s *Store) settleOrder(ctx context.Context, shopID int64, orderID string, t
 			if err != nil {
 				return err
 			}
-			return errcode.Typed(errcode.Conflict, "order_not_pending", "order %s is %s", orderID, cur.Status).With("status", string(cur.Status))
+			return order.NotPending(cur)
 		}
 		o.Status, o.CreatedAt, o.UpdatedAt, o.Lines = order.Status(status), fromMicros(created), fromMicros(updated), lines
 		event := "order.paid"
