@@ -455,7 +455,7 @@ func (s *Store) SaleStats(ctx context.Context) ([]SaleStats, error) {
 			COALESCE((SELECT SUM(available) FROM inventory_buckets b WHERE b.shop_id = f.shop_id AND b.sku = f.sku), 0)
 				+ COALESCE((SELECT available FROM inventory i WHERE i.shop_id = f.shop_id AND i.sku = f.sku), 0),
 			(SELECT COUNT(*) FROM queue_entries q WHERE q.shop_id = f.shop_id AND q.sku = f.sku)
-		FROM flash_sales f JOIN shops sh ON sh.shop_id = f.shop_id`)
+		FROM flash_sales f JOIN shops sh ON sh.shop_id = f.shop_id ORDER BY sh.slug, f.sku`)
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -22,20 +22,20 @@ func (s *Store) RecordRefundOwed(ctx context.Context, r checkout.Refund) error {
 // DueRefunds implements checkout.Store.
 func (s *Store) DueRefunds(ctx context.Context, now time.Time, limit int) ([]checkout.Refund, error) {
 	return s.queryRefunds(ctx, `SELECT `+refundColumns+` FROM refunds_owed
-		WHERE confirmed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`, micros(now), limit)
+		WHERE confirmed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, payment_ref LIMIT ?`, micros(now), limit)
 }
 
 // OwedRefunds returns every refund the provider has not confirmed yet,
 // oldest first: money that still has to go back (docs/INVARIANTS.md, I9).
 func (s *Store) OwedRefunds(ctx context.Context) ([]checkout.Refund, error) {
 	return s.queryRefunds(ctx, `SELECT `+refundColumns+` FROM refunds_owed
-		WHERE confirmed_at IS NULL ORDER BY created_at`)
+		WHERE confirmed_at IS NULL ORDER BY created_at, payment_ref`)
 }
 
 // Refunds returns the refunds recorded for an order, confirmed or not.
 func (s *Store) Refunds(ctx context.Context, orderID string) ([]checkout.Refund, error) {
 	return s.queryRefunds(ctx, `SELECT `+refundColumns+` FROM refunds_owed
-		WHERE order_id = ? ORDER BY created_at`, orderID)
+		WHERE order_id = ? ORDER BY created_at, payment_ref`, orderID)
 }
 
 // RefundFailed implements checkout.Store.

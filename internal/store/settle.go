@@ -22,7 +22,7 @@ func (s *Store) CancelOrder(ctx context.Context, shopID int64, orderID, reason s
 // UnverifiedCancellations implements checkout.Store.
 func (s *Store) UnverifiedCancellations(ctx context.Context, limit int) ([]order.Order, error) {
 	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders
-		WHERE cancel_reason = ? ORDER BY created_at LIMIT ?`, order.ReasonPaymentUnverified, limit)
+		WHERE cancel_reason = ? ORDER BY created_at, order_id LIMIT ?`, order.ReasonPaymentUnverified, limit)
 }
 
 // SetCancelReason implements checkout.Store.
@@ -162,5 +162,5 @@ func (s *Store) settleStock(ctx context.Context, t *pipeTx, o order.Order, instr
 // (docs/INVARIANTS.md, I9).
 func (s *Store) StaleOrders(ctx context.Context, olderThan time.Time, limit int) ([]order.Order, error) {
 	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders
-		WHERE status = 'pending_payment' AND created_at < ? ORDER BY created_at LIMIT ?`, micros(olderThan), limit)
+		WHERE status = 'pending_payment' AND created_at < ? ORDER BY created_at, order_id LIMIT ?`, micros(olderThan), limit)
 }

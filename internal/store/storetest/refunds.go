@@ -113,3 +113,21 @@ func wantRefs(t *testing.T, what string, got []checkout.Refund, refs ...string) 
 	}
 	wantStrings(t, what, have, refs...)
 }
+
+// Refunds recorded at the same moment come back in one order on both
+// engines, whatever order they were written in: a page or a reconciler
+// pass must not depend on the engine's row order.
+func testRefundTies(t *testing.T, s *store.Store) {
+	c := ctx(t)
+	for _, ref := range []string{"pay_c", "pay_a", "pay_b"} {
+		r := checkout.Refund{PaymentRef: ref, OrderID: "ord_tie", ShopID: 7, Amount: 100, Currency: "EUR",
+			Reason: order.ReasonPaymentMismatch, CreatedAt: t0, NextAttemptAt: t0}
+		if err := s.RecordRefundOwed(c, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantRefs(t, "owed", must[[]checkout.Refund](t)(s.OwedRefunds(c)), "pay_a", "pay_b", "pay_c")
+	wantRefs(t, "due", must[[]checkout.Refund](t)(s.DueRefunds(c, t0, 10)), "pay_a", "pay_b", "pay_c")
+	wantRefs(t, "due, limit 2", must[[]checkout.Refund](t)(s.DueRefunds(c, t0, 2)), "pay_a", "pay_b")
+	wantRefs(t, "of the order", must[[]checkout.Refund](t)(s.Refunds(c, "ord_tie")), "pay_a", "pay_b", "pay_c")
+}

@@ -37,8 +37,12 @@ func testSaleFigures(t *testing.T, s *store.Store) {
 	wantFigures(t, other, 5, 0, 0)
 
 	stats := map[string]store.SaleStats{}
-	for _, st := range must[[]store.SaleStats](t)(s.SaleStats(c)) {
+	all := must[[]store.SaleStats](t)(s.SaleStats(c))
+	for i, st := range all {
 		stats[st.Shop] = st
+		if i > 0 && all[i-1].Shop+"\x00"+all[i-1].SKU >= st.Shop+"\x00"+st.SKU {
+			t.Fatalf("SaleStats not in (shop, SKU) order: %+v", all)
+		}
 	}
 	want := map[string]store.SaleStats{
 		"figures":   {Shop: "figures", SKU: ss.sku, UnitsLeft: 7, Queue: 3, AdmissionRate: 50},

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("TokenSecrets", func(t *testing.T) { t.Parallel(); testTokenSecrets(t, open(t)) })
 	t.Run("Webhooks", func(t *testing.T) { t.Parallel(); testWebhooks(t, open(t)) })
 	t.Run("Refunds", func(t *testing.T) { t.Parallel(); testRefunds(t, open(t)) })
+	t.Run("RefundTies", func(t *testing.T) { t.Parallel(); testRefundTies(t, open(t)) })
 	t.Run("RefundOrder", func(t *testing.T) { t.Parallel(); testRefundOrder(t, open(t)) })
 	t.Run("OrderListing", func(t *testing.T) { t.Parallel(); testOrderListing(t, open(t)) })
 	t.Run("CancelReasons", func(t *testing.T) { t.Parallel(); testCancelReasons(t, open(t)) })
