@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -145,8 +147,8 @@ func dlqShow(ctx context.Context, js jetstream.JetStream, raw string, stdout io.
 	if err != nil {
 		return err
 	}
-	for k, v := range m.Header {
-		fmt.Fprintf(stdout, "%s: %s\n", k, strings.Join(v, ", "))
+	for _, k := range slices.Sorted(maps.Keys(m.Header)) { // one order, run after run
+		fmt.Fprintf(stdout, "%s: %s\n", k, strings.Join(m.Header[k], ", "))
 	}
 	var pretty any
 	if json.Unmarshal(m.Data, &pretty) == nil {
