@@ -30,6 +30,7 @@ func runDrill(ctx context.Context, args []string, getenv func(string) string, st
        surge drill list
        surge drill run NAME[,NAME...]|all [--seeds N] [--rate R] [--before D] [--window D] [--after D] [--out DIR]
        surge drill soak [--duration D] [--every D] [--rate R] [--out DIR]
+       surge drill capacity [--start R] [--step R] [--max R] [--hold D] [--max-p99 D] [--out DIR]
 
 up starts, on loopback: PostgreSQL primary and streaming standby, Redis, a
 three-node NATS JetStream cluster, the payment simulator, three API replicas,
@@ -44,7 +45,11 @@ the scorecard and exits non-zero on any breach (an acknowledged order lost,
 a failed audit, requests still failing at the end). soak runs the steady
 load for --duration, samples each Surge process's heap, goroutines, open
 descriptors and resident set every --every, and fails when one of them
-climbs beyond noise.
+climbs beyond noise. capacity steps checkout load up through the balancer
+(--start, then --step more every --hold, up to --max) until a step fails
+more than 1 % of its requests, its p99 passes --max-p99 or it completes
+less than 90 % of what it offered; it prints each step, the rate sustained
+and half of it (the soak's rate), and writes report.json.
 `)
 	}
 	if len(args) == 0 || wantsHelp(args) {
@@ -64,6 +69,8 @@ climbs beyond noise.
 		return drillRun(ctx, args[1:], usage, stdout, stderr)
 	case "soak":
 		return drillSoak(ctx, args[1:], usage, stdout, stderr)
+	case "capacity":
+		return drillCapacity(ctx, args[1:], usage, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("drill "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
