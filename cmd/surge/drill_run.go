@@ -129,6 +129,16 @@ func scoreLine(r drill.Result) string {
 	if !r.AuditPassed {
 		audit = "failed"
 	}
-	return fmt.Sprintf("%-18s seed %-3d serving in %-6s p99 back in %-6s acknowledged %-5d lost %d  failed %d  shed %d  audit %s  %s",
-		r.Drill, r.Seed, serving, rec, r.Acknowledged, r.Lost, r.Errors, r.Sheds, audit, verdict)
+	probes := ""
+	if len(r.Probes) > 0 {
+		clean := 0
+		for _, p := range r.Probes {
+			if p.Clean {
+				clean++
+			}
+		}
+		probes = fmt.Sprintf("probes %d/%d clean  ", clean, len(r.Probes))
+	}
+	return fmt.Sprintf("%-18s seed %-3d serving in %-6s p99 back in %-6s acknowledged %-5d lost %d  failed %d  shed %d  audit %s  %s%s",
+		r.Drill, r.Seed, serving, rec, r.Acknowledged, r.Lost, r.Errors, r.Sheds, audit, probes, verdict)
 }

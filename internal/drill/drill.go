@@ -26,6 +26,9 @@ type Drill struct {
 	// Window is how long the fault lasts unless the run says otherwise
 	// (0: DefaultWindow).
 	Window time.Duration
+	// Probe, if set, runs once the fault is on, against the shop the
+	// load uses; a probe that is not clean is a breach.
+	Probe func(ctx context.Context, c *cluster.Cluster, shop string) []Probe
 }
 
 // DefaultWindow is a fault's length when neither drill nor run names one.

@@ -2,11 +2,13 @@ package drill
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +61,9 @@ type Result struct {
 	// Passed: no acknowledged order lost, the audit passed, and the
 	// system served again after the heal. Latency's recovery is a figure,
 	// not a verdict: on a shared machine it depends on the neighbours.
+	// Probes are the drill's own checks made during the fault (the
+	// clock-skew drills: tokens issued on one replica, used at another).
+	Probes   []Probe          `json:"probes,omitempty"`
 	Passed   bool             `json:"passed"`
 	Problems []string         `json:"problems,omitempty"`
 	Series   []loadtest.Point `json:"series"`
@@ -77,6 +82,8 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 		faultErr        error
 		wg              sync.WaitGroup
 	)
+	// The probes need the load's shop; a slug is lower case.
+	shop := "drill-" + strings.ToLower(rand.Text()[:10])
 	start := make(chan time.Time, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -92,10 +99,15 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 		}
 		fmt.Fprintf(stderr, "drill %s: fault\n", d.Name)
 		err := d.Fault(ctx, c)
+		at := time.Now()
+		var probes []Probe
+		if err == nil && d.Probe != nil {
+			probes = d.Probe(ctx, c, shop)
+		}
 		mu.Lock()
-		faultAt, faultErr = time.Now(), err
+		faultAt, faultErr, res.Probes = at, err, probes
 		mu.Unlock()
-		sleep(ctx, o.Window)
+		sleep(ctx, time.Until(at.Add(o.Window)))
 		fmt.Fprintf(stderr, "drill %s: heal\n", d.Name)
 		// The heal runs even when the run is over: a drill leaves the
 		// topology whole.
@@ -105,6 +117,7 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 		mu.Unlock()
 	})
 	cfg := loadConfig(c, o.Rate, o.Before+o.Window+o.After, o.Seed, o.Out)
+	cfg.Shop = shop
 	var loadStart time.Time
 	cfg.OnLoad = func(t time.Time) { loadStart = t; start <- t }
 	rep, err := loadtest.Run(ctx, cfg, io.Discard, stderr)
@@ -158,6 +171,7 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 	if res.ServingIn < 0 {
 		res.Problems = append(res.Problems, "requests still failed at the end of the run: never served again after the heal")
 	}
+	res.Problems = append(res.Problems, probeProblems(res.Probes)...)
 	if check := checks[d.Name]; check != nil {
 		res.Problems = append(res.Problems, check(res)...)
 	}

@@ -23,6 +23,7 @@ func skew(name, offset, summary string) Drill {
 		Fault: func(ctx context.Context, c *cluster.Cluster) error {
 			return c.API[0].Restart(ctx, "SURGE_CLOCK_OFFSET="+offset)
 		},
-		Heal: func(ctx context.Context, c *cluster.Cluster) error { return c.API[0].Restart(ctx) },
+		Heal:  func(ctx context.Context, c *cluster.Cluster) error { return c.API[0].Restart(ctx) },
+		Probe: probeTokens,
 	}
 }
