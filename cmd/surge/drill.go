@@ -38,7 +38,9 @@ one relay, worker and sweeper replica, and HAProxy in front, with in-process
 Toxiproxy between the replicas and their dependencies. It prints the front
 URL and the admin key and runs until interrupted (Ctrl-C stops everything).
 down stops the drill whose state lives in DIR, from another shell.
-list names the drills; run brings the topology up, runs each named drill
+list names the drills; run brings the topology up (only if a named drill
+needs it: the sqlite drills start their own surge serve on SQLite, and
+sqlite-full-disk mounts a tmpfs, which needs root), runs each named drill
 under steady checkout load once per seed (load, fault, heal, drain, audit),
 writes report.json and report.html per drill and seed under --out, prints
 the scorecard and exits non-zero on any breach (an acknowledged order lost,

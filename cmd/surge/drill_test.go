@@ -216,3 +216,51 @@ func TestDrillRun(t *testing.T) {
 		}
 	}
 }
+
+// TestDrillRunSQLite runs `surge drill run sqlite-locked` as a user does:
+// no topology, the drill starts its own surge serve; it passes with orders
+// acknowledged and none lost. Without root, sqlite-full-disk cannot mount
+// its tmpfs and fails saying so instead of passing.
+func TestDrillRunSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	out := t.TempDir()
+	run := func(names string) (*syncBuffer, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "drill", "run", names,
+			"--before", "5s", "--window", "5s", "--after", "6s", "--rate", "10", "--out", out, "--dir", t.TempDir())
+		cmd.Env = append(os.Environ(), runAsSurge+"=1")
+		var output syncBuffer
+		cmd.Stdout, cmd.Stderr = &output, &output
+		return &output, cmd.Run()
+	}
+	output, err := run("sqlite-locked")
+	if err != nil {
+		t.Fatalf("drill run sqlite-locked: %v\n%s", err, output.String())
+	}
+	if strings.Contains(output.String(), "starting the topology") {
+		t.Errorf("the SQLite drill brought the topology up:\n%s", output.String())
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "scorecard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []drill.Result
+	if err := json.Unmarshal(raw, &results); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 {
+		t.Fatalf("scorecard has %d results: %s", len(results), raw)
+	}
+	if r := results[0]; !r.Passed || !r.AuditPassed || r.Acknowledged == 0 || r.Lost != 0 || r.ServingIn < 0 || r.HealAt <= r.FaultAt {
+		t.Errorf("%s: %+v", r.Drill, r)
+	}
+	if os.Geteuid() != 0 {
+		output, err := run("sqlite-full-disk")
+		if err == nil || !strings.Contains(output.String(), "needs root") {
+			t.Fatalf("sqlite-full-disk without root: %v\n%s", err, output.String())
+		}
+	}
+}

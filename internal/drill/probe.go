@@ -56,7 +56,11 @@ func verdict(status int, contentType string, body []byte) (bool, string) {
 // its token at the skewed one. A token is used by opening a cart, which
 // verifies it (signature, shop, expiry) and that it was not revoked.
 // Flash-sale tickets are not probed: the drills' checkout load has no sale.
-func probeTokens(ctx context.Context, c *cluster.Cluster, shop string) []Probe {
+func probeTokens(ctx context.Context, t Target, shop string) []Probe {
+	c, ok := t.(*cluster.Cluster)
+	if !ok {
+		return []Probe{{What: "customer token", Error: fmt.Sprintf("the probe needs the topology, not %T", t)}}
+	}
 	hc := &http.Client{Timeout: probeTimeout}
 	skewed, others := c.API[0], c.API[1:]
 	var out []Probe

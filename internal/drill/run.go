@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/cluster"
 	"github.com/surge-commerce/surge/internal/loadtest"
 )
 
@@ -74,7 +73,7 @@ type Result struct {
 // After, drains, and the audit runs (inside the loadtest, once, with
 // ?settle). It returns an error only when the drill could not run; a
 // breach is a Result that did not pass.
-func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.Writer) (Result, error) {
+func Run(ctx context.Context, c Target, d Drill, o Options, stderr io.Writer) (Result, error) {
 	res := Result{Drill: d.Name, Summary: d.Summary, Seed: o.Seed, Rate: o.Rate, RecoveredIn: -1, ServingIn: -1}
 	var (
 		mu              sync.Mutex
@@ -179,10 +178,18 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 	return res, writeReport(o.Out, res)
 }
 
+// Unrun is the result of a run whose target could not start: a breach
+// that says why.
+func Unrun(d Drill, o Options, err error) Result {
+	return Result{Drill: d.Name, Summary: d.Summary, Seed: o.Seed, Rate: o.Rate, RecoveredIn: -1, ServingIn: -1, FirstWriteAfterFault: -1,
+		Problems: []string{"could not start: " + err.Error()}}
+}
+
 // loadConfig is the steady checkout load every drill runs under.
-func loadConfig(c *cluster.Cluster, rate float64, d time.Duration, seed uint64, out string) loadtest.Config {
+func loadConfig(t Target, rate float64, d time.Duration, seed uint64, out string) loadtest.Config {
+	front, key := t.Front()
 	return loadtest.Config{
-		Target: c.FrontURL, AdminKey: c.AdminKey, Scenario: "checkout", Rate: rate,
+		Target: front, AdminKey: key, Scenario: "checkout", Rate: rate,
 		Duration: d, Out: filepath.Join(out, "load"),
 		SKUs: 20, Customers: 100, Connections: 64, Timeout: 10 * time.Second,
 		Drain: 30 * time.Second, AuditWait: 60 * time.Second, Seed: seed, Progress: 10 * time.Second,
