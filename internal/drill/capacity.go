@@ -56,8 +56,8 @@ type CapacityResult struct {
 }
 
 // held is the stopping rule: a step holds unless the load generator fell
-// behind its own schedule, more than 1 % of its requests failed, its p99 passed the bound, or it completed less than
-// 90 % of the rate it offered.
+// behind its own schedule, more than 1 % of its requests failed, its p99
+// passed the bound, or it completed less than 90 % of the rate it offered.
 func held(st loadtest.StepReport, maxP99 time.Duration) (bool, string) {
 	bound := float64(maxP99) / float64(time.Millisecond)
 	switch {

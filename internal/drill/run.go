@@ -57,12 +57,12 @@ type Result struct {
 	Acknowledged int   `json:"acknowledged_orders"`
 	Lost         int   `json:"lost_orders"`
 	AuditPassed  bool  `json:"audit_passed"`
+	// Probes are the drill's own checks made during the fault (the
+	// clock-skew drills: tokens issued on one replica, used at another).
+	Probes []Probe `json:"probes,omitempty"`
 	// Passed: no acknowledged order lost, the audit passed, and the
 	// system served again after the heal. Latency's recovery is a figure,
 	// not a verdict: on a shared machine it depends on the neighbours.
-	// Probes are the drill's own checks made during the fault (the
-	// clock-skew drills: tokens issued on one replica, used at another).
-	Probes   []Probe          `json:"probes,omitempty"`
 	Passed   bool             `json:"passed"`
 	Problems []string         `json:"problems,omitempty"`
 	Series   []loadtest.Point `json:"series"`

@@ -74,7 +74,12 @@ func (t *sqliteTarget) lock(ctx context.Context) (err error) {
 	return err
 }
 
-func (t *sqliteTarget) unlock(context.Context) error { return t.release() }
+func (t *sqliteTarget) unlock(context.Context) error {
+	if t.release == nil {
+		return nil // the lock was never taken: the fault said why
+	}
+	return t.release()
+}
 
 func (t *sqliteTarget) fill(context.Context) error { return FillDisk(filepath.Join(t.mnt, "filler")) }
 
