@@ -10,7 +10,7 @@ FROM ?= 1
 # runs through `go run` so go.mod's require list stays the product's own.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test lint staticcheck fmt-check vet mod-verify build fuzz explore explore-e2e soak
+.PHONY: test lint staticcheck fmt-check vet mod-verify build fuzz explore explore-e2e soak capacity
 
 test: lint mod-verify
 	scripts/test.sh
@@ -41,11 +41,18 @@ VERSION ?= $(shell git describe --tags --exact-match 2>/dev/null)
 # soak runs the local topology under steady checkout load for SOAKTIME and
 # reports whether any Surge process's heap, goroutines, descriptors or
 # resident set climbs. Set SOAKRATE to half of what the topology sustains
-# on this machine. CI runs none of it.
+# on this machine: `make capacity` measures it and prints the half. CI runs
+# none of it.
 SOAKTIME ?= 30m
 SOAKRATE ?= 20
 soak: build
 	bin/surge drill soak --duration $(SOAKTIME) --rate $(SOAKRATE) --out soak-report
+
+# capacity steps checkout load up through the local topology's balancer
+# (10/s, then 10/s more every 20 s) until a step fails, and prints the rate
+# sustained and half of it.
+capacity: build
+	bin/surge drill capacity --start 10 --step 10 --hold 20s --out capacity-report
 
 build:
 	$(GO) build -buildvcs=auto $(if $(VERSION),-ldflags "-X main.version=$(VERSION)") -o bin/surge ./cmd/surge

@@ -30,6 +30,7 @@ func runDrill(ctx context.Context, args []string, getenv func(string) string, st
        surge drill list
        surge drill run NAME[,NAME...]|all [--seeds N] [--rate R] [--before D] [--window D] [--after D] [--out DIR]
        surge drill soak [--duration D] [--every D] [--rate R] [--out DIR]
+       surge drill capacity [--start R] [--step R] [--max R] [--hold D] [--max-p99 D] [--out DIR]
 
 up starts, on loopback: PostgreSQL primary and streaming standby, Redis, a
 three-node NATS JetStream cluster, the payment simulator, three API replicas,
@@ -37,14 +38,20 @@ one relay, worker and sweeper replica, and HAProxy in front, with in-process
 Toxiproxy between the replicas and their dependencies. It prints the front
 URL and the admin key and runs until interrupted (Ctrl-C stops everything).
 down stops the drill whose state lives in DIR, from another shell.
-list names the drills; run brings the topology up, runs each named drill
+list names the drills; run brings the topology up (only if a named drill
+needs it: the sqlite drills start their own surge serve on SQLite, and
+sqlite-full-disk mounts a tmpfs, which needs root), runs each named drill
 under steady checkout load once per seed (load, fault, heal, drain, audit),
 writes report.json and report.html per drill and seed under --out, prints
 the scorecard and exits non-zero on any breach (an acknowledged order lost,
 a failed audit, requests still failing at the end). soak runs the steady
 load for --duration, samples each Surge process's heap, goroutines, open
 descriptors and resident set every --every, and fails when one of them
-climbs beyond noise.
+climbs beyond noise. capacity steps checkout load up through the balancer
+(--start, then --step more every --hold, up to --max) until a step fails
+more than 1 % of its requests, its p99 passes --max-p99 or it completes
+less than 90 % of what it offered; it prints each step, the rate sustained
+and half of it (the soak's rate), and writes report.json.
 `)
 	}
 	if len(args) == 0 || wantsHelp(args) {
@@ -64,6 +71,8 @@ climbs beyond noise.
 		return drillRun(ctx, args[1:], usage, stdout, stderr)
 	case "soak":
 		return drillSoak(ctx, args[1:], usage, stdout, stderr)
+	case "capacity":
+		return drillCapacity(ctx, args[1:], usage, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("drill "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -66,12 +66,13 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintln(stderr, "drill: starting the topology")
-	c, err := cluster.Up(ctx, cluster.Options{SurgeBin: bin, Dir: *dir, Env: drillEnv})
-	if err != nil {
-		return err
-	}
+	// The topology comes up for the first drill that needs it, if any
+	// does: the SQLite drills start their own process.
+	var c *cluster.Cluster
 	defer func() {
+		if c == nil {
+			return
+		}
 		if err := c.Down(); err != nil {
 			fmt.Fprintln(stderr, "drill: down:", err)
 		}
@@ -87,7 +88,18 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 			}
 			o := drill.Options{Timing: drill.Timing{Before: *before, Window: w, After: *after}, Rate: *rate, Seed: s,
 				Out: filepath.Join(*out, d.Name, fmt.Sprintf("seed-%d", s))}
-			res, err := drill.Run(ctx, c, d, o, stderr)
+			var res drill.Result
+			if d.Start != nil {
+				res, err = runOwn(ctx, bin, *dir, d, o, stderr)
+			} else {
+				if c == nil {
+					fmt.Fprintln(stderr, "drill: starting the topology")
+					if c, err = cluster.Up(ctx, cluster.Options{SurgeBin: bin, Dir: *dir, Env: drillEnv}); err != nil {
+						return err
+					}
+				}
+				res, err = drill.Run(ctx, c, d, o, stderr)
+			}
 			if err != nil {
 				return err
 			}
@@ -98,6 +110,9 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 			fmt.Fprintln(stdout, scoreLine(res))
 		}
 	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
 	b, _ := json.MarshalIndent(results, "", "  ")
 	if err := os.WriteFile(filepath.Join(*out, "scorecard.json"), append(b, '\n'), 0o644); err != nil {
 		return err
@@ -106,6 +121,29 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 		return fmt.Errorf("drill: %d of %d runs breached (reports in %s)", breaches, len(results), *out)
 	}
 	return nil
+}
+
+// runOwn runs a drill that starts its own target, in a directory of its
+// own, and stops it after. A target that cannot start is a breach of
+// that run, not the end of the others.
+func runOwn(ctx context.Context, bin, dir string, d drill.Drill, o drill.Options, stderr io.Writer) (drill.Result, error) {
+	if err := os.MkdirAll(cmp.Or(dir, os.TempDir()), 0o755); err != nil {
+		return drill.Result{}, err
+	}
+	dir, err := os.MkdirTemp(dir, fmt.Sprintf("surge-drill-%s-seed-%d-", d.Name, o.Seed))
+	if err != nil {
+		return drill.Result{}, err
+	}
+	fmt.Fprintf(stderr, "drill %s: starting its own surge serve in %s\n", d.Name, dir)
+	t, err := d.Start(ctx, bin, dir)
+	if err != nil {
+		return drill.Unrun(d, o, err), nil
+	}
+	res, err := drill.Run(ctx, t, d, o, stderr)
+	if derr := t.Down(); derr != nil {
+		fmt.Fprintf(stderr, "drill %s: down: %v\n", d.Name, derr)
+	}
+	return res, err
 }
 
 // drillEnv is the replicas' settings under a drill. The load comes from
@@ -129,6 +167,16 @@ func scoreLine(r drill.Result) string {
 	if !r.AuditPassed {
 		audit = "failed"
 	}
-	return fmt.Sprintf("%-18s seed %-3d serving in %-6s p99 back in %-6s acknowledged %-5d lost %d  failed %d  shed %d  audit %s  %s",
-		r.Drill, r.Seed, serving, rec, r.Acknowledged, r.Lost, r.Errors, r.Sheds, audit, verdict)
+	probes := ""
+	if len(r.Probes) > 0 {
+		clean := 0
+		for _, p := range r.Probes {
+			if p.Clean {
+				clean++
+			}
+		}
+		probes = fmt.Sprintf("probes %d/%d clean  ", clean, len(r.Probes))
+	}
+	return fmt.Sprintf("%-18s seed %-3d serving in %-6s p99 back in %-6s acknowledged %-5d lost %d  failed %d  shed %d  audit %s  %s%s",
+		r.Drill, r.Seed, serving, rec, r.Acknowledged, r.Lost, r.Errors, r.Sheds, audit, probes, verdict)
 }

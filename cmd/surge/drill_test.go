@@ -216,3 +216,57 @@ func TestDrillRun(t *testing.T) {
 		}
 	}
 }
+
+// TestDrillRunSQLite runs the SQLite drills as a user does: no topology,
+// each starts its own surge serve, and each passes with orders
+// acknowledged and none lost. Without root, sqlite-full-disk cannot mount
+// its tmpfs and fails saying so instead of passing.
+func TestDrillRunSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	out := t.TempDir()
+	run := func(names string) (*syncBuffer, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "drill", "run", names,
+			"--before", "5s", "--window", "5s", "--after", "6s", "--rate", "10", "--out", out, "--dir", t.TempDir())
+		cmd.Env = append(os.Environ(), runAsSurge+"=1")
+		var output syncBuffer
+		cmd.Stdout, cmd.Stderr = &output, &output
+		return &output, cmd.Run()
+	}
+	names, want := "sqlite-locked,sqlite-full-disk", 2
+	if os.Geteuid() != 0 {
+		names, want = "sqlite-locked", 1
+	}
+	output, err := run(names)
+	if err != nil {
+		t.Fatalf("drill run %s: %v\n%s", names, err, output.String())
+	}
+	if strings.Contains(output.String(), "starting the topology") {
+		t.Errorf("the SQLite drills brought the topology up:\n%s", output.String())
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "scorecard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []drill.Result
+	if err := json.Unmarshal(raw, &results); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != want {
+		t.Fatalf("scorecard has %d results, want %d: %s", len(results), want, raw)
+	}
+	for _, r := range results {
+		if !r.Passed || !r.AuditPassed || r.Acknowledged == 0 || r.Lost != 0 || r.ServingIn < 0 || r.HealAt <= r.FaultAt {
+			t.Errorf("%s: %+v", r.Drill, r)
+		}
+	}
+	if os.Geteuid() != 0 {
+		output, err := run("sqlite-full-disk")
+		if err == nil || !strings.Contains(output.String(), "needs root") {
+			t.Fatalf("sqlite-full-disk without root: %v\n%s", err, output.String())
+		}
+	}
+}

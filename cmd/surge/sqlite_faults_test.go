@@ -1,16 +1,15 @@
 package main
 
 import (
-	"database/sql"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/surge-commerce/surge/internal/drill"
 )
 
 // sqliteFaultCheckout is one checkout sent while the database was broken.
@@ -70,17 +69,8 @@ func TestSQLiteLockedDatabase(t *testing.T) {
 
 	// The lock waits for surge's own short writes (the sweeper, the relay)
 	// to finish, as a second program would.
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(p.Data, "surge.db")+"?_pragma=busy_timeout(30000)")
+	release, err := drill.LockSQLite(t.Context(), filepath.Join(p.Data, "surge.db"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
 		t.Fatal(err)
 	}
 	var sent []sqliteFaultCheckout
@@ -96,7 +86,7 @@ func TestSQLiteLockedDatabase(t *testing.T) {
 	if refused == 0 {
 		t.Fatal("every checkout was acknowledged while another process held the database's exclusive lock")
 	}
-	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
 	requireCheckoutsKept(t, shop, token, sent)
@@ -109,12 +99,9 @@ func TestSQLiteFullDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
 	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
+	if err := drill.MountTmpfs(mnt, "64m"); err != nil {
+		t.Skip(err)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", mnt).Run() })
 	data := filepath.Join(mnt, "data")
@@ -131,7 +118,9 @@ func TestSQLiteFullDisk(t *testing.T) {
 	}
 
 	filler := filepath.Join(mnt, "filler")
-	fill(t, filler)
+	if err := drill.FillDisk(filler); err != nil {
+		t.Fatal(err)
+	}
 	var sent []sqliteFaultCheckout
 	refused := 0
 	// SQLite reuses its write-ahead log's pages, so a few writes may still
@@ -152,23 +141,4 @@ func TestSQLiteFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireCheckoutsKept(t, shop, token, sent)
-}
-
-// fill writes path until the file system has no space left.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 1<<20)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return
-			}
-			t.Fatal(err)
-		}
-	}
 }

@@ -42,6 +42,7 @@ type Broker struct {
 	// cleanMarker exists while the embedded server is stopped cleanly.
 	cleanMarker string
 	unclean     bool
+	stopRearm   chan struct{}
 	conn        *nats.Conn
 	js          jetstream.JetStream
 }
@@ -53,11 +54,14 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if url == "" {
 		_, statErr := os.Stat(filepath.Join(cfg.DataDir, "jetstream"))
 		fresh := statErr != nil
-		srv, err := startEmbedded(cfg)
+		errs := &writeErrors{}
+		srv, err := startEmbedded(cfg, errs)
 		if err != nil {
 			return nil, err
 		}
 		b.embedded = srv
+		b.stopRearm = make(chan struct{})
+		go rearm(srv, filepath.Join(cfg.DataDir, "jetstream"), errs, b.stopRearm)
 		url = srv.ClientURL()
 		b.cleanMarker = filepath.Join(cfg.DataDir, "jetstream", "clean-shutdown")
 		if _, err := os.Stat(b.cleanMarker); err != nil && !fresh {
@@ -91,7 +95,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	return b, nil
 }
 
-func startEmbedded(cfg Config) (*server.Server, error) {
+func startEmbedded(cfg Config, log server.Logger) (*server.Server, error) {
 	dir := filepath.Join(cfg.DataDir, "jetstream")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("broker: create store dir: %w", err)
@@ -109,6 +113,7 @@ func startEmbedded(cfg Config) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: embedded server: %w", err)
 	}
+	srv.SetLogger(log, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
@@ -153,6 +158,7 @@ func (b *Broker) Close() {
 		b.conn.Close()
 	}
 	if b.embedded != nil {
+		close(b.stopRearm)
 		b.embedded.Shutdown()
 		b.embedded.WaitForShutdown()
 		_ = os.WriteFile(b.cleanMarker, nil, 0o640)

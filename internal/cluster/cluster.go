@@ -396,3 +396,7 @@ func (c *Cluster) SetPSPFaults(ctx context.Context, faults string) error {
 	}
 	return nil
 }
+
+// Front is where the load goes (the balancer) and the key it sets its
+// shop up with.
+func (c *Cluster) Front() (url, adminKey string) { return c.FrontURL, c.AdminKey }

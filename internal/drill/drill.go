@@ -17,15 +17,45 @@ import (
 	"github.com/surge-commerce/surge/internal/cluster"
 )
 
+// Target is what a drill's load goes to: the topology's balancer
+// (*cluster.Cluster) or a drill's own single process.
+type Target interface {
+	Front() (url, adminKey string)
+}
+
+// Own is a target a drill starts for itself and stops when it is done.
+type Own interface {
+	Target
+	Down() error
+}
+
 // Drill is one fault: Fault breaks something, Heal mends it Window later.
 type Drill struct {
 	Name    string
 	Summary string
-	Fault   func(ctx context.Context, c *cluster.Cluster) error
-	Heal    func(ctx context.Context, c *cluster.Cluster) error
+	Fault   func(ctx context.Context, t Target) error
+	Heal    func(ctx context.Context, t Target) error
 	// Window is how long the fault lasts unless the run says otherwise
 	// (0: DefaultWindow).
 	Window time.Duration
+	// Probe, if set, runs once the fault is on, against the shop the
+	// load uses; a probe that is not clean is a breach.
+	Probe func(ctx context.Context, t Target, shop string) []Probe
+	// Start, if set, starts the drill's own target, with its state under
+	// dir, instead of running against the shared topology; bin is the
+	// surge binary.
+	Start func(ctx context.Context, bin, dir string) (Own, error)
+}
+
+// onCluster adapts a step that needs the whole topology.
+func onCluster(f func(ctx context.Context, c *cluster.Cluster) error) func(context.Context, Target) error {
+	return func(ctx context.Context, t Target) error {
+		c, ok := t.(*cluster.Cluster)
+		if !ok {
+			return fmt.Errorf("this drill needs the topology, not %T", t)
+		}
+		return f(ctx, c)
+	}
 }
 
 // DefaultWindow is a fault's length when neither drill nor run names one.
@@ -41,17 +71,17 @@ type killable interface {
 // the heal.
 func kill(name, summary string, pick func(c *cluster.Cluster) []killable) Drill {
 	return Drill{Name: name, Summary: summary,
-		Fault: func(_ context.Context, c *cluster.Cluster) error {
+		Fault: onCluster(func(_ context.Context, c *cluster.Cluster) error {
 			for _, p := range pick(c) {
 				if err := p.Kill(); err != nil {
 					return err
 				}
 			}
 			return nil
-		},
+		}),
 		// All at once: a NATS node waits for its peers before it is
 		// ready, so starting the nodes one by one never finishes.
-		Heal: func(ctx context.Context, c *cluster.Cluster) error {
+		Heal: onCluster(func(ctx context.Context, c *cluster.Cluster) error {
 			ps := pick(c)
 			errs := make([]error, len(ps))
 			var wg sync.WaitGroup
@@ -60,7 +90,7 @@ func kill(name, summary string, pick func(c *cluster.Cluster) []killable) Drill 
 			}
 			wg.Wait()
 			return errors.Join(errs...)
-		}}
+		})}
 }
 
 func withWindow(w time.Duration, d Drill) Drill {
@@ -72,8 +102,8 @@ func withWindow(w time.Duration, d Drill) Drill {
 // clears them at the heal.
 func psp(name, summary, faults string) Drill {
 	return Drill{Name: name, Summary: summary,
-		Fault: func(ctx context.Context, c *cluster.Cluster) error { return c.SetPSPFaults(ctx, faults) },
-		Heal:  func(ctx context.Context, c *cluster.Cluster) error { return c.SetPSPFaults(ctx, "{}") }}
+		Fault: onCluster(func(ctx context.Context, c *cluster.Cluster) error { return c.SetPSPFaults(ctx, faults) }),
+		Heal:  onCluster(func(ctx context.Context, c *cluster.Cluster) error { return c.SetPSPFaults(ctx, "{}") })}
 }
 
 // All is every drill, by name.
@@ -98,14 +128,14 @@ func init() {
 		kill("worker-kill", "SIGKILL the event worker (before it acknowledges what it applied)",
 			func(c *cluster.Cluster) []killable { return []killable{c.Worker} }),
 		{Name: "pg-latency", Summary: "500 ± 250 ms on every PostgreSQL connection",
-			Fault: func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.AddLatency("drill", 500, 250) },
-			Heal:  func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.RemoveToxic("drill") }},
+			Fault: onCluster(func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.AddLatency("drill", 500, 250) }),
+			Heal:  onCluster(func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.RemoveToxic("drill") })},
 		{Name: "pg-reset", Summary: "PostgreSQL connections reset (TCP RST) as they carry data",
-			Fault: func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.ResetPeers("drill", 100) },
-			Heal:  func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.RemoveToxic("drill") }},
+			Fault: onCluster(func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.ResetPeers("drill", 100) }),
+			Heal:  onCluster(func(_ context.Context, c *cluster.Cluster) error { return c.PGProxy.RemoveToxic("drill") })},
 		{Name: "psp-slow", Summary: "the payment provider answers after 2 s",
-			Fault: func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.AddLatency("drill", 2000, 0) },
-			Heal:  func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.RemoveToxic("drill") }},
+			Fault: onCluster(func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.AddLatency("drill", 2000, 0) }),
+			Heal:  onCluster(func(_ context.Context, c *cluster.Cluster) error { return c.PSPProxy.RemoveToxic("drill") })},
 		psp("psp-faults", "the provider fails half its calls (503) and answers the rest after 2 s",
 			`{"error_rate":0.5,"latency_ms":2000}`),
 		psp("psp-lost-answers", "the provider performs half its calls, captures included, and loses the answer",

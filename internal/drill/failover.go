@@ -13,10 +13,10 @@ const failoverGoal = 30.0
 func init() {
 	d := Drill{Name: "pg-failover",
 		Summary: "the PostgreSQL primary lost and the standby promoted; the replicas follow it without a restart (RPO: acknowledged orders lost, goal 0; RTO: first write after the fault, goal under 30 s)",
-		Fault:   func(ctx context.Context, c *cluster.Cluster) error { return c.Failover(ctx) },
+		Fault:   onCluster(func(ctx context.Context, c *cluster.Cluster) error { return c.Failover(ctx) }),
 		// The heal makes the lost primary the new synchronous standby, so
 		// the drills that follow find the topology whole (roles swapped).
-		Heal: func(ctx context.Context, c *cluster.Cluster) error { return c.RebuildStandby(ctx) },
+		Heal: onCluster(func(ctx context.Context, c *cluster.Cluster) error { return c.RebuildStandby(ctx) }),
 	}
 	All[d.Name] = d
 	checks[d.Name] = checkFailover

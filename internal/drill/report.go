@@ -82,6 +82,10 @@ var page = template.Must(template.New("drill").Parse(`<!doctype html>
 <tr><th>failed requests, sheds</th><td>{{.R.Errors}}, {{.R.Sheds}}</td></tr>
 <tr><th>audit</th><td>{{if .R.AuditPassed}}passed{{else}}failed{{end}}</td></tr>
 </table>
+{{with .R.Probes}}<h2>probes during the fault</h2>
+<table><tr><th>what</th><th>issued by</th><th>used at</th><th>answer</th><th>verdict</th></tr>
+{{range .}}<tr><td>{{.What}}</td><td>{{.IssuedBy}}</td><td>{{.UsedAt}}</td><td>{{if .Error}}{{.Error}}{{else}}{{.Status}} {{.ProblemType}}{{end}}</td><td class="{{if .Clean}}good{{else}}bad{{end}}">{{if .Clean}}clean{{else}}BREACH{{end}}</td></tr>
+{{end}}</table>{{end}}
 {{.Latency}}{{.Errors}}{{.Rate}}
 <p>The load's own report (every status, per operation): <a href="load/report.html">load/report.html</a>.</p>
 </body></html>

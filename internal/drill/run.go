@@ -2,15 +2,16 @@ package drill
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/cluster"
 	"github.com/surge-commerce/surge/internal/loadtest"
 )
 
@@ -56,6 +57,9 @@ type Result struct {
 	Acknowledged int   `json:"acknowledged_orders"`
 	Lost         int   `json:"lost_orders"`
 	AuditPassed  bool  `json:"audit_passed"`
+	// Probes are the drill's own checks made during the fault (the
+	// clock-skew drills: tokens issued on one replica, used at another).
+	Probes []Probe `json:"probes,omitempty"`
 	// Passed: no acknowledged order lost, the audit passed, and the
 	// system served again after the heal. Latency's recovery is a figure,
 	// not a verdict: on a shared machine it depends on the neighbours.
@@ -69,7 +73,7 @@ type Result struct {
 // After, drains, and the audit runs (inside the loadtest, once, with
 // ?settle). It returns an error only when the drill could not run; a
 // breach is a Result that did not pass.
-func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.Writer) (Result, error) {
+func Run(ctx context.Context, c Target, d Drill, o Options, stderr io.Writer) (Result, error) {
 	res := Result{Drill: d.Name, Summary: d.Summary, Seed: o.Seed, Rate: o.Rate, RecoveredIn: -1, ServingIn: -1}
 	var (
 		mu              sync.Mutex
@@ -77,6 +81,8 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 		faultErr        error
 		wg              sync.WaitGroup
 	)
+	// The probes need the load's shop; a slug is lower case.
+	shop := "drill-" + strings.ToLower(rand.Text()[:10])
 	start := make(chan time.Time, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -92,10 +98,15 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 		}
 		fmt.Fprintf(stderr, "drill %s: fault\n", d.Name)
 		err := d.Fault(ctx, c)
+		at := time.Now()
+		var probes []Probe
+		if err == nil && d.Probe != nil {
+			probes = d.Probe(ctx, c, shop)
+		}
 		mu.Lock()
-		faultAt, faultErr = time.Now(), err
+		faultAt, faultErr, res.Probes = at, err, probes
 		mu.Unlock()
-		sleep(ctx, o.Window)
+		sleep(ctx, time.Until(at.Add(o.Window)))
 		fmt.Fprintf(stderr, "drill %s: heal\n", d.Name)
 		// The heal runs even when the run is over: a drill leaves the
 		// topology whole.
@@ -105,6 +116,7 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 		mu.Unlock()
 	})
 	cfg := loadConfig(c, o.Rate, o.Before+o.Window+o.After, o.Seed, o.Out)
+	cfg.Shop = shop
 	var loadStart time.Time
 	cfg.OnLoad = func(t time.Time) { loadStart = t; start <- t }
 	rep, err := loadtest.Run(ctx, cfg, io.Discard, stderr)
@@ -158,6 +170,7 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 	if res.ServingIn < 0 {
 		res.Problems = append(res.Problems, "requests still failed at the end of the run: never served again after the heal")
 	}
+	res.Problems = append(res.Problems, probeProblems(res.Probes)...)
 	if check := checks[d.Name]; check != nil {
 		res.Problems = append(res.Problems, check(res)...)
 	}
@@ -165,10 +178,18 @@ func Run(ctx context.Context, c *cluster.Cluster, d Drill, o Options, stderr io.
 	return res, writeReport(o.Out, res)
 }
 
+// Unrun is the result of a run whose target could not start: a breach
+// that says why.
+func Unrun(d Drill, o Options, err error) Result {
+	return Result{Drill: d.Name, Summary: d.Summary, Seed: o.Seed, Rate: o.Rate, RecoveredIn: -1, ServingIn: -1, FirstWriteAfterFault: -1,
+		Problems: []string{"could not start: " + err.Error()}}
+}
+
 // loadConfig is the steady checkout load every drill runs under.
-func loadConfig(c *cluster.Cluster, rate float64, d time.Duration, seed uint64, out string) loadtest.Config {
+func loadConfig(t Target, rate float64, d time.Duration, seed uint64, out string) loadtest.Config {
+	front, key := t.Front()
 	return loadtest.Config{
-		Target: c.FrontURL, AdminKey: c.AdminKey, Scenario: "checkout", Rate: rate,
+		Target: front, AdminKey: key, Scenario: "checkout", Rate: rate,
 		Duration: d, Out: filepath.Join(out, "load"),
 		SKUs: 20, Customers: 100, Connections: 64, Timeout: 10 * time.Second,
 		Drain: 30 * time.Second, AuditWait: 60 * time.Second, Seed: seed, Progress: 10 * time.Second,

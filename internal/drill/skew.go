@@ -20,9 +20,10 @@ func init() {
 // replica shifts its own notion of now (SURGE_CLOCK_OFFSET).
 func skew(name, offset, summary string) Drill {
 	return Drill{Name: name, Summary: summary,
-		Fault: func(ctx context.Context, c *cluster.Cluster) error {
+		Fault: onCluster(func(ctx context.Context, c *cluster.Cluster) error {
 			return c.API[0].Restart(ctx, "SURGE_CLOCK_OFFSET="+offset)
-		},
-		Heal: func(ctx context.Context, c *cluster.Cluster) error { return c.API[0].Restart(ctx) },
+		}),
+		Heal:  onCluster(func(ctx context.Context, c *cluster.Cluster) error { return c.API[0].Restart(ctx) }),
+		Probe: probeTokens,
 	}
 }

@@ -24,6 +24,12 @@ type Config struct {
 	MaxSteps     int
 	SLOP99       time.Duration
 	MaxErrorRate float64
+	// StepAdd, when positive, adds to the rate every step instead of
+	// multiplying it by StepFactor.
+	StepAdd float64
+	// StepHeld, if set, replaces the SLO rule for whether a step held:
+	// it returns false and why when the stepping must stop.
+	StepHeld func(StepReport) (held bool, why string)
 
 	SKUs      int   // products created (browse, checkout, mixed)
 	Flash     bool  // checkout: put the SKUs in flash-sale mode
@@ -114,6 +120,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--out is required")
 	case c.StepFactor <= 1:
 		return fmt.Errorf("--step-factor must be above 1")
+	case c.StepAdd < 0:
+		return fmt.Errorf("the step's increment must not be negative")
 	case c.MaxErrorRate < 0 || c.MaxErrorRate >= 1:
 		return fmt.Errorf("--max-error-rate is a fraction between 0 and 1")
 	case c.SKUs < 1 || c.Customers < 1 || c.Stock < 0:

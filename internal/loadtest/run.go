@@ -74,7 +74,11 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (*Report, er
 		if k >= cfg.MaxSteps {
 			break
 		}
-		rate *= cfg.StepFactor
+		if cfg.StepAdd > 0 {
+			rate += cfg.StepAdd
+		} else {
+			rate *= cfg.StepFactor
+		}
 	}
 	sr.Operations = scenarioOperations(sr.Steps)
 	if cfg.Step {
@@ -165,10 +169,17 @@ func runStep(ctx context.Context, e *env, sc scenario, sched *scheduler, cfg Con
 		st.ErrorRate = float64(sum.FailedReqs) / float64(sum.Requests)
 	}
 	st.WithinSLO = st.P99 <= ms(cfg.SLOP99) && st.ErrorRate <= cfg.MaxErrorRate && !cs.Saturated
+	if cfg.StepHeld != nil {
+		st.WithinSLO, _ = cfg.StepHeld(st)
+	}
 	return st
 }
 
 func kneeReason(st StepReport, cfg Config) string {
+	if cfg.StepHeld != nil {
+		_, why := cfg.StepHeld(st)
+		return why
+	}
 	switch {
 	case st.Client.Saturated:
 		return "the load generator could not keep its schedule"
