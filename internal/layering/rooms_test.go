@@ -43,7 +43,7 @@ var rooms = map[string]string{
 	"internal/platform": domain, "internal/recommend": domain, "internal/shop": domain,
 
 	"internal/backup": adapter, "internal/broker": adapter, "internal/mailer": adapter, "internal/pspclient": adapter,
-	"internal/rediscache": adapter, "internal/relay": adapter, "internal/store": adapter,
+	"internal/cache/redis": adapter, "internal/relay": adapter, "internal/store": adapter,
 	"internal/store/postgres": adapter, "internal/store/sqlite": adapter, "internal/worker": adapter,
 
 	"internal/connlimit": edge, "internal/httpapi": edge, "internal/loadshed": edge, "internal/web": edge,
