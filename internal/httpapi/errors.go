@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 // statusOf maps an error code to its HTTP status. This is the only place

@@ -33,7 +33,7 @@ var mayImport = map[string][]string{
 // rooms classifies every package by its path in the module.
 var rooms = map[string]string{
 	"internal/apikey": support, "internal/worker/batch": support, "internal/cache": support,
-	"internal/errcode": support, "internal/fifo": support, "internal/tracectx": support,
+	"internal/errcode": support, "internal/fifo": support, "internal/tracing/tracectx": support,
 	"internal/tracing": support, "internal/precondition": support, "internal/payment/wire": support,
 
 	"internal/analytics": domain, "internal/audit": domain, "internal/cart": domain,

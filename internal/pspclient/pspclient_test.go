@@ -15,7 +15,7 @@ import (
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/psp"
 	"github.com/surge-commerce/surge/internal/pspclient"
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 // countingTransport counts the requests that leave the client.
