@@ -17,7 +17,7 @@ import (
 	"github.com/surge-commerce/surge/internal/config"
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/flashsale"
-	"github.com/surge-commerce/surge/internal/pspclient"
+	pspclient "github.com/surge-commerce/surge/internal/payment/client"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
 )
