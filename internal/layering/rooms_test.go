@@ -46,8 +46,8 @@ var rooms = map[string]string{
 	"internal/cache/redis": adapter, "internal/relay": adapter, "internal/store": adapter,
 	"internal/store/postgres": adapter, "internal/store/sqlite": adapter, "internal/worker": adapter,
 
-	"internal/connlimit": edge, "internal/httpapi": edge, "internal/loadshed": edge, "internal/web": edge,
-	"internal/ratelimit": edge,
+	"internal/gateway/connlimit": edge, "internal/httpapi": edge, "internal/gateway/loadshed": edge, "internal/web": edge,
+	"internal/gateway/ratelimit": edge,
 
 	"cmd/surge": runtime, "internal/app": runtime, "internal/config": runtime, "internal/datadir": runtime,
 	"internal/demo": runtime,

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/connlimit"
+	"github.com/surge-commerce/surge/internal/gateway/connlimit"
 )
 
 func TestPerClientLimit(t *testing.T) {

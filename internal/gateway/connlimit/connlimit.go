@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/ratelimit"
+	"github.com/surge-commerce/surge/internal/gateway/ratelimit"
 )
 
 // Listener wraps a net.Listener with a per-address connection cap.
