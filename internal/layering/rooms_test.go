@@ -35,6 +35,7 @@ var rooms = map[string]string{
 	"internal/apikey": support, "internal/worker/batch": support, "internal/cache": support,
 	"internal/errcode": support, "internal/payment/simulator/fifo": support, "internal/tracing/tracectx": support,
 	"internal/tracing": support, "internal/precondition": support, "internal/payment/wire": support,
+	"internal/procgroup": support,
 
 	"internal/analytics": domain, "internal/audit": domain, "internal/cart": domain,
 	"internal/catalog": domain, "internal/checkout": domain, "internal/customer": domain,
