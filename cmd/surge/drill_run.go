@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/cluster"
 	"github.com/surge-commerce/surge/internal/drill"
 )
 
@@ -60,22 +59,13 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 	case *before < 5*time.Second || *window < 0 || *after < 5*time.Second:
 		return errors.New("drill run: --before and --after must be at least 5s (the baseline and the recovery need them), --window not negative")
 	}
-	bin, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintln(stderr, "drill: starting the topology")
-	c, err := cluster.Up(ctx, cluster.Options{SurgeBin: bin, Dir: *dir, Env: drillEnv})
+	c, down, err := upTopology(ctx, *dir, stderr)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := c.Down(); err != nil {
-			fmt.Fprintln(stderr, "drill: down:", err)
-		}
-	}()
+	defer down()
 	var results []drill.Result
 	breaches := 0
 	for _, d := range drills {
