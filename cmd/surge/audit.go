@@ -14,8 +14,8 @@ import (
 	"github.com/surge-commerce/surge/internal/app"
 	"github.com/surge-commerce/surge/internal/audit"
 	"github.com/surge-commerce/surge/internal/config"
-	"github.com/surge-commerce/surge/internal/psp"
-	"github.com/surge-commerce/surge/internal/pspclient"
+	pspclient "github.com/surge-commerce/surge/internal/payment/client"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 	"github.com/surge-commerce/surge/internal/store"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/customer"
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 )
 
 // TestCheckoutBadInput sends the bad requests of issue 3 and checks each

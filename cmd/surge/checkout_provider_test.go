@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 	"github.com/surge-commerce/surge/internal/testrig"
 )
 

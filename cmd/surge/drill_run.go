@@ -60,23 +60,15 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 	case *before < 5*time.Second || *window < 0 || *after < 5*time.Second:
 		return errors.New("drill run: --before and --after must be at least 5s (the baseline and the recovery need them), --window not negative")
 	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	bin, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	// The topology comes up for the first drill that needs it, if any
 	// does: the SQLite drills start their own process.
 	var c *cluster.Cluster
-	defer func() {
-		if c == nil {
-			return
-		}
-		if err := c.Down(); err != nil {
-			fmt.Fprintln(stderr, "drill: down:", err)
-		}
-	}()
 	var results []drill.Result
 	breaches := 0
 	for _, d := range drills {
@@ -93,10 +85,11 @@ func drillRun(ctx context.Context, args []string, usage func(), stdout, stderr i
 				res, err = runOwn(ctx, bin, *dir, d, o, stderr)
 			} else {
 				if c == nil {
-					fmt.Fprintln(stderr, "drill: starting the topology")
-					if c, err = cluster.Up(ctx, cluster.Options{SurgeBin: bin, Dir: *dir, Env: drillEnv}); err != nil {
+					var down func()
+					if c, down, err = upTopology(ctx, *dir, stderr); err != nil {
 						return err
 					}
+					defer down() // once: c is set from here on
 				}
 				res, err = drill.Run(ctx, c, d, o, stderr)
 			}

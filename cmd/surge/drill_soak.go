@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/cluster"
 	"github.com/surge-commerce/surge/internal/drill"
 )
 
@@ -39,22 +38,13 @@ func drillSoak(ctx context.Context, args []string, usage func(), stdout, stderr 
 	case *rate <= 0 || *rate > 10_000:
 		return errors.New("drill soak: --rate must be above 0 and at most 10000")
 	}
-	bin, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintln(stderr, "drill: starting the topology")
-	c, err := cluster.Up(ctx, cluster.Options{SurgeBin: bin, Dir: *dir, Env: drillEnv})
+	c, down, err := upTopology(ctx, *dir, stderr)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := c.Down(); err != nil {
-			fmt.Fprintln(stderr, "drill: down:", err)
-		}
-	}()
+	defer down()
 	res, err := drill.Soak(ctx, c, drill.SoakOptions{Duration: *duration, Every: *every, Rate: *rate, Seed: *seed, Out: *out}, stderr)
 	if err != nil {
 		return err

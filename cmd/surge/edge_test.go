@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 )
 
 // Answers that Go's mux or the auth layer would give in their own shape

@@ -9,7 +9,7 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 )
 
 // runPSP runs the payment-provider simulator until ctx is done.

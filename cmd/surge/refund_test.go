@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 )
 
 // A shop's refund decides at once and owes the money until the provider

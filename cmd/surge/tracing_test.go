@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/surge-commerce/surge/internal/testrig"
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 // A checkout that arrives with a traceparent is one trace from the client

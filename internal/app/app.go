@@ -16,14 +16,14 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/broker"
+	rediscache "github.com/surge-commerce/surge/internal/cache/redis"
 	"github.com/surge-commerce/surge/internal/config"
-	"github.com/surge-commerce/surge/internal/connlimit"
 	"github.com/surge-commerce/surge/internal/datadir"
+	"github.com/surge-commerce/surge/internal/gateway/connlimit"
+	"github.com/surge-commerce/surge/internal/gateway/ratelimit"
 	"github.com/surge-commerce/surge/internal/httpapi"
 	"github.com/surge-commerce/surge/internal/mailer"
 	"github.com/surge-commerce/surge/internal/platform"
-	"github.com/surge-commerce/surge/internal/ratelimit"
-	"github.com/surge-commerce/surge/internal/rediscache"
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/tracing"
 )

@@ -13,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/surge-commerce/surge/internal/config"
-	"github.com/surge-commerce/surge/internal/psp"
-	"github.com/surge-commerce/surge/internal/pspclient"
+	pspclient "github.com/surge-commerce/surge/internal/payment/client"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 )
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

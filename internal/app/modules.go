@@ -10,14 +10,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/surge-commerce/surge/internal/cache"
+	rediscache "github.com/surge-commerce/surge/internal/cache/redis"
 	"github.com/surge-commerce/surge/internal/cart"
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/config"
 	"github.com/surge-commerce/surge/internal/customer"
 	"github.com/surge-commerce/surge/internal/flashsale"
-	"github.com/surge-commerce/surge/internal/pspclient"
-	"github.com/surge-commerce/surge/internal/rediscache"
+	pspclient "github.com/surge-commerce/surge/internal/payment/client"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
 )

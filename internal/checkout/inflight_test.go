@@ -8,7 +8,7 @@ import (
 	"github.com/surge-commerce/surge/internal/catalog"
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/order"
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 	"github.com/surge-commerce/surge/internal/store/storetest"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/surge-commerce/surge/internal/checkout"
 	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/order"
-	"github.com/surge-commerce/surge/internal/psp"
-	"github.com/surge-commerce/surge/internal/pspclient"
+	pspclient "github.com/surge-commerce/surge/internal/payment/client"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 	"github.com/surge-commerce/surge/internal/store"
 	"github.com/surge-commerce/surge/internal/store/storetest"
 )

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // Options configure Up. The zero value needs only SurgeBin.
@@ -168,8 +170,8 @@ func (c *Cluster) startDependencies(ctx context.Context, opts Options) error {
 		n.ready = ready
 	}
 	for i, n := range c.NATS {
-		if err := waitReady(ctx, n.proc.done, n.ready); err != nil {
-			return fmt.Errorf("%s: %w\n%s", n.Name, err, logTail(n.Log()))
+		if err := waitReady(ctx, n.proc.Done(), n.ready); err != nil {
+			return fmt.Errorf("%s: %w\n%s", n.Name, err, procgroup.LogTail(n.Log()))
 		}
 		p, err := newProxy(c.toxi, n.Name, natsAddrs[i])
 		if err != nil {
@@ -186,13 +188,13 @@ func (c *Cluster) startSurge(ctx context.Context, opts Options) error {
 		return err
 	}
 	c.AdminKey = secrets.admin
-	front, err := freeAddr()
+	front, err := procgroup.FreeAddr()
 	if err != nil {
 		return err
 	}
 	c.FrontURL = "http://" + front
 
-	pspAddr, err := freeAddr()
+	pspAddr, err := procgroup.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -290,7 +292,7 @@ func (c *Cluster) migrate(ctx context.Context, bin string, env []string) error {
 }
 
 func (c *Cluster) newReplica(bin, name, role string, env []string) (*Component, string, error) {
-	addr, err := freeAddr()
+	addr, err := procgroup.FreeAddr()
 	if err != nil {
 		return nil, "", err
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"syscall"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // Component is one long-running process of the topology. Stop, Kill and
@@ -16,7 +18,7 @@ type Component struct {
 	ready func(context.Context) error
 
 	mu   sync.Mutex
-	proc *proc
+	proc *procgroup.Process
 
 	// URL is where a Surge process answers HTTP (/readyz, /metrics);
 	// empty for other programs.
@@ -32,7 +34,7 @@ func (c *Component) Start(ctx context.Context) error {
 	defer c.mu.Unlock()
 	if c.proc != nil {
 		select {
-		case <-c.proc.done:
+		case <-c.proc.Done():
 		default:
 			return fmt.Errorf("%s: already running (pid %d)", c.Name, c.proc.Pid())
 		}
@@ -45,9 +47,9 @@ func (c *Component) Start(ctx context.Context) error {
 	if c.ready == nil {
 		return nil
 	}
-	if err := waitReady(ctx, p.done, c.ready); err != nil {
-		_ = p.signal(syscall.SIGKILL)
-		return fmt.Errorf("%s: %w\n%s", c.Name, err, logTail(c.spec.log))
+	if err := waitReady(ctx, p.Done(), c.ready); err != nil {
+		_ = p.Stop(syscall.SIGKILL)
+		return fmt.Errorf("%s: %w\n%s", c.Name, err, procgroup.LogTail(c.spec.log))
 	}
 	return nil
 }
@@ -65,11 +67,11 @@ func (c *Component) signal(sig syscall.Signal) error {
 		return nil
 	}
 	select {
-	case <-c.proc.done:
+	case <-c.proc.Done():
 		return nil
 	default:
 	}
-	if err := c.proc.signal(sig); err != nil {
+	if err := c.proc.Stop(sig); err != nil {
 		return fmt.Errorf("%s: %w", c.Name, err)
 	}
 	return nil
@@ -83,7 +85,7 @@ func (c *Component) Pid() int {
 		return 0
 	}
 	select {
-	case <-c.proc.done:
+	case <-c.proc.Done():
 		return 0
 	default:
 		return c.proc.Pid()

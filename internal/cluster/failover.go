@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // Failover loses the primary (SIGKILL) and promotes the standby, as an
@@ -59,7 +61,7 @@ func (c *Cluster) RebuildStandby(ctx context.Context) error {
 		return err
 	}
 	if err := waitReady(ctx, nil, c.Primary.streaming); err != nil {
-		return fmt.Errorf("%s: %w\n%s", n.Name, err, logTail(n.log))
+		return fmt.Errorf("%s: %w\n%s", n.Name, err, procgroup.LogTail(n.log))
 	}
 	return c.Primary.exec(ctx, "ALTER SYSTEM RESET synchronous_standby_names", "SELECT pg_reload_conf()")
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // pgCommandTimeout bounds initdb, pg_basebackup and each pg_ctl call.
@@ -43,7 +45,7 @@ func (n *PGNode) Start(ctx context.Context) error {
 		return err
 	}
 	if err := waitReady(ctx, nil, n.ping); err != nil {
-		return fmt.Errorf("%s: %w\n%s", n.Name, err, logTail(n.log))
+		return fmt.Errorf("%s: %w\n%s", n.Name, err, procgroup.LogTail(n.log))
 	}
 	return nil
 }
@@ -66,7 +68,7 @@ func (n *PGNode) Kill() error {
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	deadline := time.Now().Add(stopTimeout)
+	deadline := time.Now().Add(procgroup.StopTimeout)
 	for syscall.Kill(pid, 0) == nil {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s: postmaster %d survived SIGKILL", n.Name, pid)
@@ -118,14 +120,14 @@ func (n *PGNode) run(name string, args ...string) ([]byte, error) {
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return out, fmt.Errorf("%s: %s %s: %v\n%s\n%s", n.Name, name, args[len(args)-1], err, out, logTail(n.log))
+		return out, fmt.Errorf("%s: %s %s: %v\n%s\n%s", n.Name, name, args[len(args)-1], err, out, procgroup.LogTail(n.log))
 	}
 	return out, nil
 }
 
 // newPGNode prepares the directory of one server under dir.
 func newPGNode(name, dir, bin string) (*PGNode, error) {
-	addr, err := freeAddr()
+	addr, err := procgroup.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // natsBinEnv names a prebuilt nats-server, as the tests' servers use.
@@ -26,7 +28,7 @@ func newNATSCluster(dir string) ([]*Component, []string, error) {
 	monitor := make([]string, n)
 	for i := range n {
 		for _, a := range []*string{&client[i], &route[i], &monitor[i]} {
-			if *a, err = freeAddr(); err != nil {
+			if *a, err = procgroup.FreeAddr(); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -104,7 +106,7 @@ func newRedis(dir string) (*Component, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	addr, err := freeAddr()
+	addr, err := procgroup.FreeAddr()
 	if err != nil {
 		return nil, "", err
 	}

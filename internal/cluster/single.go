@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // Single is one `surge serve` on SQLite with its embedded broker and
@@ -24,7 +26,7 @@ func StartSingle(ctx context.Context, bin, dir, data string, env []string) (*Sin
 	if err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
+	addr, err := procgroup.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/rs/zerolog"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // Proxy is a Toxiproxy proxy between the Surge replicas and one dependency.
@@ -21,7 +23,7 @@ type Proxy struct {
 
 // newProxy starts a proxy on a free loopback port in front of upstream.
 func newProxy(server *toxiproxy.ApiServer, name, upstream string) (*Proxy, error) {
-	listen, err := freeAddr()
+	listen, err := procgroup.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,11 @@ import (
 	"fmt"
 )
 
+// ProblemTypeBase prefixes the `type` of every problem+json answer Surge
+// gives, including those written below HTTP (connlimit). The rest of the
+// URI (the error's subtype, or its code) is stable: clients may branch on it.
+const ProblemTypeBase = "https://surge.dev/problems/"
+
 // The codes an error can carry. They are part of the public API (they appear
 // in problem+json `type` URIs), so they never change meaning.
 const (

@@ -15,8 +15,8 @@
 // Services are called directly, never over HTTP: every admin write the
 // schedule makes has a service method (catalog, inventory, flash sales,
 // orders, shops, flags). Payments go to the real payment simulator
-// (internal/psp) over its HTTP API through the real client
-// (internal/pspclient), behind a small fault layer of this package for
+// (internal/payment/simulator) over its HTTP API through the real client
+// (internal/payment/client), behind a small fault layer of this package for
 // what the schedule decides per call: errors, latency, lost responses and
 // wrong amounts. Webhooks are delivered by schedule steps through
 // checkout.Service.ApplyProviderEvent, duplicated and out of order. Time is

@@ -16,9 +16,9 @@ import (
 	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/inventory"
 	"github.com/surge-commerce/surge/internal/order"
+	pspclient "github.com/surge-commerce/surge/internal/payment/client"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 	"github.com/surge-commerce/surge/internal/platform"
-	"github.com/surge-commerce/surge/internal/psp"
-	"github.com/surge-commerce/surge/internal/pspclient"
 	"github.com/surge-commerce/surge/internal/shop"
 	"github.com/surge-commerce/surge/internal/store"
 )

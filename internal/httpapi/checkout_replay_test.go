@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 	"github.com/surge-commerce/surge/internal/store"
 )
 

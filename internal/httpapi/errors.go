@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 // statusOf maps an error code to its HTTP status. This is the only place
@@ -77,9 +77,9 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// ProblemTypeBase prefixes every problem type. The rest of the URI (the
-// error's subtype, or its code) is stable: clients may branch on it.
-const ProblemTypeBase = "https://surge.dev/problems/"
+// ProblemTypeBase prefixes every problem type; it is errcode's, named here
+// too because handlers and tests of this package spell it so.
+const ProblemTypeBase = errcode.ProblemTypeBase
 
 var titles = map[string]string{
 	errcode.Invalid:            "Invalid request",

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
-	"github.com/surge-commerce/surge/internal/loadshed"
-	"github.com/surge-commerce/surge/internal/ratelimit"
+	"github.com/surge-commerce/surge/internal/gateway/loadshed"
+	"github.com/surge-commerce/surge/internal/gateway/ratelimit"
 	"github.com/surge-commerce/surge/internal/shop"
 )
 

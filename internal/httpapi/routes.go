@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	ls "github.com/surge-commerce/surge/internal/loadshed"
+	ls "github.com/surge-commerce/surge/internal/gateway/loadshed"
 	"github.com/surge-commerce/surge/internal/web"
 )
 

@@ -33,8 +33,9 @@ var mayImport = map[string][]string{
 // rooms classifies every package by its path in the module.
 var rooms = map[string]string{
 	"internal/apikey": support, "internal/worker/batch": support, "internal/cache": support,
-	"internal/errcode": support, "internal/fifo": support, "internal/tracectx": support,
+	"internal/errcode": support, "internal/payment/simulator/fifo": support, "internal/tracing/tracectx": support,
 	"internal/tracing": support, "internal/precondition": support, "internal/payment/wire": support,
+	"internal/procgroup": support,
 
 	"internal/analytics": domain, "internal/audit": domain, "internal/cart": domain,
 	"internal/catalog": domain, "internal/checkout": domain, "internal/customer": domain,
@@ -42,17 +43,17 @@ var rooms = map[string]string{
 	"internal/invoice": domain, "internal/notify": domain, "internal/order": domain,
 	"internal/platform": domain, "internal/recommend": domain, "internal/shop": domain,
 
-	"internal/backup": adapter, "internal/broker": adapter, "internal/mailer": adapter, "internal/pspclient": adapter,
-	"internal/rediscache": adapter, "internal/relay": adapter, "internal/store": adapter,
+	"internal/backup": adapter, "internal/broker": adapter, "internal/mailer": adapter, "internal/payment/client": adapter,
+	"internal/cache/redis": adapter, "internal/relay": adapter, "internal/store": adapter,
 	"internal/store/postgres": adapter, "internal/store/sqlite": adapter, "internal/worker": adapter,
 
-	"internal/connlimit": edge, "internal/httpapi": edge, "internal/loadshed": edge, "internal/web": edge,
-	"internal/ratelimit": edge,
+	"internal/gateway/connlimit": edge, "internal/httpapi": edge, "internal/gateway/loadshed": edge, "internal/web": edge,
+	"internal/gateway/ratelimit": edge,
 
 	"cmd/surge": runtime, "internal/app": runtime, "internal/config": runtime, "internal/datadir": runtime,
 	"internal/demo": runtime,
 
-	"internal/psp": tool, "internal/loadtest": tool, "internal/explore": tool,
+	"internal/payment/simulator": tool, "internal/loadtest": tool, "internal/explore": tool,
 	"internal/explore/e2e": tool, "internal/testrig": tool, "internal/store/storetest": tool,
 	"internal/layering": tool, "deploy": tool, "internal/cluster": tool, "internal/drill": tool,
 	"bench/catalog": tool, "bench/checkout": tool, "bench/console": tool, "bench/pow": tool, "bench/envelope": tool, "bench/events": tool,

@@ -15,7 +15,7 @@ import (
 	"github.com/surge-commerce/surge/internal/event"
 	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/order"
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 var _ checkout.Store = (*Store)(nil)

@@ -11,7 +11,7 @@ import (
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/flashsale"
 	"github.com/surge-commerce/surge/internal/precondition"
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 var (

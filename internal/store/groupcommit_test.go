@@ -11,7 +11,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/store/sqlite"
 	"github.com/surge-commerce/surge/internal/testrig"
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 func openWriter(t *testing.T) (*groupWriter, *sql.DB) {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // natsBinEnv names a prebuilt nats-server, which scripts/test.sh sets so that
@@ -38,8 +40,8 @@ type NATS struct {
 	bin     string
 	dir     string // JetStream's store, kept across restarts
 	logPath string
-	port    int      // kept across restarts so URL stays valid
-	proc    *process // nil while the server is down
+	port    int                // kept across restarts so URL stays valid
+	proc    *procgroup.Process // nil while the server is down
 }
 
 // StartNATS starts nats-server with JetStream on a free loopback port. It
@@ -73,8 +75,8 @@ func (n *NATS) Start() {
 		n.t.Fatalf("testrig: start nats-server: %v", err)
 	}
 	n.proc = proc
-	if err := waitReady(proc.done, n.ping); err != nil {
-		n.t.Fatalf("testrig: nats-server: %v\n%s", err, logTail(n.logPath))
+	if err := waitReady(proc.Done(), n.ping); err != nil {
+		n.t.Fatalf("testrig: nats-server: %v\n%s", err, procgroup.LogTail(n.logPath))
 	}
 }
 
@@ -84,7 +86,7 @@ func (n *NATS) Stop() {
 	if n.proc == nil {
 		n.t.Fatal("testrig: nats-server is not running")
 	}
-	err := n.proc.stop(syscall.SIGTERM)
+	err := n.proc.Stop(syscall.SIGTERM)
 	n.proc = nil
 	if err != nil {
 		n.t.Fatalf("testrig: stop nats-server: %v", err)
@@ -109,7 +111,7 @@ func (n *NATS) cleanup() {
 	if n.proc == nil {
 		return
 	}
-	if err := n.proc.stop(syscall.SIGTERM); err != nil {
+	if err := n.proc.Stop(syscall.SIGTERM); err != nil {
 		n.t.Errorf("testrig: stop nats-server: %v", err)
 	}
 	n.proc = nil

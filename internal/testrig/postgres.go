@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // pgCommandTimeout bounds initdb and each pg_ctl call.
@@ -64,7 +66,7 @@ func (p *Postgres) Start() {
 	p.t.Helper()
 	p.pgCtl("start", "-w", "-t", "60", "-l", p.logPath)
 	if err := waitReady(nil, p.ping); err != nil {
-		p.t.Fatalf("testrig: postgres: %v\n%s", err, logTail(p.logPath))
+		p.t.Fatalf("testrig: postgres: %v\n%s", err, procgroup.LogTail(p.logPath))
 	}
 }
 
@@ -144,7 +146,7 @@ func (p *Postgres) pgCtl(args ...string) {
 	p.t.Helper()
 	out, err := p.run("pg_ctl", append([]string{"-D", p.data}, args...)...)
 	if err != nil {
-		p.t.Fatalf("testrig: pg_ctl %s: %v\n%s\n%s", args[0], err, out, logTail(p.logPath))
+		p.t.Fatalf("testrig: pg_ctl %s: %v\n%s\n%s", args[0], err, out, procgroup.LogTail(p.logPath))
 	}
 }
 
@@ -187,10 +189,10 @@ func killPostmaster(pidFile string) error {
 		return fmt.Errorf("bad pid in %s", pidFile)
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	deadline := time.Now().Add(stopTimeout)
+	deadline := time.Now().Add(procgroup.StopTimeout)
 	for syscall.Kill(pid, 0) == nil {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("postmaster %d survived SIGKILL for %s", pid, stopTimeout)
+			return fmt.Errorf("postmaster %d survived SIGKILL for %s", pid, procgroup.StopTimeout)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/surge-commerce/surge/internal/procgroup"
 )
 
 // Redis is a Redis server of one test's own, for tests that kill and restart
@@ -20,8 +22,8 @@ type Redis struct {
 	bin     string
 	dir     string // working directory; nothing is persisted in it
 	logPath string
-	port    int      // kept across restarts so URL stays valid
-	proc    *process // nil while the server is down
+	port    int                // kept across restarts so URL stays valid
+	proc    *procgroup.Process // nil while the server is down
 }
 
 // StartRedis starts redis-server on a free loopback port without
@@ -59,8 +61,8 @@ func (r *Redis) Start() {
 		r.t.Fatalf("testrig: start redis-server: %v", err)
 	}
 	r.proc = proc
-	if err := waitReady(proc.done, r.ping); err != nil {
-		r.t.Fatalf("testrig: redis-server: %v\n%s", err, logTail(r.logPath))
+	if err := waitReady(proc.Done(), r.ping); err != nil {
+		r.t.Fatalf("testrig: redis-server: %v\n%s", err, procgroup.LogTail(r.logPath))
 	}
 }
 
@@ -71,7 +73,7 @@ func (r *Redis) Kill() {
 	if r.proc == nil {
 		r.t.Fatal("testrig: redis-server is not running")
 	}
-	err := r.proc.stop(syscall.SIGKILL)
+	err := r.proc.Stop(syscall.SIGKILL)
 	r.proc = nil
 	if err != nil {
 		r.t.Fatalf("testrig: kill redis-server: %v", err)
@@ -95,7 +97,7 @@ func (r *Redis) cleanup() {
 	if r.proc == nil {
 		return
 	}
-	if err := r.proc.stop(syscall.SIGKILL); err != nil {
+	if err := r.proc.Stop(syscall.SIGKILL); err != nil {
 		r.t.Errorf("testrig: kill redis-server: %v", err)
 	}
 	r.proc = nil

@@ -25,7 +25,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 // Config says where spans go.

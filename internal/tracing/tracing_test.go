@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/surge-commerce/surge/internal/testrig"
-	"github.com/surge-commerce/surge/internal/tracectx"
 	"github.com/surge-commerce/surge/internal/tracing"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 func TestSpansReachTheCollectorWithTheHopsIDs(t *testing.T) {

@@ -25,8 +25,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/surge-commerce/surge/internal/event"
-	"github.com/surge-commerce/surge/internal/tracectx"
 	"github.com/surge-commerce/surge/internal/tracing"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 // Handler applies one consumer's effect for an event. It must be

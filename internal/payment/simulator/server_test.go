@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 )
 
 func TestCreateIsIdempotentUnderConcurrency(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 )
 
 // setup starts a simulator on a free port with its data in a fresh temp dir.

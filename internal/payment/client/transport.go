@@ -14,7 +14,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/errcode"
 	"github.com/surge-commerce/surge/internal/payment/wire"
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 // maxResponse bounds a response body; a full ledger page is a few MB.

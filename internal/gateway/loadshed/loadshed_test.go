@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/surge-commerce/surge/internal/loadshed"
+	"github.com/surge-commerce/surge/internal/gateway/loadshed"
 )
 
 func TestBulkheadIsolatesClasses(t *testing.T) {

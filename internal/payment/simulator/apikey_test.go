@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/psp"
-	"github.com/surge-commerce/surge/internal/pspclient"
+	pspclient "github.com/surge-commerce/surge/internal/payment/client"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 )
 
 // With an API key set, every call but /healthz needs it: no local process

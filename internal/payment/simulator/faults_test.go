@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/psp"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
 )
 
 // TestFaults checks each knob's effect. Every decision sees the random

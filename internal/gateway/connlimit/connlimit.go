@@ -14,7 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/ratelimit"
+	"github.com/surge-commerce/surge/internal/errcode"
+	"github.com/surge-commerce/surge/internal/gateway/ratelimit"
 )
 
 // Listener wraps a net.Listener with a per-address connection cap.
@@ -37,7 +38,7 @@ func New(ln net.Listener, perClient, v6Prefix int, log *slog.Logger) *Listener {
 }
 
 var overloaded = func() string {
-	body := `{"type":"https://surge.dev/problems/too-many-connections","title":"Too many connections","status":503}` + "\n"
+	body := `{"type":"` + errcode.ProblemTypeBase + `too-many-connections","title":"Too many connections","status":503}` + "\n"
 	return "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/problem+json\r\n" +
 		"Connection: close\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 }()

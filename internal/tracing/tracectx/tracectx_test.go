@@ -3,7 +3,7 @@ package tracectx_test
 import (
 	"testing"
 
-	"github.com/surge-commerce/surge/internal/tracectx"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 func TestParse(t *testing.T) {

@@ -1,6 +1,9 @@
 // Package rediscache is the catalog cache's shared L2 on Redis, with
 // pub/sub invalidation of every replica's in-process L1.
 //
+// It lives in internal/cache/redis but keeps the name rediscache: its
+// files import go-redis as redis, and a package of that name would hide it.
+//
 // It must never make a request fail: every call is best-effort with a
 // short timeout.
 package rediscache

@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/surge-commerce/surge/internal/ratelimit"
+	"github.com/surge-commerce/surge/internal/gateway/ratelimit"
 	"github.com/surge-commerce/surge/internal/testrig"
 )
 

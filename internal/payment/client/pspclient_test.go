@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/surge-commerce/surge/internal/errcode"
-	"github.com/surge-commerce/surge/internal/psp"
-	"github.com/surge-commerce/surge/internal/pspclient"
-	"github.com/surge-commerce/surge/internal/tracectx"
+	pspclient "github.com/surge-commerce/surge/internal/payment/client"
+	psp "github.com/surge-commerce/surge/internal/payment/simulator"
+	"github.com/surge-commerce/surge/internal/tracing/tracectx"
 )
 
 // countingTransport counts the requests that leave the client.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/surge-commerce/surge/internal/payment/wire"
 
-	"github.com/surge-commerce/surge/internal/fifo"
+	"github.com/surge-commerce/surge/internal/payment/simulator/fifo"
 	"github.com/surge-commerce/surge/internal/store/sqlite"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-commerce/surge/internal/connlimit"
+	"github.com/surge-commerce/surge/internal/gateway/connlimit"
 )
 
 func TestPerClientLimit(t *testing.T) {
@@ -40,6 +40,12 @@ func TestPerClientLimit(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || len(body) == 0 {
 		t.Fatalf("third connection: %d %v %q, want 503 with Retry-After and a problem body", resp.StatusCode, resp.Header, body)
+	}
+	// The body is part of the contract: its bytes must not drift when the
+	// problem type's base moves.
+	const want = `{"type":"https://surge.dev/problems/too-many-connections","title":"Too many connections","status":503}` + "\n"
+	if string(body) != want || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("third connection body %q (%s), want %q (application/problem+json)", body, resp.Header.Get("Content-Type"), want)
 	}
 	// Closing one frees its slot for the next connection.
 	a.Close()

@@ -12,6 +12,9 @@
 // /v1/payments answers 201 with a payment whose status is "declined", so
 // that the answer, its idempotent replay and a later lookup by reference all
 // carry the same payment object.
+//
+// It lives in internal/payment/simulator and keeps the name psp, which the
+// command `surge psp` and its callers use.
 package psp
 
 import (

@@ -10,6 +10,9 @@
 // send a charge under any other key, and must never report an outcome it
 // did not see from the provider: when in doubt the answer is Unknown, and
 // the caller asks again later with Lookup instead of charging blindly.
+//
+// It lives in internal/payment/client and keeps the name pspclient: a
+// package named client would say nothing at its call sites.
 package pspclient
 
 import (
