@@ -52,7 +52,7 @@ func TestPostgresBackupRestores(t *testing.T) {
 		}
 	})
 	out := filepath.Join(t.TempDir(), "pg.tar.gz")
-	m, err := backup.Postgres(ctx, pg.URL(), out)
+	m, err := backup.Postgres(ctx, pg.URL(), "", out)
 	stop.Store(true)
 	wg.Wait()
 	if err != nil {
@@ -62,7 +62,7 @@ func TestPostgresBackupRestores(t *testing.T) {
 		t.Fatalf("manifest %+v", m)
 	}
 	dir := filepath.Join(t.TempDir(), "restored")
-	if _, err := backup.Restore(ctx, out, dir); err != nil {
+	if _, err := backup.Restore(ctx, out, dir, ""); err != nil {
 		t.Fatal(err)
 	}
 	restored := testrig.StartPostgresOn(t, dir)
