@@ -23,8 +23,9 @@ type restoreOrder struct {
 // unknownOrder is how the audit names a payment whose order the store lacks.
 var unknownOrder = regexp.MustCompile(`for unknown order (\S+)`)
 
-// unappliedEvent is how the audit names events a consumer never applied.
-var unappliedEvent = regexp.MustCompile(`^consumer \S+ has not applied \d+ event\(s\)`)
+// unappliedEvent is how the audit names events a consumer never applied,
+// and an effect it is missing.
+var unappliedEvent = regexp.MustCompile(`^consumer \S+ has not applied \d+ event\(s\)|^order \S+ was paid but has no (invoice|confirmation)$`)
 
 // TestPostgresRestoreDrill is the restore drill of docs/DR.md, the way an
 // operator runs it: `surge backup` while checkouts are paid, more after
@@ -36,7 +37,10 @@ var unappliedEvent = regexp.MustCompile(`^consumer \S+ has not applied \d+ event
 // counted. The in-process simulator's ledger is copied after the
 // database, so, like a real provider, it may hold captures of orders the
 // restored store lacks: the audit names exactly those (I2), each one an
-// order acknowledged after the backup began, and nothing else fails.
+// order acknowledged after the backup began. The one other breach
+// allowed is the known gap of docs/DR.md: an event published but not yet
+// applied when the base backup ended is never delivered by the restored
+// instance's new broker, so its effect is missing (never doubled).
 func TestPostgresRestoreDrill(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -139,7 +143,7 @@ func TestPostgresRestoreDrill(t *testing.T) {
 		}
 	}
 
-	code, _, body := do(t, "GET", b.URL+"/v1/admin/audit?settle=30s", b.AdminKey, "")
+	code, _, body := do(t, "GET", b.URL+"/v1/admin/audit?settle=20s", b.AdminKey, "")
 	var rep struct {
 		Passed, Settled bool
 		Checks          []struct {
@@ -160,8 +164,9 @@ func TestPostgresRestoreDrill(t *testing.T) {
 		for _, br := range c.Breaches {
 			// Known gap (docs/DR.md): an event published before the
 			// backup ended but not yet applied is marked published in the
-			// restore, and the restored instance's new broker never had it.
-			if c.Name == "every event published and applied" && unappliedEvent.MatchString(br) {
+			// restore, and the restored instance's new broker never had
+			// it: its effect is missing, never doubled.
+			if (c.Name == "every event published and applied" || c.Name == "every event applied exactly once") && unappliedEvent.MatchString(br) {
 				unapplied = append(unapplied, br)
 				continue
 			}
