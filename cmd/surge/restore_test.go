@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -91,6 +92,10 @@ func TestPostgresRestoreDrill(t *testing.T) {
 	ended := time.Now()
 	if err != nil {
 		t.Fatalf("surge backup: %v\n%s", err, out)
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
 	}
 	close(stop)
 	wg.Wait()
@@ -192,9 +197,9 @@ func TestPostgresRestoreDrill(t *testing.T) {
 		t.Logf("events the restored broker never delivered: %v", unapplied)
 	}
 	t.Logf("%d orders acknowledged: %d before the backup, %d during it (%d of them restored), %d lost (the recovery point); "+
-		"the audit names %d captures of lost orders %v; backup %.2fs, restore %.2fs, PostgreSQL start %.2fs, surge serve to /readyz %.2fs",
+		"the audit names %d captures of lost orders %v; backup %.2fs (%.1f MB), restore %.2fs, PostgreSQL start %.2fs, surge serve to /readyz %.2fs",
 		len(acked), len(acked)-during-countAfter(acked, ended), during, duringKept, len(missing), len(named), named,
-		ended.Sub(began).Seconds(), restoreTook.Seconds(), pgTook.Seconds(), serveTook.Seconds())
+		ended.Sub(began).Seconds(), float64(st.Size())/1e6, restoreTook.Seconds(), pgTook.Seconds(), serveTook.Seconds())
 }
 
 func countAfter(orders []restoreOrder, t time.Time) int {

@@ -143,7 +143,7 @@ func writeArchive(out string, m Manifest, files map[string]string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	zw := gzip.NewWriter(tmp)
+	zw, _ := gzip.NewWriterLevel(tmp, gzip.BestSpeed) // a base backup is large: time matters more than size
 	tw := tar.NewWriter(zw)
 	manifest, _ := json.MarshalIndent(m, "", "  ")
 	if err := tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o600, Size: int64(len(manifest)), ModTime: m.TakenAt}); err != nil {
