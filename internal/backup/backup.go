@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,10 +80,19 @@ func vacuumInto(ctx context.Context, src, dst string) error {
 	return err
 }
 
+// simulatorFile is the in-process payment simulator's database, by its
+// path in a data directory.
+var simulatorFile = filepath.Join("psp", "psp.db")
+
 // Postgres writes a base backup of the cluster at url (a role allowed to
 // replicate) to out, with the write-ahead log it needs. pg_basebackup
-// comes from the PostgreSQL client package.
-func Postgres(ctx context.Context, url, out string) (Manifest, error) {
+// comes from the PostgreSQL client package. When the payment simulator
+// runs in-process its ledger lives in dataDir, not in PostgreSQL; it is
+// copied too, after the cluster, so that like a real provider's ledger it
+// is never older than the orders (docs/INVARIANTS.md, I9): it may hold
+// captures of orders the backup lacks, which the audit names, but never
+// lacks the capture of an order the backup has as paid.
+func Postgres(ctx context.Context, url, dataDir, out string) (Manifest, error) {
 	bin, err := exec.LookPath("pg_basebackup")
 	if err != nil {
 		return Manifest{}, errors.New("backup: pg_basebackup not found (apt-get install -y postgresql-client)")
@@ -108,6 +118,19 @@ func Postgres(ctx context.Context, url, out string) (Manifest, error) {
 		m.Files = append(m.Files, e.Name())
 		files[e.Name()] = filepath.Join(dir, e.Name())
 	}
+	if dataDir != "" {
+		src := filepath.Join(dataDir, simulatorFile)
+		if _, err := os.Stat(src); err == nil {
+			dst := filepath.Join(work, "psp.db")
+			if err := vacuumInto(ctx, src, dst); err != nil {
+				return Manifest{}, fmt.Errorf("backup: copy %s: %w", simulatorFile, err)
+			}
+			m.Files = append(m.Files, simulatorFile)
+			files[simulatorFile] = dst
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return Manifest{}, fmt.Errorf("backup: %w", err)
+		}
+	}
 	return m, writeArchive(out, m, files)
 }
 
@@ -120,7 +143,7 @@ func writeArchive(out string, m Manifest, files map[string]string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	zw := gzip.NewWriter(tmp)
+	zw, _ := gzip.NewWriterLevel(tmp, gzip.BestSpeed) // a base backup is large: time matters more than size
 	tw := tar.NewWriter(zw)
 	manifest, _ := json.MarshalIndent(m, "", "  ")
 	if err := tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o600, Size: int64(len(manifest)), ModTime: m.TakenAt}); err != nil {
@@ -172,8 +195,11 @@ func addFile(tw *tar.Writer, name, path string) error {
 // Restore unpacks the backup from into dir, which must not exist or be
 // empty. A SQLite backup becomes a data directory to serve from (--data
 // dir); a PostgreSQL backup becomes a data directory to start PostgreSQL
-// on (pg_ctl -D dir start), which replays the included log first.
-func Restore(ctx context.Context, from, dir string) (Manifest, error) {
+// on (pg_ctl -D dir start), which replays the included log first, and the
+// payment simulator's ledger it carries goes into surgeData, the data
+// directory of the surge serve to run on it (left out when surgeData is
+// empty).
+func Restore(ctx context.Context, from, dir, surgeData string) (Manifest, error) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return Manifest{}, fmt.Errorf("restore: %s is not empty: restore into a fresh directory", dir)
 	}
@@ -210,6 +236,14 @@ func Restore(ctx context.Context, from, dir string) (Manifest, error) {
 		}
 		if m.Engine == "" {
 			return Manifest{}, errors.New("restore: the backup has no manifest first")
+		}
+		if m.Engine == "postgres" && filepath.FromSlash(h.Name) == simulatorFile {
+			if surgeData != "" {
+				if err := writeFile(filepath.Join(surgeData, simulatorFile), tr, 0o600); err != nil {
+					return Manifest{}, fmt.Errorf("restore: %w", err)
+				}
+			}
+			continue
 		}
 		if err := extract(tr, h, dir, m.Engine); err != nil {
 			return Manifest{}, err
@@ -293,12 +327,17 @@ func untar(r io.Reader, dir string) error {
 	}
 }
 
-// Verify opens each restored SQLite database and runs its integrity check.
-func Verify(ctx context.Context, dir string, m Manifest) error {
-	if m.Engine != "sqlite" {
-		return nil
+// Verify opens each restored SQLite database, the payment simulator's of
+// a PostgreSQL backup among them, and runs its integrity check.
+func Verify(ctx context.Context, dir, surgeData string, m Manifest) error {
+	names := m.Files
+	if m.Engine == "postgres" {
+		names, dir = nil, surgeData
+		if surgeData != "" && slices.Contains(m.Files, filepath.ToSlash(simulatorFile)) {
+			names = []string{simulatorFile}
+		}
 	}
-	for _, name := range m.Files {
+	for _, name := range names {
 		db, err := sqlite.OpenDB("file:" + filepath.Join(dir, name) + "?mode=ro")
 		if err != nil {
 			return err

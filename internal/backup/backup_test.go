@@ -2,7 +2,9 @@ package backup_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,12 +13,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/surge-commerce/surge/internal/backup"
+	"github.com/surge-commerce/surge/internal/store/sqlite"
 	"github.com/surge-commerce/surge/internal/testrig"
 )
 
 // A PostgreSQL base backup taken while rows commit restores into a data
 // directory PostgreSQL starts on: every row committed before the backup
-// began is there, and the restored rows are whole.
+// began is there, and the restored rows are whole. The in-process
+// payment simulator's ledger, SQLite beside it, comes along and is
+// restored where surge serve will run.
 func TestPostgresBackupRestores(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -51,19 +56,37 @@ func TestPostgresBackupRestores(t *testing.T) {
 			}
 		}
 	})
+	data := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(data, "psp"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ledger, err := sqlite.OpenDB("file:" + filepath.Join(data, "psp", "psp.db"))
+	if err == nil {
+		_, err = ledger.ExecContext(ctx, `CREATE TABLE payments (id TEXT PRIMARY KEY)`)
+		ledger.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "pg.tar.gz")
-	m, err := backup.Postgres(ctx, pg.URL(), out)
+	m, err := backup.Postgres(ctx, pg.URL(), data, out)
 	stop.Store(true)
 	wg.Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Engine != "postgres" || len(m.Files) < 2 {
+	if m.Engine != "postgres" || len(m.Files) < 3 || !slices.Contains(m.Files, "psp/psp.db") {
 		t.Fatalf("manifest %+v", m)
 	}
-	dir := filepath.Join(t.TempDir(), "restored")
-	if _, err := backup.Restore(ctx, out, dir); err != nil {
+	dir, surgeData := filepath.Join(t.TempDir(), "restored"), filepath.Join(t.TempDir(), "surge")
+	if _, err := backup.Restore(ctx, out, dir, surgeData); err != nil {
 		t.Fatal(err)
+	}
+	if err := backup.Verify(ctx, dir, surgeData, m); err != nil {
+		t.Fatalf("the restored simulator ledger: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "psp")); !os.IsNotExist(err) {
+		t.Fatalf("the simulator ledger landed in the PostgreSQL data directory: %v", err)
 	}
 	restored := testrig.StartPostgresOn(t, dir)
 	rc, err := pgx.Connect(ctx, restored.URL())
