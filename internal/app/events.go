@@ -18,9 +18,10 @@ import (
 	"github.com/surge-commerce/surge/internal/worker"
 )
 
-// prepareEvents makes sure the streams exist and, after an unclean start of
-// the embedded broker, marks recent events for re-publishing: the SQL
-// outbox, not the broker, is the source of truth (docs/adr/0005).
+// prepareEvents makes sure the streams exist and, when the embedded broker
+// starts on a new store or after an unclean stop, marks events for
+// re-publishing: the SQL outbox, not the broker, is the source of truth
+// (docs/adr/0005).
 func prepareEvents(ctx context.Context, st *store.Store, brk *broker.Broker, cfg *config.Config, log *slog.Logger) error {
 	err := brk.EnsureStreams(ctx, broker.StreamConfig{
 		Replicas: cfg.StreamReplicas, Duplicates: 2 * time.Hour, MaxAge: cfg.EventRetention,
@@ -33,7 +34,20 @@ func prepareEvents(ctx context.Context, st *store.Store, brk *broker.Broker, cfg
 		if err := os.WriteFile(NATSURLFile(cfg.DataDir), []byte(brk.URL()), 0o640); err != nil {
 			return err
 		}
-		if brk.UncleanStart() {
+		switch {
+		case brk.FreshStore():
+			// Every event the outbox still holds goes out again: the
+			// consumers skip those whose effects they recorded (the
+			// restored consumed_events) and apply the rest once
+			// (docs/DR.md). On a new install the outbox is empty.
+			n, err := st.RepublishSince(ctx, time.Unix(0, 0))
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				log.Warn("the broker's store is new but the outbox holds published events (a restore, or a lost data directory): re-publishing them", "events", n)
+			}
+		case brk.UncleanStart():
 			n, err := st.RepublishSince(ctx, time.Now().Add(-cfg.RepublishWindow))
 			if err != nil {
 				return err

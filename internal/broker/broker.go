@@ -42,6 +42,7 @@ type Broker struct {
 	// cleanMarker exists while the embedded server is stopped cleanly.
 	cleanMarker string
 	unclean     bool
+	fresh       bool
 	stopRearm   chan struct{}
 	conn        *nats.Conn
 	js          jetstream.JetStream
@@ -54,6 +55,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if url == "" {
 		_, statErr := os.Stat(filepath.Join(cfg.DataDir, "jetstream"))
 		fresh := statErr != nil
+		b.fresh = fresh
 		errs := &writeErrors{}
 		srv, err := startEmbedded(cfg, errs)
 		if err != nil {
@@ -151,6 +153,12 @@ func (b *Broker) Ping(ctx context.Context) error {
 // with Close (a crash or kill): messages it acknowledged but had not yet
 // synced to disk may be gone, so the caller re-publishes recent events.
 func (b *Broker) UncleanStart() bool { return b.unclean }
+
+// FreshStore reports that the embedded broker started on an empty store:
+// it holds none of the events an existing outbox says were published (a
+// database restored from a backup beside a new data directory, or a lost
+// one).
+func (b *Broker) FreshStore() bool { return b.fresh }
 
 // Close drains the connection and stops the embedded server, if any.
 func (b *Broker) Close() {

@@ -28,6 +28,9 @@ func TestEmbeddedPersists(t *testing.T) {
 	if !b.Embedded() {
 		t.Fatal("no URL given, yet not embedded")
 	}
+	if !b.FreshStore() || b.UncleanStart() {
+		t.Fatalf("first start: fresh store %v, unclean %v; want a fresh, clean start", b.FreshStore(), b.UncleanStart())
+	}
 	js := b.JetStream()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}}); err != nil {
 		t.Fatal(err)
@@ -39,6 +42,9 @@ func TestEmbeddedPersists(t *testing.T) {
 
 	b = start()
 	defer b.Close()
+	if b.FreshStore() || b.UncleanStart() {
+		t.Fatalf("restart: fresh store %v, unclean %v; want neither", b.FreshStore(), b.UncleanStart())
+	}
 	s, err := b.JetStream().Stream(ctx, "T")
 	if err != nil {
 		t.Fatal(err)
